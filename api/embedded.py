@@ -1,0 +1,89 @@
+"""Run the schema in-process: the SDK's embedded transport. One event loop in a background
+thread (an anyio blocking portal, as Starlette's TestClient does) owns the database engines, so
+calls work from plain scripts and from notebooks that already run a loop of their own."""
+
+from __future__ import annotations
+
+import atexit
+import threading
+from contextlib import AbstractContextManager
+from typing import Any
+
+import anyio
+from anyio.from_thread import BlockingPortal, start_blocking_portal
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from api.graphql.context import build_context
+from api.graphql.schema import schema
+from api.settings import Settings
+from api.storage.engine import Database
+from api.storage.migrate import HEAD_REVISION, upgrade
+
+
+async def ensure_schema(db: Database, url: str) -> None:
+    """Upgrade the database unless it is already at the head revision (one cheap query)."""
+    try:
+        async with db.read() as session:
+            current = await session.scalar(text("SELECT version_num FROM alembic_version"))
+    except DBAPIError:
+        current = None
+    if current != HEAD_REVISION:
+        await anyio.to_thread.run_sync(upgrade, url)
+
+
+class LocalExecutor:
+    """Executes GraphQL documents against the local store; thread-safe, one per settings."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._portal_cm: AbstractContextManager[BlockingPortal] | None = start_blocking_portal()
+        self._portal = self._portal_cm.__enter__()
+        try:
+            self._db: Database = self._portal.call(self._open)
+        except BaseException:
+            self.close()
+            raise
+        atexit.register(self.close)
+
+    async def _open(self) -> Database:
+        db = Database.connect(self.settings.database_url)
+        await ensure_schema(db, self.settings.database_url)
+        return db
+
+    async def _execute(
+        self, query: str, variables: dict[str, Any] | None, operation_name: str | None
+    ) -> dict[str, Any]:
+        result = await schema.execute(
+            query,
+            variable_values=variables,
+            context_value=build_context(self._db, self.settings),
+            operation_name=operation_name,
+        )
+        response: dict[str, Any] = {"data": result.data}
+        if result.errors:
+            response["errors"] = [error.formatted for error in result.errors]
+        return response
+
+    def execute(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        operation_name: str | None = None,
+    ) -> dict[str, Any]:
+        """The GraphQL response as a dict: `data`, and `errors` when there are any."""
+        if self._portal_cm is None:
+            raise RuntimeError("this LocalExecutor is closed")
+        return self._portal.call(self._execute, query, variables, operation_name)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._portal_cm is None:
+                return
+            cm, self._portal_cm = self._portal_cm, None
+        db = getattr(self, "_db", None)
+        if db is not None:
+            self._portal.call(db.dispose)
+        cm.__exit__(None, None, None)
+        atexit.unregister(self.close)

@@ -1,0 +1,44 @@
+"""Domain errors of the API. Each carries the `extensions.code` the GraphQL layer reports."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class ApiError(Exception):
+    """An error meant for the caller: its message is shown, its code set in `extensions.code`."""
+
+    code: ClassVar[str] = "BAD_USER_INPUT"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    @property
+    def extensions(self) -> dict[str, Any]:
+        return {"code": self.code, **self.details}
+
+
+class NotFound(ApiError):
+    code = "NOT_FOUND"
+
+
+class Conflict(ApiError):
+    code = "CONFLICT"
+
+
+class BadUserInput(ApiError):
+    code = "BAD_USER_INPUT"
+
+
+class Unauthenticated(ApiError):
+    code = "UNAUTHENTICATED"
+
+
+class Forbidden(ApiError):
+    code = "FORBIDDEN"
+
+
+class LimitExceeded(ApiError):
+    code = "LIMIT_EXCEEDED"

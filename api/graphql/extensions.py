@@ -1,0 +1,57 @@
+"""Error reporting: domain errors keep their message and get `extensions.code`; anything
+unexpected is logged with the request id and masked, so no trace or SQL reaches a client."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+
+from api.errors import ApiError
+
+log = logging.getLogger("lineageql.api")
+
+VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+INTERNAL = "INTERNAL_SERVER_ERROR"
+
+
+class ErrorCodes(SchemaExtension):
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        if result is None or not result.errors:
+            return
+        request_id = getattr(self.execution_context.context, "request_id", None)
+        result.errors = [self._convert(error, request_id) for error in result.errors]
+
+    @staticmethod
+    def _convert(error: GraphQLError, request_id: str | None) -> GraphQLError:
+        original = error.original_error
+        if isinstance(original, ApiError):
+            extensions = original.extensions
+        elif original is None or isinstance(original, GraphQLError):
+            extensions = {"code": (error.extensions or {}).get("code", VALIDATION_FAILED)}
+        else:
+            log.error(
+                "unexpected error in request %s at %s",
+                request_id,
+                error.path,
+                exc_info=original,
+            )
+            return GraphQLError(
+                "Unexpected error; the server log has the details under this request id.",
+                nodes=error.nodes,
+                path=error.path,
+                extensions={"code": INTERNAL, "requestId": request_id},
+            )
+        return GraphQLError(
+            error.message,
+            nodes=error.nodes,
+            source=error.source,
+            positions=error.positions,
+            path=error.path,
+            original_error=original,
+            extensions=extensions,
+        )

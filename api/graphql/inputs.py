@@ -1,0 +1,134 @@
+"""Enums, filters and mutation inputs."""
+
+from __future__ import annotations
+
+from typing import Any, NewType
+
+import strawberry
+from strawberry.scalars import JSON
+
+from api.storage import models
+from api.storage.artifacts import ArtifactFilter as ArtifactQuery
+from api.storage.artifacts import NewVersion
+from api.storage.artifacts import VersionFilter as VersionQuery
+from api.storage.runs import RunFilter as RunQuery
+
+RunStatus = strawberry.enum(models.RunStatus, description="Status of a pipeline run or step run.")
+ArtifactSource = strawberry.enum(
+    models.ArtifactSource, description="How an artifact version came to be."
+)
+
+BigInt = strawberry.scalar(
+    NewType("BigInt", int),
+    serialize=int,
+    parse_value=int,
+    description="An integer that may exceed 32 bits (sizes in bytes).",
+)
+
+
+@strawberry.input
+class ArtifactFilter:
+    name: str | None = None
+    name_contains: str | None = None
+    tag: str | None = None
+
+    def to_query(self) -> ArtifactQuery:
+        return ArtifactQuery(name=self.name, name_contains=self.name_contains, tag=self.tag)
+
+
+@strawberry.input
+class ArtifactVersionFilter:
+    artifact_name: str | None = None
+    tag: str | None = None
+    source: ArtifactSource | None = None
+    content_hash: str | None = None
+
+    def to_query(self) -> VersionQuery:
+        return VersionQuery(
+            artifact_name=self.artifact_name,
+            tag=self.tag,
+            source=self.source,
+            content_hash=self.content_hash,
+        )
+
+
+@strawberry.input
+class PipelineRunFilter:
+    pipeline_name: str | None = None
+    status: RunStatus | None = None
+
+    def to_query(self) -> RunQuery:
+        return RunQuery(pipeline_name=self.pipeline_name, status=self.status)
+
+
+@strawberry.input(description="An artifact version whose data is already written at `uri`.")
+class ArtifactVersionInput:
+    name: str
+    uri: str
+    data_type: str
+    materializer: str
+    version: str | None = strawberry.field(
+        default=None, description="A custom version; unset takes the next number."
+    )
+    content_hash: str | None = None
+    size_bytes: BigInt | None = None  # type: ignore[valid-type]
+    metadata: JSON | None = None
+    tags: list[str] = strawberry.field(default_factory=list)
+
+    def to_new(self, source: models.ArtifactSource) -> NewVersion:
+        meta: Any = self.metadata or {}
+        return NewVersion(
+            name=self.name,
+            uri=self.uri,
+            data_type=self.data_type,
+            materializer=self.materializer,
+            version=self.version,
+            content_hash=self.content_hash,
+            size_bytes=self.size_bytes,
+            metadata=dict(meta),
+            tags=tuple(self.tags),
+            source=source,
+        )
+
+
+@strawberry.input
+class StartPipelineRunInput:
+    pipeline_name: str
+    run_name: str | None = None
+
+
+@strawberry.input
+class StepInputEdge:
+    name: str
+    artifact_version_id: strawberry.ID
+
+
+@strawberry.input
+class StartStepRunInput:
+    run_id: strawberry.ID
+    name: str
+    parameters: JSON | None = None
+    code_hash: str | None = None
+    cache_key: str | None = None
+    inputs: list[StepInputEdge] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class StepOutputInput:
+    output_name: str
+    artifact: ArtifactVersionInput
+
+
+@strawberry.input
+class FinishStepRunInput:
+    step_run_id: strawberry.ID
+    status: RunStatus
+    error: str | None = None
+    outputs: list[StepOutputInput] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class FinishPipelineRunInput:
+    run_id: strawberry.ID
+    status: RunStatus
+    error: str | None = None

@@ -1,0 +1,76 @@
+"""DataLoaders, built per request: every relation a type resolves goes through one of these,
+so a nested query costs one SQL statement per level, not one per row."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry.dataloader import DataLoader
+
+from api.storage import artifacts, runs
+from api.storage.engine import Database
+from api.storage.models import (
+    Artifact,
+    ArtifactVersion,
+    Pipeline,
+    PipelineRun,
+    StepRun,
+)
+
+V = TypeVar("V")
+Fetch = Callable[[AsyncSession, Sequence[str]], Awaitable[Mapping[str, V]]]
+
+
+def _loader(db: Database, fetch: Fetch[V], default: Any = None) -> DataLoader[str, Any]:
+    async def load(keys: list[str]) -> list[Any]:
+        async with db.read() as session:
+            found = await fetch(session, keys)
+        return [found.get(key, default) for key in keys]
+
+    return DataLoader(load_fn=load)
+
+
+@dataclass(frozen=True)
+class Loaders:
+    artifact: DataLoader[str, Artifact | None]
+    version: DataLoader[str, ArtifactVersion | None]
+    pipeline: DataLoader[str, Pipeline | None]
+    run: DataLoader[str, PipelineRun | None]
+    step_run: DataLoader[str, StepRun | None]
+    artifact_tags: DataLoader[str, list[str]]
+    version_tags: DataLoader[str, list[str]]
+    latest_version: DataLoader[str, ArtifactVersion | None]
+    version_count: DataLoader[str, int]
+    last_run: DataLoader[str, PipelineRun | None]
+    run_steps: DataLoader[str, list[StepRun]]
+    step_inputs: DataLoader[str, list[tuple[str, str]]]
+    step_outputs: DataLoader[str, list[tuple[str, str]]]
+    consumers: DataLoader[str, list[StepRun]]
+
+    @classmethod
+    def create(cls, db: Database) -> Loaders:
+        async def inputs(s: AsyncSession, ids: Sequence[str]) -> Mapping[str, Any]:
+            return await runs.edges_of_steps(s, ids, outputs=False)
+
+        async def outputs(s: AsyncSession, ids: Sequence[str]) -> Mapping[str, Any]:
+            return await runs.edges_of_steps(s, ids, outputs=True)
+
+        return cls(
+            artifact=_loader(db, artifacts.get_artifacts),
+            version=_loader(db, artifacts.get_versions),
+            pipeline=_loader(db, runs.get_pipelines),
+            run=_loader(db, runs.get_runs),
+            step_run=_loader(db, runs.get_step_runs),
+            artifact_tags=_loader(db, artifacts.artifact_tags, []),
+            version_tags=_loader(db, artifacts.version_tags, []),
+            latest_version=_loader(db, artifacts.latest_versions),
+            version_count=_loader(db, artifacts.version_counts, 0),
+            last_run=_loader(db, runs.last_runs),
+            run_steps=_loader(db, runs.steps_of_runs, []),
+            step_inputs=_loader(db, inputs, []),
+            step_outputs=_loader(db, outputs, []),
+            consumers=_loader(db, runs.consumers_of_versions, []),
+        )

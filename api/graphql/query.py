@@ -1,0 +1,117 @@
+"""Root queries: thin resolvers over storage functions and loaders."""
+
+from __future__ import annotations
+
+import strawberry
+
+from api.graphql.context import Info
+from api.graphql.inputs import ArtifactFilter, ArtifactVersionFilter, PipelineRunFilter
+from api.graphql.types import (
+    Artifact,
+    ArtifactVersion,
+    Connection,
+    Pipeline,
+    PipelineRun,
+    ServerInfo,
+    StepRun,
+    connection,
+)
+from api.storage import artifacts as artifact_store
+from api.storage import models
+from api.storage import runs as run_store
+from api.storage.engine import sqlite_path
+
+SERVER_VERSION = "0.1.0"
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    async def artifact(self, info: Info, name: str) -> Artifact | None:
+        async with info.context.db.read() as session:
+            row = await artifact_store.get_artifact(session, name)
+        return Artifact.from_model(row) if row else None
+
+    @strawberry.field(description="Artifacts ordered by name.")
+    async def artifacts(
+        self,
+        info: Info,
+        filter: ArtifactFilter | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Artifact]:
+        stmt = artifact_store.artifacts_stmt(filter.to_query() if filter else None)
+        keys = [models.Artifact.name]
+        return await connection(info, stmt, keys, Artifact.from_model, first, after)
+
+    @strawberry.field(description="By id, by name and version, or by name alone (the latest).")
+    async def artifact_version(
+        self,
+        info: Info,
+        id: strawberry.ID | None = None,
+        name: str | None = None,
+        version: str | None = None,
+    ) -> ArtifactVersion | None:
+        async with info.context.db.read() as session:
+            row = await artifact_store.find_version(session, id=id, name=name, version=version)
+        return ArtifactVersion.from_model(row) if row else None
+
+    @strawberry.field(description="Artifact versions in the order they were created.")
+    async def artifact_versions(
+        self,
+        info: Info,
+        filter: ArtifactVersionFilter | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[ArtifactVersion]:
+        stmt = artifact_store.versions_stmt(filter.to_query() if filter else None)
+        keys = [models.ArtifactVersion.created_at, models.ArtifactVersion.id]
+        return await connection(info, stmt, keys, ArtifactVersion.from_model, first, after)
+
+    @strawberry.field
+    async def pipeline(self, info: Info, name: str) -> Pipeline | None:
+        async with info.context.db.read() as session:
+            row = await run_store.get_pipeline(session, name)
+        return Pipeline.from_model(row) if row else None
+
+    @strawberry.field(description="Pipelines ordered by name.")
+    async def pipelines(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Pipeline]:
+        stmt = run_store.pipelines_stmt()
+        return await connection(
+            info, stmt, [models.Pipeline.name], Pipeline.from_model, first, after
+        )
+
+    @strawberry.field
+    async def pipeline_run(self, info: Info, id: strawberry.ID) -> PipelineRun | None:
+        row = await info.context.loaders.run.load(id)
+        return PipelineRun.from_model(row) if row else None
+
+    @strawberry.field(description="Pipeline runs, newest first.")
+    async def pipeline_runs(
+        self,
+        info: Info,
+        filter: PipelineRunFilter | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[PipelineRun]:
+        stmt = run_store.runs_stmt(filter.to_query() if filter else None)
+        keys = [models.PipelineRun.started_at, models.PipelineRun.id]
+        return await connection(
+            info, stmt, keys, PipelineRun.from_model, first, after, descending=True
+        )
+
+    @strawberry.field
+    async def step_run(self, info: Info, id: strawberry.ID) -> StepRun | None:
+        row = await info.context.loaders.step_run.load(id)
+        return StepRun.from_model(row) if row else None
+
+    @strawberry.field
+    def server_info(self, info: Info) -> ServerInfo:
+        settings = info.context.settings
+        path = sqlite_path(settings.database_url)
+        database = "sqlite" if path is not None else info.context.db.dialect
+        return ServerInfo(
+            version=SERVER_VERSION, artifact_store=settings.artifact_store, database=database
+        )

@@ -1,0 +1,331 @@
+"""Output types, built from storage rows with `from_model`; relations resolve through loaders."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+import strawberry
+from strawberry.scalars import JSON
+
+from api.graphql.context import Info
+from api.graphql.inputs import ArtifactSource, BigInt, RunStatus
+from api.storage import artifacts as artifact_store
+from api.storage import models
+from api.storage import runs as run_store
+from api.storage.pagination import Page, count, page_request, paginate
+
+T = TypeVar("T")
+Row = TypeVar("Row")
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type
+class Edge(Generic[T]):
+    node: T
+    cursor: str
+
+
+@strawberry.type(description="A Relay connection, paged in SQL by keyset cursors.")
+class Connection(Generic[T]):
+    edges: list[Edge[T]]
+    page_info: PageInfo
+    count_rows: strawberry.Private[Callable[[], Awaitable[int]]]
+
+    @strawberry.field(description="Rows matching the query, over all pages.")
+    async def total_count(self) -> int:
+        return await self.count_rows()
+
+
+async def connection(
+    info: Info,
+    stmt: Any,
+    keys: Sequence[Any],
+    convert: Callable[[Any], T],
+    first: int | None,
+    after: str | None,
+    *,
+    descending: bool = False,
+) -> Connection[T]:
+    """Page `stmt` by `keys` and convert each row; `totalCount` runs only when selected."""
+    settings = info.context.settings
+    request = page_request(
+        first, after, default=settings.default_page_size, maximum=settings.max_page_size
+    )
+    db = info.context.db
+    async with db.read() as session:
+        page: Page[Any] = await paginate(session, stmt, keys, request, descending=descending)
+
+    async def count_rows() -> int:
+        async with db.read() as session:
+            return await count(session, stmt)
+
+    edges = [Edge(node=convert(row), cursor=c) for row, c in zip(page.items, page.cursors)]
+    return Connection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=page.has_next,
+            has_previous_page=page.has_previous,
+            start_cursor=page.cursors[0] if page.cursors else None,
+            end_cursor=page.cursors[-1] if page.cursors else None,
+        ),
+        count_rows=count_rows,
+    )
+
+
+@strawberry.type(description="A named artifact; its versions are `1`, `2`, … or custom strings.")
+class Artifact:
+    id: strawberry.ID
+    name: str
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_model(cls, row: models.Artifact) -> Artifact:
+        return cls(
+            id=strawberry.ID(row.id),
+            name=row.name,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+
+    @strawberry.field
+    async def tags(self, info: Info) -> list[str]:
+        return await info.context.loaders.artifact_tags.load(self.id)
+
+    @strawberry.field(description="The most recently created version.")
+    async def latest_version(self, info: Info) -> ArtifactVersion | None:
+        row = await info.context.loaders.latest_version.load(self.id)
+        return ArtifactVersion.from_model(row) if row else None
+
+    @strawberry.field(description="Versions, oldest first.")
+    async def versions(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[ArtifactVersion]:
+        stmt = artifact_store.artifact_versions_stmt(self.id)
+        keys = [models.ArtifactVersion.seq]
+        return await connection(info, stmt, keys, ArtifactVersion.from_model, first, after)
+
+    @strawberry.field
+    async def version_count(self, info: Info) -> int:
+        return await info.context.loaders.version_count.load(self.id)
+
+
+@strawberry.type(description="One immutable version of an artifact: data at `uri` plus metadata.")
+class ArtifactVersion:
+    id: strawberry.ID
+    version: str
+    is_custom_version: bool
+    uri: str
+    data_type: str
+    materializer: str
+    content_hash: str | None
+    size_bytes: BigInt | None  # type: ignore[valid-type]
+    metadata: JSON
+    created_at: datetime
+    source: ArtifactSource
+    artifact_id: strawberry.Private[str]
+    producer_id: strawberry.Private[str | None]
+
+    @classmethod
+    def from_model(cls, row: models.ArtifactVersion) -> ArtifactVersion:
+        return cls(
+            id=strawberry.ID(row.id),
+            version=row.version,
+            is_custom_version=row.is_custom,
+            uri=row.uri,
+            data_type=row.data_type,
+            materializer=row.materializer,
+            content_hash=row.content_hash,
+            size_bytes=row.size_bytes,
+            metadata=row.metadata_,
+            created_at=row.created_at,
+            source=models.ArtifactSource(row.source),
+            artifact_id=row.artifact_id,
+            producer_id=row.producer_step_run_id,
+        )
+
+    @strawberry.field(description="The artifact's name.")
+    async def name(self, info: Info) -> str:
+        row = await info.context.loaders.artifact.load(self.artifact_id)
+        assert row is not None
+        return row.name
+
+    @strawberry.field
+    async def artifact(self, info: Info) -> Artifact:
+        row = await info.context.loaders.artifact.load(self.artifact_id)
+        assert row is not None
+        return Artifact.from_model(row)
+
+    @strawberry.field
+    async def tags(self, info: Info) -> list[str]:
+        return await info.context.loaders.version_tags.load(self.id)
+
+    async def _producer(self, info: Info) -> models.StepRun | None:
+        if self.producer_id is None:
+            return None
+        return await info.context.loaders.step_run.load(self.producer_id)
+
+    @strawberry.field(description="The step run that created this version (null when saved).")
+    async def producer(self, info: Info) -> StepRun | None:
+        row = await self._producer(info)
+        return StepRun.from_model(row) if row else None
+
+    @strawberry.field(description="Step runs that took this version as an input.")
+    async def consumers(self, info: Info) -> list[StepRun]:
+        rows = await info.context.loaders.consumers.load(self.id)
+        return [StepRun.from_model(row) for row in rows]
+
+    @strawberry.field(description="The pipeline run whose step created this version.")
+    async def run(self, info: Info) -> PipelineRun | None:
+        producer = await self._producer(info)
+        if producer is None:
+            return None
+        row = await info.context.loaders.run.load(producer.run_id)
+        return PipelineRun.from_model(row) if row else None
+
+
+@strawberry.type
+class Pipeline:
+    id: strawberry.ID
+    name: str
+    created_at: datetime
+
+    @classmethod
+    def from_model(cls, row: models.Pipeline) -> Pipeline:
+        return cls(id=strawberry.ID(row.id), name=row.name, created_at=row.created_at)
+
+    @strawberry.field(description="Runs, newest first.")
+    async def runs(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[PipelineRun]:
+        stmt = run_store.runs_stmt(None, pipeline_id=self.id)
+        keys = [models.PipelineRun.started_at, models.PipelineRun.id]
+        return await connection(
+            info, stmt, keys, PipelineRun.from_model, first, after, descending=True
+        )
+
+    @strawberry.field
+    async def last_run(self, info: Info) -> PipelineRun | None:
+        row = await info.context.loaders.last_run.load(self.id)
+        return PipelineRun.from_model(row) if row else None
+
+
+@strawberry.type
+class PipelineRun:
+    id: strawberry.ID
+    name: str
+    status: RunStatus
+    started_at: datetime
+    ended_at: datetime | None
+    error: str | None
+    pipeline_id: strawberry.Private[str]
+
+    @classmethod
+    def from_model(cls, row: models.PipelineRun) -> PipelineRun:
+        return cls(
+            id=strawberry.ID(row.id),
+            name=row.name,
+            status=models.RunStatus(row.status),
+            started_at=row.started_at,
+            ended_at=row.ended_at,
+            error=row.error,
+            pipeline_id=row.pipeline_id,
+        )
+
+    @strawberry.field
+    async def pipeline(self, info: Info) -> Pipeline:
+        row = await info.context.loaders.pipeline.load(self.pipeline_id)
+        assert row is not None
+        return Pipeline.from_model(row)
+
+    @strawberry.field(description="Step runs in the order they started.")
+    async def steps(self, info: Info) -> list[StepRun]:
+        rows = await info.context.loaders.run_steps.load(self.id)
+        return [StepRun.from_model(row) for row in rows]
+
+    @strawberry.field
+    async def step(self, info: Info, name: str) -> StepRun | None:
+        rows = await info.context.loaders.run_steps.load(self.id)
+        return next((StepRun.from_model(r) for r in rows if r.name == name), None)
+
+
+@strawberry.type(description="An artifact version attached to a step under an input/output name.")
+class StepArtifact:
+    name: str
+    artifact_version_id: strawberry.Private[str]
+
+    @strawberry.field
+    async def artifact_version(self, info: Info) -> ArtifactVersion:
+        row = await info.context.loaders.version.load(self.artifact_version_id)
+        assert row is not None
+        return ArtifactVersion.from_model(row)
+
+
+@strawberry.type
+class StepRun:
+    id: strawberry.ID
+    name: str
+    status: RunStatus
+    cache_key: str | None
+    code_hash: str | None
+    parameters: JSON
+    started_at: datetime
+    ended_at: datetime | None
+    error: str | None
+    run_id: strawberry.Private[str]
+    original_id: strawberry.Private[str | None]
+
+    @classmethod
+    def from_model(cls, row: models.StepRun) -> StepRun:
+        return cls(
+            id=strawberry.ID(row.id),
+            name=row.name,
+            status=models.RunStatus(row.status),
+            cache_key=row.cache_key,
+            code_hash=row.code_hash,
+            parameters=row.parameters,
+            started_at=row.started_at,
+            ended_at=row.ended_at,
+            error=row.error,
+            run_id=row.run_id,
+            original_id=row.original_step_run_id,
+        )
+
+    @strawberry.field
+    async def inputs(self, info: Info) -> list[StepArtifact]:
+        edges = await info.context.loaders.step_inputs.load(self.id)
+        return [StepArtifact(name=name, artifact_version_id=vid) for name, vid in edges]
+
+    @strawberry.field
+    async def outputs(self, info: Info) -> list[StepArtifact]:
+        edges = await info.context.loaders.step_outputs.load(self.id)
+        return [StepArtifact(name=name, artifact_version_id=vid) for name, vid in edges]
+
+    @strawberry.field(description="For a CACHED step run: the run that really executed.")
+    async def original_step_run(self, info: Info) -> StepRun | None:
+        if self.original_id is None:
+            return None
+        row = await info.context.loaders.step_run.load(self.original_id)
+        return StepRun.from_model(row) if row else None
+
+    @strawberry.field
+    async def run(self, info: Info) -> PipelineRun:
+        row = await info.context.loaders.run.load(self.run_id)
+        assert row is not None
+        return PipelineRun.from_model(row)
+
+
+@strawberry.type(description="What this server is and where its artifact store lives.")
+class ServerInfo:
+    version: str
+    artifact_store: str
+    database: str

@@ -1,0 +1,125 @@
+"""Engines and sessions. SQLite runs in WAL mode with foreign keys on; writers take the lock at
+BEGIN (`BEGIN IMMEDIATE`), so concurrent writers queue on the busy timeout instead of failing."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+SQLITE_BUSY_TIMEOUT_MS = 60_000
+
+
+def async_url(url: str) -> URL:
+    """The async-driver form of a database URL (`sqlite+aiosqlite`, `postgresql+psycopg`)."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return parsed.set(drivername="sqlite+aiosqlite")
+    if backend == "postgresql":
+        return parsed.set(drivername="postgresql+psycopg")
+    raise ValueError(
+        f"unsupported database URL {parsed.render_as_string(hide_password=True)!r}: "
+        "use sqlite:///path/to/metadata.db or postgresql+psycopg://user@host/db"
+    )
+
+
+def sync_url(url: str) -> URL:
+    """The blocking-driver form of a database URL, for migrations."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return parsed.set(drivername="sqlite")
+    if backend == "postgresql":
+        return parsed.set(drivername="postgresql+psycopg")
+    return async_url(url)  # raises the explanatory error
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a file-based SQLite URL, else None."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def configure_sqlite_connection(dbapi_connection: Any) -> None:
+    """Pragmas for every new SQLite connection; autocommit so that SQLAlchemy's BEGIN is ours."""
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.execute("PRAGMA synchronous = NORMAL")
+    cursor.close()
+
+
+def _make_sqlite_engine(url: URL, *, immediate: bool) -> AsyncEngine:
+    engine = create_async_engine(url)
+    begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        configure_sqlite_connection(dbapi_connection)
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql(begin)
+
+    return engine
+
+
+@dataclass
+class Database:
+    """Session factories for reads and for writes (one engine each on SQLite, shared elsewhere)."""
+
+    read_engine: AsyncEngine
+    write_engine: AsyncEngine
+    dialect: str
+
+    def __post_init__(self) -> None:
+        self._reader = async_sessionmaker(self.read_engine, expire_on_commit=False)
+        self._writer = async_sessionmaker(self.write_engine, expire_on_commit=False)
+
+    @classmethod
+    def connect(cls, url: str) -> Database:
+        aurl = async_url(url)
+        if aurl.get_backend_name() == "sqlite":
+            path = sqlite_path(url)
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            return cls(
+                read_engine=_make_sqlite_engine(aurl, immediate=False),
+                write_engine=_make_sqlite_engine(aurl, immediate=True),
+                dialect="sqlite",
+            )
+        engine = create_async_engine(aurl, pool_size=10, max_overflow=20, pool_pre_ping=True)
+        return cls(read_engine=engine, write_engine=engine, dialect="postgresql")
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A short read-only session."""
+        async with self._reader() as session:
+            yield session
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        """One transaction: committed when the block ends, rolled back whole on any error."""
+        async with self._writer() as session, session.begin():
+            yield session
+
+    async def dispose(self) -> None:
+        await self.read_engine.dispose()
+        if self.write_engine is not self.read_engine:
+            await self.write_engine.dispose()

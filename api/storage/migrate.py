@@ -1,0 +1,49 @@
+"""Alembic, configured in code. `upgrade(url)` brings any database to the head revision.
+
+Concurrent first use is safe: SQLite upgrades hold a lock file beside the database, and
+PostgreSQL upgrades hold an advisory lock (taken in `migrations/env.py`)."""
+
+from __future__ import annotations
+
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from api.storage.engine import sqlite_path, sync_url
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+HEAD_REVISION = "0001"
+PG_MIGRATION_LOCK = 7_216_450_113
+
+
+def alembic_config(url: str):  # type: ignore[no-untyped-def]
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", sync_url(url).render_as_string(hide_password=False))
+    config.attributes["pg_lock_id"] = PG_MIGRATION_LOCK
+    return config
+
+
+@contextmanager
+def _file_lock(path: Path | None) -> Iterator[None]:
+    if path is None:
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".migrate.lock"), "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    """Run every pending migration (blocking)."""
+    from alembic import command
+
+    with _file_lock(sqlite_path(url)):
+        command.upgrade(alembic_config(url), revision)

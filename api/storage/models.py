@@ -1,0 +1,161 @@
+"""Every table of the store. Lineage edges are `step_inputs` and `step_outputs`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from api.storage.base import Base, CreatedMixin, IdMixin, JSONType, UTCDateTime, utcnow
+
+
+class RunStatus(StrEnum):
+    RUNNING = "RUNNING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    CACHED = "CACHED"
+
+
+class ArtifactSource(StrEnum):
+    STEP_OUTPUT = "STEP_OUTPUT"
+    SAVED = "SAVED"
+    REGISTERED = "REGISTERED"
+    EXTERNAL = "EXTERNAL"
+
+
+class Pipeline(IdMixin, CreatedMixin, Base):
+    __tablename__ = "pipelines"
+
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+
+
+class PipelineRun(IdMixin, Base):
+    __tablename__ = "pipeline_runs"
+    __table_args__ = (Index("ix_pipeline_runs_pipeline_started", "pipeline_id", "started_at"),)
+
+    pipeline_id: Mapped[str] = mapped_column(ForeignKey("pipelines.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default=RunStatus.RUNNING, index=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class StepRun(IdMixin, Base):
+    __tablename__ = "step_runs"
+    __table_args__ = (UniqueConstraint("run_id", "name"),)
+
+    run_id: Mapped[str] = mapped_column(ForeignKey("pipeline_runs.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16), default=RunStatus.RUNNING)
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    code_hash: Mapped[str | None] = mapped_column(String(128))
+    cache_key: Mapped[str | None] = mapped_column(String(128), index=True)
+    original_step_run_id: Mapped[str | None] = mapped_column(
+        ForeignKey("step_runs.id", ondelete="SET NULL"), index=True
+    )
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class Artifact(IdMixin, CreatedMixin, Base):
+    """A name. `version_seq` orders its versions; `last_number` is the last auto version."""
+
+    __tablename__ = "artifacts"
+
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    version_seq: Mapped[int] = mapped_column(Integer, default=0)
+    last_number: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ArtifactVersion(IdMixin, CreatedMixin, Base):
+    __tablename__ = "artifact_versions"
+    __table_args__ = (
+        UniqueConstraint("artifact_id", "version"),
+        UniqueConstraint("artifact_id", "seq"),
+    )
+
+    artifact_id: Mapped[str] = mapped_column(ForeignKey("artifacts.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    version: Mapped[str] = mapped_column(String(255))
+    is_custom: Mapped[bool] = mapped_column(Boolean, default=False)
+    uri: Mapped[str] = mapped_column(Text)
+    data_type: Mapped[str] = mapped_column(String(512))
+    materializer: Mapped[str] = mapped_column(String(512))
+    content_hash: Mapped[str | None] = mapped_column(String(128), index=True)
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSONType, default=dict)
+    source: Mapped[str] = mapped_column(String(16), default=ArtifactSource.STEP_OUTPUT)
+    producer_step_run_id: Mapped[str | None] = mapped_column(
+        ForeignKey("step_runs.id", ondelete="SET NULL"), index=True
+    )
+
+
+class Tag(IdMixin, Base):
+    __tablename__ = "tags"
+
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+
+
+class ArtifactTag(Base):
+    __tablename__ = "artifact_tags"
+
+    artifact_id: Mapped[str] = mapped_column(
+        ForeignKey("artifacts.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag_id: Mapped[str] = mapped_column(
+        ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class ArtifactVersionTag(Base):
+    __tablename__ = "artifact_version_tags"
+
+    artifact_version_id: Mapped[str] = mapped_column(
+        ForeignKey("artifact_versions.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag_id: Mapped[str] = mapped_column(
+        ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class StepInput(CreatedMixin, Base):
+    """Edge: an artifact version consumed by a step run under an input name."""
+
+    __tablename__ = "step_inputs"
+
+    step_run_id: Mapped[str] = mapped_column(
+        ForeignKey("step_runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    artifact_version_id: Mapped[str] = mapped_column(
+        ForeignKey("artifact_versions.id", ondelete="RESTRICT"), index=True
+    )
+
+
+class StepOutput(CreatedMixin, Base):
+    """Edge: an artifact version produced (or, for a cached run, reused) by a step run."""
+
+    __tablename__ = "step_outputs"
+
+    step_run_id: Mapped[str] = mapped_column(
+        ForeignKey("step_runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    artifact_version_id: Mapped[str] = mapped_column(
+        ForeignKey("artifact_versions.id", ondelete="RESTRICT"), index=True
+    )

@@ -1,0 +1,247 @@
+"""Pipelines, pipeline runs and step runs, with the input/output edges lineage walks."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.errors import BadUserInput, Conflict, NotFound
+from api.storage.artifacts import (
+    NewVersion,
+    create_version,
+    get_versions,
+    validate_name,
+)
+from api.storage.base import utcnow
+from api.storage.models import (
+    Pipeline,
+    PipelineRun,
+    RunStatus,
+    StepInput,
+    StepOutput,
+    StepRun,
+)
+
+
+@dataclass(frozen=True)
+class NewStepRun:
+    run_id: str
+    name: str
+    parameters: dict[str, Any] = field(default_factory=dict)
+    code_hash: str | None = None
+    cache_key: str | None = None
+    inputs: Sequence[tuple[str, str]] = ()  # (input name, artifact version id)
+
+
+@dataclass(frozen=True)
+class StepResult:
+    step_run_id: str
+    status: RunStatus
+    error: str | None = None
+    outputs: Sequence[tuple[str, NewVersion]] = ()  # (output name, version to register)
+
+
+@dataclass(frozen=True)
+class RunFilter:
+    pipeline_name: str | None = None
+    status: RunStatus | None = None
+
+
+async def get_pipeline(session: AsyncSession, name: str) -> Pipeline | None:
+    return await session.scalar(select(Pipeline).where(Pipeline.name == name))
+
+
+async def get_pipelines(session: AsyncSession, ids: Sequence[str]) -> dict[str, Pipeline]:
+    rows = await session.scalars(select(Pipeline).where(Pipeline.id.in_(ids)))
+    return {row.id: row for row in rows}
+
+
+async def get_runs(session: AsyncSession, ids: Sequence[str]) -> dict[str, PipelineRun]:
+    rows = await session.scalars(select(PipelineRun).where(PipelineRun.id.in_(ids)))
+    return {row.id: row for row in rows}
+
+
+async def get_step_runs(session: AsyncSession, ids: Sequence[str]) -> dict[str, StepRun]:
+    rows = await session.scalars(select(StepRun).where(StepRun.id.in_(ids)))
+    return {row.id: row for row in rows}
+
+
+def pipelines_stmt() -> Select[tuple[Pipeline]]:
+    return select(Pipeline)
+
+
+def runs_stmt(flt: RunFilter | None, pipeline_id: str | None = None) -> Select[tuple[PipelineRun]]:
+    stmt = select(PipelineRun)
+    if pipeline_id is not None:
+        stmt = stmt.where(PipelineRun.pipeline_id == pipeline_id)
+    if flt is not None and flt.pipeline_name is not None:
+        stmt = stmt.join(Pipeline).where(Pipeline.name == flt.pipeline_name)
+    if flt is not None and flt.status is not None:
+        stmt = stmt.where(PipelineRun.status == flt.status)
+    return stmt
+
+
+async def last_runs(session: AsyncSession, pipeline_ids: Sequence[str]) -> dict[str, PipelineRun]:
+    rows = await session.scalars(
+        select(PipelineRun)
+        .where(PipelineRun.pipeline_id.in_(pipeline_ids))
+        .order_by(PipelineRun.started_at.desc(), PipelineRun.id.desc())
+    )
+    newest: dict[str, PipelineRun] = {}
+    for row in rows:
+        newest.setdefault(row.pipeline_id, row)
+    return newest
+
+
+async def steps_of_runs(session: AsyncSession, run_ids: Sequence[str]) -> dict[str, list[StepRun]]:
+    rows = await session.scalars(
+        select(StepRun).where(StepRun.run_id.in_(run_ids)).order_by(StepRun.started_at, StepRun.id)
+    )
+    grouped: dict[str, list[StepRun]] = defaultdict(list)
+    for row in rows:
+        grouped[row.run_id].append(row)
+    return grouped
+
+
+async def edges_of_steps(
+    session: AsyncSession, step_ids: Sequence[str], *, outputs: bool
+) -> dict[str, list[tuple[str, str]]]:
+    """(name, artifact version id) of each step's inputs, or of its outputs."""
+    edge = StepOutput if outputs else StepInput
+    rows = await session.execute(
+        select(edge.step_run_id, edge.name, edge.artifact_version_id)
+        .where(edge.step_run_id.in_(step_ids))
+        .order_by(edge.name)
+    )
+    grouped: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for step_id, name, version_id in rows.tuples():
+        grouped[step_id].append((name, version_id))
+    return grouped
+
+
+async def consumers_of_versions(
+    session: AsyncSession, version_ids: Sequence[str]
+) -> dict[str, list[StepRun]]:
+    rows = await session.execute(
+        select(StepInput.artifact_version_id, StepRun)
+        .join(StepRun, StepRun.id == StepInput.step_run_id)
+        .where(StepInput.artifact_version_id.in_(version_ids))
+        .order_by(StepRun.started_at, StepRun.id)
+    )
+    grouped: dict[str, list[StepRun]] = defaultdict(list)
+    for version_id, step in rows.tuples():
+        grouped[version_id].append(step)
+    return grouped
+
+
+async def create_run(
+    session: AsyncSession, pipeline_name: str, run_name: str | None
+) -> PipelineRun:
+    validate_name(pipeline_name, "pipeline name")
+    pipeline = await get_pipeline(session, pipeline_name)
+    if pipeline is None:
+        pipeline = Pipeline(name=pipeline_name, created_at=utcnow())
+        session.add(pipeline)
+        await session.flush()
+    now = utcnow()
+    name = run_name or f"{pipeline_name}-{now:%Y_%m_%d-%H_%M_%S_%f}"
+    validate_name(name, "run name")
+    if await session.scalar(select(PipelineRun.id).where(PipelineRun.name == name)):
+        raise Conflict(f"a pipeline run named {name!r} already exists; choose another run name")
+    run = PipelineRun(pipeline_id=pipeline.id, name=name, status=RunStatus.RUNNING, started_at=now)
+    session.add(run)
+    await session.flush()
+    return run
+
+
+async def _require_running_run(session: AsyncSession, run_id: str) -> PipelineRun:
+    run = await session.get(PipelineRun, run_id)
+    if run is None:
+        raise NotFound(f"no pipeline run has id {run_id!r}", id=run_id)
+    if run.status != RunStatus.RUNNING:
+        raise Conflict(f"pipeline run {run.name!r} is already {run.status}; start a new run")
+    return run
+
+
+async def start_step(session: AsyncSession, new: NewStepRun) -> StepRun:
+    await _require_running_run(session, new.run_id)
+    if await session.scalar(
+        select(StepRun.id).where(StepRun.run_id == new.run_id, StepRun.name == new.name)
+    ):
+        raise Conflict(f"this run already has a step named {new.name!r}")
+    version_ids = [vid for _, vid in new.inputs]
+    found = await get_versions(session, version_ids)
+    missing = [vid for vid in version_ids if vid not in found]
+    if missing:
+        raise NotFound(f"step {new.name!r} input artifact version(s) not found: {missing}")
+    step = StepRun(
+        run_id=new.run_id,
+        name=new.name,
+        status=RunStatus.RUNNING,
+        parameters=new.parameters,
+        code_hash=new.code_hash,
+        cache_key=new.cache_key,
+        started_at=utcnow(),
+    )
+    session.add(step)
+    await session.flush()
+    session.add_all(
+        StepInput(step_run_id=step.id, name=name, artifact_version_id=vid, created_at=utcnow())
+        for name, vid in new.inputs
+    )
+    await session.flush()
+    return step
+
+
+async def finish_step(session: AsyncSession, result: StepResult) -> StepRun:
+    """Close a step run; on COMPLETED register its outputs, all in the caller's transaction."""
+    step = await session.get(StepRun, result.step_run_id)
+    if step is None:
+        raise NotFound(f"no step run has id {result.step_run_id!r}", id=result.step_run_id)
+    if step.status != RunStatus.RUNNING:
+        raise Conflict(f"step run {step.name!r} is already {step.status}")
+    if result.status not in (RunStatus.COMPLETED, RunStatus.FAILED):
+        raise BadUserInput("a step run finishes as COMPLETED or FAILED")
+    if result.status == RunStatus.FAILED and result.outputs:
+        raise BadUserInput("a FAILED step run registers no outputs")
+    names = [name for name, _ in result.outputs]
+    if len(set(names)) != len(names):
+        raise BadUserInput(f"output names of step {step.name!r} repeat: {names}")
+    for name, new in result.outputs:
+        version = await create_version(
+            session,
+            NewVersion(**{**new.__dict__, "producer_step_run_id": step.id}),
+        )
+        session.add(
+            StepOutput(
+                step_run_id=step.id, name=name, artifact_version_id=version.id, created_at=utcnow()
+            )
+        )
+    step.status = result.status
+    step.error = result.error
+    step.ended_at = utcnow()
+    await session.flush()
+    return step
+
+
+async def finish_run(
+    session: AsyncSession, run_id: str, status: RunStatus, error: str | None
+) -> PipelineRun:
+    if status not in (RunStatus.COMPLETED, RunStatus.FAILED):
+        raise BadUserInput("a pipeline run finishes as COMPLETED or FAILED")
+    run = await _require_running_run(session, run_id)
+    open_steps = await session.scalar(
+        select(StepRun.name).where(StepRun.run_id == run_id, StepRun.status == RunStatus.RUNNING)
+    )
+    if open_steps is not None:
+        raise Conflict(f"step {open_steps!r} of run {run.name!r} is still RUNNING; finish it first")
+    run.status = status
+    run.error = error
+    run.ended_at = utcnow()
+    await session.flush()
+    return run
