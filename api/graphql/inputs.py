@@ -18,8 +18,9 @@ ArtifactSource = strawberry.enum(
     models.ArtifactSource, description="How an artifact version came to be."
 )
 
-BigInt = strawberry.scalar(
-    NewType("BigInt", int),
+BigInt = NewType("BigInt", int)
+BIG_INT = strawberry.scalar(
+    name="BigInt",
     serialize=int,
     parse_value=int,
     description="An integer that may exceed 32 bits (sizes in bytes).",
@@ -71,7 +72,7 @@ class ArtifactVersionInput:
         default=None, description="A custom version; unset takes the next number."
     )
     content_hash: str | None = None
-    size_bytes: BigInt | None = None  # type: ignore[valid-type]
+    size_bytes: BigInt | None = None
     metadata: JSON | None = None
     tags: list[str] = strawberry.field(default_factory=list)
 

@@ -7,9 +7,11 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.schema.config import StrawberryConfig
 
 from api.errors import ApiError
 from api.graphql.extensions import ErrorCodes
+from api.graphql.inputs import BIG_INT, BigInt
 from api.graphql.mutation import Mutation
 from api.graphql.query import Query
 
@@ -25,6 +27,7 @@ schema = Schema(
     query=Query,
     mutation=Mutation,
     extensions=[ErrorCodes, ParserCache, ValidationCache],
+    config=StrawberryConfig(scalar_map={BigInt: BIG_INT}),
 )
 
 

@@ -106,13 +106,19 @@ class Artifact:
         row = await info.context.loaders.latest_version.load(self.id)
         return ArtifactVersion.from_model(row) if row else None
 
-    @strawberry.field(description="Versions, oldest first.")
+    @strawberry.field(description="Versions in creation order, oldest first unless `newestFirst`.")
     async def versions(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        newest_first: bool = False,
     ) -> Connection[ArtifactVersion]:
         stmt = artifact_store.artifact_versions_stmt(self.id)
         keys = [models.ArtifactVersion.seq]
-        return await connection(info, stmt, keys, ArtifactVersion.from_model, first, after)
+        return await connection(
+            info, stmt, keys, ArtifactVersion.from_model, first, after, descending=newest_first
+        )
 
     @strawberry.field
     async def version_count(self, info: Info) -> int:
@@ -128,7 +134,7 @@ class ArtifactVersion:
     data_type: str
     materializer: str
     content_hash: str | None
-    size_bytes: BigInt | None  # type: ignore[valid-type]
+    size_bytes: BigInt | None
     metadata: JSON
     created_at: datetime
     source: ArtifactSource

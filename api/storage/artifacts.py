@@ -120,7 +120,7 @@ async def version_names(session: AsyncSession, ids: Sequence[str]) -> dict[str, 
         .join(Artifact, Artifact.id == ArtifactVersion.artifact_id)
         .where(ArtifactVersion.id.in_(ids))
     )
-    return {vid: name for vid, name in rows.tuples()}
+    return {vid: name for vid, name in rows}
 
 
 async def find_version(
@@ -212,7 +212,7 @@ async def artifact_tags(session: AsyncSession, ids: Sequence[str]) -> dict[str, 
         .where(ArtifactTag.artifact_id.in_(ids))
         .order_by(Tag.name)
     )
-    return _group(rows.tuples())
+    return _group(rows)
 
 
 async def version_tags(session: AsyncSession, ids: Sequence[str]) -> dict[str, list[str]]:
@@ -222,7 +222,7 @@ async def version_tags(session: AsyncSession, ids: Sequence[str]) -> dict[str, l
         .where(ArtifactVersionTag.artifact_version_id.in_(ids))
         .order_by(Tag.name)
     )
-    return _group(rows.tuples())
+    return _group(rows)
 
 
 def _group(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
@@ -257,7 +257,7 @@ async def version_counts(session: AsyncSession, artifact_ids: Sequence[str]) -> 
         .where(ArtifactVersion.artifact_id.in_(artifact_ids))
         .group_by(ArtifactVersion.artifact_id)
     )
-    return {aid: int(n) for aid, n in rows.tuples()}
+    return {aid: int(n) for aid, n in rows}
 
 
 async def ensure_artifact(session: AsyncSession, name: str) -> str:

@@ -119,7 +119,7 @@ async def edges_of_steps(
         .order_by(edge.name)
     )
     grouped: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for step_id, name, version_id in rows.tuples():
+    for step_id, name, version_id in rows:
         grouped[step_id].append((name, version_id))
     return grouped
 
@@ -134,7 +134,7 @@ async def consumers_of_versions(
         .order_by(StepRun.started_at, StepRun.id)
     )
     grouped: dict[str, list[StepRun]] = defaultdict(list)
-    for version_id, step in rows.tuples():
+    for version_id, step in rows:
         grouped[version_id].append(step)
     return grouped
 

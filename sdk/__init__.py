@@ -1,0 +1,28 @@
+"""LineageQL's Python SDK: pipelines whose step outputs become named, versioned artifacts."""
+
+from sdk.artifacts import load_artifact, save_artifact
+from sdk.client import Client
+from sdk.config import ArtifactConfig, ExternalArtifact
+from sdk.errors import (
+    ArtifactVersionExistsError,
+    GraphQLError,
+    InputError,
+    LineageQLError,
+    NotFoundError,
+)
+from sdk.steps import pipeline, step
+
+__all__ = [
+    "ArtifactConfig",
+    "ArtifactVersionExistsError",
+    "Client",
+    "ExternalArtifact",
+    "GraphQLError",
+    "InputError",
+    "LineageQLError",
+    "NotFoundError",
+    "load_artifact",
+    "pipeline",
+    "save_artifact",
+    "step",
+]

@@ -1,0 +1,200 @@
+"""`Client`: typed methods over GraphQL documents, answering with the SDK's views."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from sdk import operations as ops
+from sdk.errors import (
+    ArtifactVersionExistsError,
+    GraphQLError,
+    InputError,
+    LineageQLError,
+    NotFoundError,
+)
+from sdk.transport import Transport, transport_from_env
+from sdk.views import Artifact, ArtifactVersion, Pipeline, PipelineRun, StepRun
+
+if TYPE_CHECKING:
+    from sdk.store import ArtifactStore
+
+PAGE = 200
+
+
+def translate(error: GraphQLError) -> LineageQLError:
+    """The SDK error for an API error code (the GraphQLError itself when none fits)."""
+    first = error.errors[0] if error.errors else {}
+    extensions = first.get("extensions") or {}
+    message = str(first.get("message", error))
+    if error.code == "NOT_FOUND":
+        return NotFoundError(message)
+    if error.code == "CONFLICT" and extensions.get("reason") == "ARTIFACT_VERSION_EXISTS":
+        return ArtifactVersionExistsError(message)
+    if error.code == "BAD_USER_INPUT":
+        return InputError(message)
+    return error
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+class Client:
+    """Reads the store: artifacts, versions, pipelines and runs.
+
+    With no arguments it uses LINEAGEQL_URL (a server) when set, else the embedded store
+    under LINEAGEQL_HOME (default `./.lineageql`).
+    """
+
+    def __init__(self, transport: Transport | None = None) -> None:
+        self.transport = transport or transport_from_env()
+        self._store: ArtifactStore | None = None
+
+    def graphql(self, query: str, variables: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Run any GraphQL document; returns `data`, raises GraphQLError on errors."""
+        return self.transport.execute(query, variables)
+
+    def execute(self, document: str, variables: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Like `graphql`, with API errors turned into the SDK's own error types."""
+        try:
+            return self.transport.execute(document, variables)
+        except GraphQLError as exc:
+            raise translate(exc) from None
+
+    @property
+    def store(self) -> ArtifactStore:
+        """The artifact store: LINEAGEQL_ARTIFACT_STORE, else the one the API reports."""
+        if self._store is None:
+            from sdk.store import ArtifactStore
+
+            uri = os.environ.get("LINEAGEQL_ARTIFACT_STORE") or self.execute(ops.SERVER_INFO)[
+                "serverInfo"
+            ]["artifactStore"]
+            self._store = ArtifactStore(uri)
+        return self._store
+
+    def _pages(
+        self, document: str, path: tuple[str, ...], variables: dict[str, Any], limit: int | None
+    ) -> list[dict[str, Any]]:
+        nodes: list[dict[str, Any]] = []
+        after: str | None = None
+        while limit is None or len(nodes) < limit:
+            first = PAGE if limit is None else min(PAGE, limit - len(nodes))
+            data: Any = self.execute(document, {**variables, "first": first, "after": after})
+            for key in path:
+                data = data[key] if data is not None else None
+            if data is None:
+                break
+            nodes.extend(edge["node"] for edge in data["edges"])
+            if not data["pageInfo"]["hasNextPage"]:
+                break
+            after = data["pageInfo"]["endCursor"]
+        return nodes
+
+    def get_artifact(self, name: str) -> Artifact:
+        data = self.execute(ops.GET_ARTIFACT, {"name": name})["artifact"]
+        if data is None:
+            raise NotFoundError(f"no artifact is named {name!r}")
+        return self._artifact(data)
+
+    def _artifact(self, data: dict[str, Any]) -> Artifact:
+        latest = data.get("latestVersion")
+        return Artifact(
+            id=data["id"],
+            name=data["name"],
+            tags=tuple(data["tags"]),
+            version_count=data["versionCount"],
+            latest_version=ArtifactVersion.from_graphql(latest, self) if latest else None,
+            client=self,
+        )
+
+    def get_artifact_version(
+        self, name_or_id: str, version: str | int | None = None
+    ) -> ArtifactVersion:
+        """By id, or by name and version (the latest when `version` is None)."""
+        if version is None and _is_uuid(name_or_id):
+            data = self.execute(ops.GET_VERSION, {"id": name_or_id})["artifactVersion"]
+            if data is not None:
+                return ArtifactVersion.from_graphql(data, self)
+        wanted = None if version is None else str(version)
+        data = self.execute(ops.GET_VERSION, {"name": name_or_id, "version": wanted})[
+            "artifactVersion"
+        ]
+        if data is None:
+            raise self._missing_version(name_or_id, wanted)
+        return ArtifactVersion.from_graphql(data, self)
+
+    def _missing_version(self, name: str, version: str | None) -> NotFoundError:
+        artifact = self.execute(ops.LATEST_VERSION_NAMES, {"name": name})["artifact"]
+        if artifact is None:
+            return NotFoundError(
+                f"no artifact is named {name!r} (and no artifact version has that id)"
+            )
+        existing = [edge["node"]["version"] for edge in artifact["versions"]["edges"]]
+        if version is None:
+            return NotFoundError(f"artifact {name!r} has no versions yet")
+        return NotFoundError(
+            f"artifact {name!r} has no version {version!r}; latest versions: "
+            + ", ".join(repr(v) for v in existing)
+        )
+
+    def get_pipeline(self, name: str) -> Pipeline:
+        data = self.execute(ops.GET_PIPELINE, {"name": name})["pipeline"]
+        if data is None:
+            raise NotFoundError(f"no pipeline is named {name!r}; it exists after its first run")
+        return Pipeline(id=data["id"], name=data["name"], client=self)
+
+    def get_pipeline_run(self, id: str) -> PipelineRun:
+        data = self.execute(ops.GET_PIPELINE_RUN, {"id": id})["pipelineRun"]
+        if data is None:
+            raise NotFoundError(f"no pipeline run has id {id!r}")
+        return PipelineRun.from_graphql(data, self)
+
+    def get_step_run(self, id: str) -> StepRun:
+        data = self.execute(ops.GET_STEP_RUN, {"id": id})["stepRun"]
+        if data is None:
+            raise NotFoundError(f"no step run has id {id!r}")
+        return StepRun.from_graphql(data, self)
+
+    def list_artifacts(
+        self, *, name_contains: str | None = None, tag: str | None = None, limit: int | None = None
+    ) -> list[Artifact]:
+        flt = {"nameContains": name_contains, "tag": tag}
+        nodes = self._pages(ops.LIST_ARTIFACTS, ("artifacts",), {"filter": flt}, limit)
+        return [self._artifact(node) for node in nodes]
+
+    def list_artifact_versions(
+        self, *, name: str | None = None, tag: str | None = None, limit: int | None = None
+    ) -> list[ArtifactVersion]:
+        """Versions in creation order (of one artifact when `name` is given)."""
+        if name is not None and tag is None:
+            nodes = self._pages(
+                ops.ARTIFACT_VERSIONS, ("artifact", "versions"), {"name": name}, limit
+            )
+        else:
+            flt = {"artifactName": name, "tag": tag}
+            nodes = self._pages(ops.LIST_VERSIONS, ("artifactVersions",), {"filter": flt}, limit)
+        return [ArtifactVersion.from_graphql(node, self) for node in nodes]
+
+    def list_pipeline_runs(
+        self,
+        *,
+        pipeline_name: str | None = None,
+        status: str | None = None,
+        limit: int | None = None,
+    ) -> list[PipelineRun]:
+        """Runs, newest first."""
+        flt = {"pipelineName": pipeline_name, "status": status}
+        nodes = self._pages(ops.PIPELINE_RUNS, ("pipelineRuns",), {"filter": flt}, limit)
+        return [PipelineRun.from_graphql(node, self) for node in nodes]
+
+    def list_pipelines(self, *, limit: int | None = None) -> list[Pipeline]:
+        nodes = self._pages(ops.LIST_PIPELINES, ("pipelines",), {}, limit)
+        return [Pipeline(id=n["id"], name=n["name"], client=self) for n in nodes]

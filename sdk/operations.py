@@ -1,0 +1,183 @@
+"""Every GraphQL document the SDK sends, as named constants (validated against the schema by
+a test)."""
+
+from __future__ import annotations
+
+VERSION_FIELDS = """
+fragment VersionFields on ArtifactVersion {
+  id name version isCustomVersion uri dataType materializer contentHash sizeBytes
+  metadata tags createdAt source producer { id }
+}
+"""
+
+STEP_FIELDS = """
+fragment StepFields on StepRun {
+  id name status parameters cacheKey codeHash error startedAt endedAt
+  originalStepRun { id }
+  inputs { name artifactVersion { ...VersionFields } }
+  outputs { name artifactVersion { ...VersionFields } }
+}
+"""
+
+RUN_FIELDS = """
+fragment RunFields on PipelineRun {
+  id name status startedAt endedAt error pipeline { name }
+  steps { ...StepFields }
+}
+"""
+
+SERVER_INFO = """
+query ServerInfo { serverInfo { version artifactStore database } }
+"""
+
+START_PIPELINE_RUN = """
+mutation StartPipelineRun($input: StartPipelineRunInput!) {
+  startPipelineRun(input: $input) { id name }
+}
+"""
+
+FINISH_PIPELINE_RUN = """
+mutation FinishPipelineRun($input: FinishPipelineRunInput!) {
+  finishPipelineRun(input: $input) { id status }
+}
+"""
+
+START_STEP_RUN = """
+mutation StartStepRun($input: StartStepRunInput!) {
+  startStepRun(input: $input) { id }
+}
+"""
+
+FINISH_STEP_RUN = (
+    """
+mutation FinishStepRun($input: FinishStepRunInput!) {
+  finishStepRun(input: $input) {
+    id status outputs { name artifactVersion { ...VersionFields } }
+  }
+}
+"""
+    + VERSION_FIELDS
+)
+
+CREATE_ARTIFACT_VERSION = (
+    """
+mutation CreateArtifactVersion($input: ArtifactVersionInput!, $source: ArtifactSource!) {
+  createArtifactVersion(input: $input, source: $source) { ...VersionFields }
+}
+"""
+    + VERSION_FIELDS
+)
+
+GET_VERSION = (
+    """
+query GetVersion($id: ID, $name: String, $version: String) {
+  artifactVersion(id: $id, name: $name, version: $version) { ...VersionFields }
+}
+"""
+    + VERSION_FIELDS
+)
+
+LIST_VERSIONS = (
+    """
+query ListVersions($filter: ArtifactVersionFilter, $first: Int, $after: String) {
+  artifactVersions(filter: $filter, first: $first, after: $after) {
+    edges { node { ...VersionFields } }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+    + VERSION_FIELDS
+)
+
+ARTIFACT_FIELDS = """
+fragment ArtifactFields on Artifact { id name tags createdAt updatedAt versionCount }
+"""
+
+GET_ARTIFACT = (
+    """
+query GetArtifact($name: String!) {
+  artifact(name: $name) {
+    ...ArtifactFields
+    latestVersion { ...VersionFields }
+  }
+}
+"""
+    + ARTIFACT_FIELDS
+    + VERSION_FIELDS
+)
+
+LIST_ARTIFACTS = (
+    """
+query ListArtifacts($filter: ArtifactFilter, $first: Int, $after: String) {
+  artifacts(filter: $filter, first: $first, after: $after) {
+    edges { node { ...ArtifactFields } }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+    + ARTIFACT_FIELDS
+)
+
+ARTIFACT_VERSIONS = (
+    """
+query ArtifactVersions($name: String!, $first: Int, $after: String) {
+  artifact(name: $name) {
+    versions(first: $first, after: $after) {
+      edges { node { ...VersionFields } }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+}
+"""
+    + VERSION_FIELDS
+)
+
+LATEST_VERSION_NAMES = """
+query LatestVersionNames($name: String!) {
+  artifact(name: $name) { versions(first: 10, newestFirst: true) { edges { node { version } } } }
+}
+"""
+
+GET_PIPELINE_RUN = (
+    """
+query GetPipelineRun($id: ID!) { pipelineRun(id: $id) { ...RunFields } }
+"""
+    + RUN_FIELDS
+    + STEP_FIELDS
+    + VERSION_FIELDS
+)
+
+GET_STEP_RUN = (
+    """
+query GetStepRun($id: ID!) { stepRun(id: $id) { ...StepFields } }
+"""
+    + STEP_FIELDS
+    + VERSION_FIELDS
+)
+
+GET_PIPELINE = """
+query GetPipeline($name: String!) { pipeline(name: $name) { id name createdAt lastRun { id } } }
+"""
+
+PIPELINE_RUNS = (
+    """
+query PipelineRuns($filter: PipelineRunFilter, $first: Int, $after: String) {
+  pipelineRuns(filter: $filter, first: $first, after: $after) {
+    edges { node { ...RunFields } }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+    + RUN_FIELDS
+    + STEP_FIELDS
+    + VERSION_FIELDS
+)
+
+LIST_PIPELINES = """
+query ListPipelines($first: Int, $after: String) {
+  pipelines(first: $first, after: $after) {
+    edges { node { id name createdAt } }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""

@@ -1,0 +1,262 @@
+"""Running a composed pipeline: one GraphQL round trip to start each step, one to finish it
+with all its outputs. Output data is written completely before it is registered; a failed
+step registers nothing and leaves no files behind."""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import logging
+import time
+import traceback
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from sdk import operations as ops
+from sdk.client import Client
+from sdk.config import ExternalArtifact
+from sdk.errors import InputError, LineageQLError
+from sdk.signature import (
+    OutputSpec,
+    check_type,
+    default_artifact_name,
+    describe_type,
+    resolve_name,
+)
+from sdk.steps import Composition, Invocation, OutputRef, PipelineOptions, Step
+from sdk.views import ArtifactVersion, PipelineRun
+
+if TYPE_CHECKING:
+    from sdk.materializers import BaseMaterializer, SavedData
+
+log = logging.getLogger("lineageql")
+
+
+class StepOutputError(LineageQLError, TypeError):
+    """A step returned values that do not match its declared outputs."""
+
+
+@dataclass(frozen=True)
+class RunState:
+    client: Client
+    run_id: str
+    pipeline: str
+    options: PipelineOptions
+    started: datetime
+    produced: dict[tuple[str, str], ArtifactVersion]
+
+
+def code_hash(func: Any) -> str:
+    try:
+        source = inspect.getsource(func).encode()
+    except (OSError, TypeError):
+        source = func.__code__.co_code
+    return hashlib.sha256(source).hexdigest()
+
+
+def run_composition(composition: Composition, options: PipelineOptions) -> PipelineRun:
+    client = Client()
+    started = datetime.now(UTC)
+    run = client.execute(
+        ops.START_PIPELINE_RUN,
+        {"input": {"pipelineName": composition.pipeline, "runName": options.run_name}},
+    )["startPipelineRun"]
+    state = RunState(client, run["id"], composition.pipeline, options, started, {})
+    log.info("Pipeline %s: run %s started", composition.pipeline, run["name"])
+    try:
+        for invocation in composition.invocations:
+            _run_step(state, invocation)
+    except BaseException as exc:
+        _finish_run(client, state.run_id, "FAILED", _error_text(exc))
+        log.info("Pipeline %s: run %s FAILED", composition.pipeline, run["name"])
+        raise
+    _finish_run(client, state.run_id, "COMPLETED", None)
+    log.info("Pipeline %s: run %s completed", composition.pipeline, run["name"])
+    return client.get_pipeline_run(state.run_id)
+
+
+def _finish_run(client: Client, run_id: str, status: str, error: str | None) -> None:
+    client.execute(
+        ops.FINISH_PIPELINE_RUN, {"input": {"runId": run_id, "status": status, "error": error}}
+    )
+
+
+def _error_text(exc: BaseException) -> str:
+    return "".join(traceback.format_exception_only(type(exc), exc)).strip()
+
+
+def _resolve_external(client: Client, external: ExternalArtifact, name: str) -> ArtifactVersion:
+    if external.id is not None:
+        return client.get_artifact_version(external.id)
+    if external.name is not None:
+        return client.get_artifact_version(external.name, external.version)
+    from sdk.artifacts import save_artifact
+
+    return save_artifact(
+        external.value, name=name, materializer=external.materializer, source="EXTERNAL"
+    )
+
+
+def _resolve_inputs(
+    state: RunState, invocation: Invocation
+) -> tuple[dict[str, ArtifactVersion], dict[str, Any]]:
+    """Split the call's arguments into artifact inputs and JSON parameters."""
+    artifacts: dict[str, ArtifactVersion] = {}
+    parameters: dict[str, Any] = {}
+    for name, value in invocation.arguments.items():
+        if isinstance(value, OutputRef):
+            artifacts[name] = state.produced[(value.invocation, value.key)]
+        elif isinstance(value, ExternalArtifact):
+            default = default_artifact_name(state.pipeline, invocation.name, name)
+            artifacts[name] = _resolve_external(state.client, value, default)
+        elif isinstance(value, ArtifactVersion):
+            artifacts[name] = value
+        else:
+            parameters[name] = value
+    return artifacts, parameters
+
+
+def _run_step(state: RunState, invocation: Invocation) -> None:
+    step = invocation.step
+    artifacts, parameters = _resolve_inputs(state, invocation)
+    started = state.client.execute(
+        ops.START_STEP_RUN,
+        {
+            "input": {
+                "runId": state.run_id,
+                "name": invocation.name,
+                "parameters": parameters,
+                "codeHash": code_hash(step.func),
+                "inputs": [
+                    {"name": n, "artifactVersionId": v.id} for n, v in artifacts.items()
+                ],
+            }
+        },
+    )["startStepRun"]
+    step_run_id = started["id"]
+    written: list[str] = []
+    clock = time.perf_counter()
+    try:
+        outputs = _execute(state, invocation, artifacts, parameters, written)
+        result = state.client.execute(
+            ops.FINISH_STEP_RUN,
+            {"input": {"stepRunId": step_run_id, "status": "COMPLETED", "outputs": outputs}},
+        )["finishStepRun"]
+    except BaseException as exc:
+        for uri in written:
+            state.client.store.remove(uri)
+        state.client.execute(
+            ops.FINISH_STEP_RUN,
+            {"input": {"stepRunId": step_run_id, "status": "FAILED", "error": _error_text(exc)}},
+        )
+        log.info("Step %s FAILED: %s", invocation.name, _error_text(exc))
+        raise
+    for edge in result["outputs"]:
+        version = ArtifactVersion.from_graphql(edge["artifactVersion"], state.client)
+        state.produced[(invocation.name, edge["name"])] = version
+    log.info("Step %s executed in %.3fs", invocation.name, time.perf_counter() - clock)
+
+
+def _execute(
+    state: RunState,
+    invocation: Invocation,
+    artifacts: Mapping[str, ArtifactVersion],
+    parameters: Mapping[str, Any],
+    written: list[str],
+) -> list[dict[str, Any]]:
+    """Load inputs, call the function, write its outputs; returns them as mutation inputs."""
+    step = invocation.step
+    kwargs = dict(parameters)
+    for name, version in artifacts.items():
+        kwargs[name] = version.load()
+    for name, value in kwargs.items():
+        spec = step.inputs.get(name)
+        if spec is not None and not check_type(value, spec.annotation):
+            raise InputError(
+                f"input {name!r} of step {invocation.name!r} is a {type(value).__name__}, "
+                f"but the step declares {describe_type(spec.annotation)}"
+            )
+    returned = step.func(**kwargs)
+    values = _split_outputs(invocation.name, step.outputs, returned)
+    substitutions = {**state.options.substitutions, **step.options.substitutions}
+    outputs = []
+    for spec, value in zip(step.outputs, values, strict=True):
+        if not check_type(value, spec.annotation):
+            raise StepOutputError(
+                f"step {invocation.name!r} output {spec.key!r} is a {type(value).__name__}, "
+                f"but the step declares {describe_type(spec.annotation)}"
+            )
+        outputs.append(_save_output(state, invocation, spec, value, substitutions, written))
+    return outputs
+
+
+def _split_outputs(step: str, specs: list[OutputSpec], returned: Any) -> list[Any]:
+    if not specs:
+        return []
+    if len(specs) == 1:
+        return [returned]
+    if not isinstance(returned, tuple) or len(returned) != len(specs):
+        raise StepOutputError(
+            f"step {step!r} declares {len(specs)} outputs "
+            f"({', '.join(s.key for s in specs)}) but returned "
+            f"{type(returned).__name__ if not isinstance(returned, tuple) else len(returned)}"
+            f"{'' if not isinstance(returned, tuple) else ' values'}"
+        )
+    return list(returned)
+
+
+def _materializer_for(step: Step, key: str) -> type[BaseMaterializer] | None:
+    option = step.options.output_materializers
+    if option is None:
+        return None
+    if isinstance(option, Mapping):
+        return option.get(key)
+    return option
+
+
+def _save_output(
+    state: RunState,
+    invocation: Invocation,
+    spec: OutputSpec,
+    value: Any,
+    substitutions: Mapping[str, str],
+    written: list[str],
+) -> dict[str, Any]:
+    from sdk.materializers import save_data
+
+    if spec.name_template is None:
+        name = default_artifact_name(state.pipeline, invocation.name, spec.key)
+    else:
+        name = resolve_name(spec.name_template, substitutions, state.started)
+    store = state.client.store
+    uri = store.new_version_uri(invocation.name, spec.key)
+    written.append(uri)
+    saved = save_data(value, uri, store, _materializer_for(invocation.step, spec.key))
+    config = spec.config
+    return {
+        "outputName": spec.key,
+        "artifact": _version_input(
+            saved,
+            name,
+            version=None if config is None or config.version is None else str(config.version),
+            tags=list(config.tags) if config else [],
+        ),
+    }
+
+
+def _version_input(
+    saved: SavedData, name: str, *, version: str | None, tags: list[str]
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "version": version,
+        "uri": saved.uri,
+        "dataType": saved.data_type,
+        "materializer": saved.materializer,
+        "contentHash": saved.content_hash,
+        "sizeBytes": saved.size_bytes,
+        "metadata": saved.metadata,
+        "tags": tags,
+    }

@@ -1,0 +1,195 @@
+"""Read-only views the SDK hands back, built from GraphQL answers (snake_case attributes)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sdk.client import Client
+
+
+def _time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+@dataclass(frozen=True)
+class ArtifactVersion:
+    id: str
+    name: str
+    version: str
+    is_custom_version: bool
+    uri: str
+    data_type: str
+    materializer: str
+    content_hash: str | None
+    size_bytes: int | None
+    metadata: dict[str, Any]
+    tags: tuple[str, ...]
+    created_at: datetime
+    source: str
+    producer_id: str | None
+    client: Client = field(repr=False, compare=False)
+
+    @classmethod
+    def from_graphql(cls, data: dict[str, Any], client: Client) -> ArtifactVersion:
+        created = _time(data["createdAt"])
+        assert created is not None
+        return cls(
+            id=data["id"],
+            name=data["name"],
+            version=data["version"],
+            is_custom_version=data["isCustomVersion"],
+            uri=data["uri"],
+            data_type=data["dataType"],
+            materializer=data["materializer"],
+            content_hash=data["contentHash"],
+            size_bytes=data["sizeBytes"],
+            metadata=data["metadata"] or {},
+            tags=tuple(data["tags"]),
+            created_at=created,
+            source=data["source"],
+            producer_id=(data.get("producer") or {}).get("id"),
+            client=client,
+        )
+
+    def load(self) -> Any:
+        """The stored Python object, read back by the materializer that wrote it."""
+        from sdk.materializers import load_data
+
+        return load_data(self.uri, self.materializer, self.data_type, self.client.store)
+
+    @property
+    def producer(self) -> StepRun | None:
+        """The step run that created this version, or None for a saved one."""
+        return self.client.get_step_run(self.producer_id) if self.producer_id else None
+
+
+@dataclass(frozen=True)
+class StepRun:
+    id: str
+    name: str
+    status: str
+    parameters: dict[str, Any]
+    inputs: dict[str, ArtifactVersion]
+    outputs: dict[str, ArtifactVersion]
+    cache_key: str | None
+    code_hash: str | None
+    error: str | None
+    started_at: datetime | None
+    ended_at: datetime | None
+    original_step_run_id: str | None
+    client: Client = field(repr=False, compare=False)
+
+    @classmethod
+    def from_graphql(cls, data: dict[str, Any], client: Client) -> StepRun:
+        def edges(key: str) -> dict[str, ArtifactVersion]:
+            return {
+                e["name"]: ArtifactVersion.from_graphql(e["artifactVersion"], client)
+                for e in data[key]
+            }
+
+        return cls(
+            id=data["id"],
+            name=data["name"],
+            status=data["status"],
+            parameters=data["parameters"] or {},
+            inputs=edges("inputs"),
+            outputs=edges("outputs"),
+            cache_key=data["cacheKey"],
+            code_hash=data["codeHash"],
+            error=data["error"],
+            started_at=_time(data["startedAt"]),
+            ended_at=_time(data["endedAt"]),
+            original_step_run_id=(data.get("originalStepRun") or {}).get("id"),
+            client=client,
+        )
+
+    @property
+    def original_step_run(self) -> StepRun | None:
+        """For a CACHED step run: the run that really executed."""
+        if self.original_step_run_id is None:
+            return None
+        return self.client.get_step_run(self.original_step_run_id)
+
+    @property
+    def output(self) -> ArtifactVersion:
+        """The single output of a one-output step."""
+        if len(self.outputs) != 1:
+            raise ValueError(
+                f"step {self.name!r} has {len(self.outputs)} outputs "
+                f"({', '.join(self.outputs) or 'none'}); use .outputs[name]"
+            )
+        return next(iter(self.outputs.values()))
+
+
+@dataclass(frozen=True)
+class PipelineRun:
+    id: str
+    name: str
+    pipeline_name: str
+    status: str
+    steps: dict[str, StepRun]
+    started_at: datetime | None
+    ended_at: datetime | None
+    error: str | None
+    client: Client = field(repr=False, compare=False)
+
+    @classmethod
+    def from_graphql(cls, data: dict[str, Any], client: Client) -> PipelineRun:
+        return cls(
+            id=data["id"],
+            name=data["name"],
+            pipeline_name=data["pipeline"]["name"],
+            status=data["status"],
+            steps={s["name"]: StepRun.from_graphql(s, client) for s in data["steps"]},
+            started_at=_time(data["startedAt"]),
+            ended_at=_time(data["endedAt"]),
+            error=data["error"],
+            client=client,
+        )
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    id: str
+    name: str
+    client: Client = field(repr=False, compare=False)
+
+    @property
+    def runs(self) -> list[PipelineRun]:
+        """Every run of this pipeline, newest first."""
+        return self.client.list_pipeline_runs(pipeline_name=self.name)
+
+    @property
+    def last_run(self) -> PipelineRun:
+        runs = self.client.list_pipeline_runs(pipeline_name=self.name, limit=1)
+        if not runs:
+            from sdk.errors import NotFoundError
+
+            raise NotFoundError(f"pipeline {self.name!r} has no runs yet")
+        return runs[0]
+
+
+@dataclass(frozen=True)
+class Artifact:
+    id: str
+    name: str
+    tags: tuple[str, ...]
+    version_count: int
+    latest_version: ArtifactVersion | None
+    client: Client = field(repr=False, compare=False)
+
+    @property
+    def versions(self) -> list[ArtifactVersion]:
+        """Every version, oldest first."""
+        return self.client.list_artifact_versions(name=self.name)
+
+    def load(self) -> Any:
+        """The latest version's data."""
+        if self.latest_version is None:
+            from sdk.errors import NotFoundError
+
+            raise NotFoundError(f"artifact {self.name!r} has no versions")
+        return self.latest_version.load()

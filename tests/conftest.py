@@ -1,0 +1,190 @@
+"""Shared fixtures: real SQLite files, a real PostgreSQL server, real uvicorn servers."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.pgserver import find_pg_bin, postgres_server
+
+REQUIRE_POSTGRES = os.environ.get("LINEAGEQL_REQUIRE_POSTGRES") == "1"
+DATABASES = ["sqlite", "postgresql"]
+TRANSPORTS = ["embedded", "http"]
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def postgres_base_url() -> Iterator[str]:
+    """A PostgreSQL server for the session, with a migrated template database."""
+    url = os.environ.get("LINEAGEQL_TEST_POSTGRES_URL")
+    if url:
+        yield url
+        return
+    if find_pg_bin() is None:
+        if REQUIRE_POSTGRES:
+            pytest.fail("PostgreSQL is required (LINEAGEQL_REQUIRE_POSTGRES=1) but not installed")
+        pytest.skip("no PostgreSQL server binaries found (install Debian's postgresql package)")
+    with postgres_server(Path(tempfile.mkdtemp(prefix="lineageql-pg-"))) as server_url:
+        yield server_url
+
+
+def _admin(url: str, *statements: str) -> None:
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    conninfo = parsed.set(drivername="postgresql", database="postgres").render_as_string(
+        hide_password=False
+    )
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        for statement in statements:
+            conn.execute(statement)
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_base_url: str) -> str:
+    """Name of a database migrated to head, cloned for each test."""
+    from sqlalchemy.engine import make_url
+
+    from api.storage.migrate import upgrade
+
+    name = "lineageql_template"
+    _admin(postgres_base_url, f"DROP DATABASE IF EXISTS {name}", f"CREATE DATABASE {name}")
+    upgrade(make_url(postgres_base_url).set(database=name).render_as_string(hide_password=False))
+    return name
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated to head, copied for each test."""
+    from api.storage.migrate import upgrade
+
+    path = tmp_path_factory.mktemp("template") / "metadata.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(params=DATABASES)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty, migrated database: a SQLite file, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        path = tmp_path / "metadata.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    from sqlalchemy.engine import make_url
+
+    base = request.getfixturevalue("postgres_base_url")
+    template = request.getfixturevalue("postgres_template")
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    _admin(base, f"CREATE DATABASE {name} TEMPLATE {template}")
+    yield make_url(base).set(database=name).render_as_string(hide_password=False)
+    _admin(base, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class LiveServer:
+    """`lineageql serve` in a subprocess on a free loopback port."""
+
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/graphql"
+        self._log = open(log_path, "wb")  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "sdk.cli", "serve", "--port", str(self.port)],
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+        )
+        self.log_path = log_path
+        self._wait_ready()
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log_path.read_text()[-2000:]}")
+            try:
+                if httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        raise RuntimeError(f"server did not start: {self.log_path.read_text()[-2000:]}")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self._log.close()
+
+
+def _close_transports() -> None:
+    from sdk import transport
+
+    for cached in list(transport._cache.values()):
+        close = getattr(cached, "close", None)
+        if close is not None:
+            close()
+    transport._cache.clear()
+
+
+@pytest.fixture
+def store_env(
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[dict[str, str]]:
+    """LINEAGEQL_* variables for an isolated embedded store on `database_url`."""
+    env = {
+        "LINEAGEQL_HOME": str(tmp_path / "home"),
+        "LINEAGEQL_DATABASE_URL": database_url,
+        "LINEAGEQL_ARTIFACT_STORE": str(tmp_path / "store"),
+    }
+    monkeypatch.delenv("LINEAGEQL_URL", raising=False)
+    monkeypatch.delenv("LINEAGEQL_TOKEN", raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    yield env
+    _close_transports()
+
+
+@pytest.fixture(params=TRANSPORTS)
+def lineageql(
+    request: pytest.FixtureRequest,
+    store_env: dict[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[str]:
+    """An isolated store, reached embedded or over HTTP through a live server.
+
+    Yields the transport name. In HTTP mode the SDK process keeps LINEAGEQL_ARTIFACT_STORE (the
+    server and the client share the machine); the database is the server's alone."""
+    if request.param == "embedded":
+        yield "embedded"
+        return
+    server = LiveServer({**os.environ, **store_env}, tmp_path / "server.log")
+    monkeypatch.setenv("LINEAGEQL_URL", server.url)
+    monkeypatch.delenv("LINEAGEQL_DATABASE_URL")
+    try:
+        yield "http"
+    finally:
+        _close_transports()
+        server.stop()
