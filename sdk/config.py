@@ -1,0 +1,175 @@
+"""What users declare about artifacts: `ArtifactConfig` for outputs, `ExternalArtifact` inputs.
+
+Pure data with validation; no I/O. Versions are held as strings: auto versions are the numbers
+"1", "2", … the server allocates, so a custom version may not be a plain number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Final
+
+from sdk.errors import InputError
+
+MAX_NAME_LENGTH: Final = 255
+
+
+class _NoValue:
+    """Marks `ExternalArtifact.value` as not given (None is a legitimate value)."""
+
+    def __repr__(self) -> str:
+        return "<no value>"
+
+
+_NO_VALUE: Final = _NoValue()
+
+
+def check_text(text: object, what: str) -> str:
+    """Return `text` if it is a usable name, version or tag, else raise InputError.
+
+    Usable: a non-empty str of at most 255 characters, without surrounding whitespace and
+    without control characters (newlines, tabs, NUL …).
+    """
+    if not isinstance(text, str):
+        raise InputError(f"{what} must be a string, got {type(text).__name__} {text!r}.")
+    if not text:
+        raise InputError(f"{what} must not be empty.")
+    if len(text) > MAX_NAME_LENGTH:
+        raise InputError(
+            f"{what} is {len(text)} characters long; the limit is {MAX_NAME_LENGTH}: "
+            f"shorten {text[:40]!r}…"
+        )
+    if text != text.strip():
+        raise InputError(f"{what} {text!r} has leading or trailing whitespace; strip it.")
+    if any(ord(char) < 32 or 127 <= ord(char) < 160 for char in text):
+        raise InputError(f"{what} {text!r} contains a control character (newline, tab …).")
+    return text
+
+
+def _custom_version(version: object) -> str | None:
+    """Validate a custom version for a new artifact version: text that is not a plain number."""
+    if version is None:
+        return None
+    if isinstance(version, bool) or not isinstance(version, str | int):
+        raise InputError(
+            f"version must be a string such as 'raw_2023', got {type(version).__name__} "
+            f"{version!r}."
+        )
+    text = check_text(str(version), "version")
+    if isinstance(version, int) or text.isdigit():
+        raise InputError(
+            f"Custom version {version!r} is a plain number; numbers are reserved for the "
+            "automatic versions '1', '2', … the server allocates. Leave version=None for the "
+            "next automatic version, or use a name such as 'v3' or 'raw_2023'."
+        )
+    return text
+
+
+def _lookup_version(version: object) -> str | None:
+    """Validate a version used to find an existing artifact version: any text or number."""
+    if version is None:
+        return None
+    if isinstance(version, bool) or not isinstance(version, str | int):
+        raise InputError(
+            f"version must be a string or an int, got {type(version).__name__} {version!r}."
+        )
+    return check_text(str(version), "version")
+
+
+def _tags(tags: Iterable[str]) -> tuple[str, ...]:
+    """Validate tags and drop repeats, keeping their first-seen order."""
+    if isinstance(tags, str | bytes):
+        raise InputError(f"tags must be a list of strings, not one string: write tags=[{tags!r}].")
+    checked = [check_text(tag, "tag") for tag in tags]
+    return tuple(dict.fromkeys(checked))
+
+
+@dataclass(frozen=True, init=False)
+class ArtifactConfig:
+    """How a step output is stored: `Annotated[T, ArtifactConfig(name=..., version=..., tags=...)]`.
+
+    Args:
+        name: artifact name; may hold placeholders `{date}`, `{time}` and custom ones filled from
+            `with_options(substitutions={...})`. None: the default `{pipeline}::{step}::{output}`.
+        version: a custom version such as "raw_2023" (held as str). None: the next automatic
+            version. Plain numbers are refused because automatic versions own them.
+        tags: tags given to the new version; any iterable of strings, held as a tuple.
+    """
+
+    name: str | None
+    version: str | None
+    tags: tuple[str, ...]
+
+    def __init__(
+        self,
+        name: str | None = None,
+        version: str | int | None = None,
+        tags: Iterable[str] = (),
+    ) -> None:
+        if name is not None:
+            check_text(name, "ArtifactConfig name")
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "version", _custom_version(version))
+        object.__setattr__(self, "tags", _tags(tags))
+
+
+@dataclass(frozen=True, init=False, eq=False)
+class ExternalArtifact:
+    """A step input that does not come from another step of the pipeline.
+
+    Give exactly one of: `id` (an existing artifact version), `name` (its latest version, or
+    `version` of it), or `value` (data saved as a new artifact when the pipeline runs, with
+    `materializer` if given). A step fed an ExternalArtifact never uses the cache.
+    Compared by identity, because `value` may be an array or frame without a truthy `==`.
+    """
+
+    id: str | None
+    name: str | None
+    version: str | None
+    value: Any
+    materializer: type | None
+
+    def __init__(
+        self,
+        *,
+        id: str | None = None,
+        name: str | None = None,
+        version: str | int | None = None,
+        value: Any = _NO_VALUE,
+        materializer: type | None = None,
+    ) -> None:
+        _check_external_choice(id=id, name=name, version=version, value=value)
+        if materializer is not None and (value is _NO_VALUE or not isinstance(materializer, type)):
+            raise InputError(
+                "ExternalArtifact(materializer=...) needs value=... and a materializer class "
+                f"(got {materializer!r}); artifacts looked up by id or name keep the "
+                "materializer they were saved with."
+            )
+        object.__setattr__(self, "id", None if id is None else check_text(id, "id"))
+        object.__setattr__(self, "name", None if name is None else check_text(name, "name"))
+        object.__setattr__(self, "version", _lookup_version(version))
+        object.__setattr__(self, "value", value)
+        object.__setattr__(self, "materializer", materializer)
+
+    @property
+    def has_value(self) -> bool:
+        """True when built from `value=...` (which may be None) rather than found by id or name."""
+        return self.value is not _NO_VALUE
+
+
+def _check_external_choice(*, id: object, name: object, version: object, value: object) -> None:
+    """Refuse ExternalArtifact arguments that do not pick exactly one source."""
+    choices = {"id": id is not None, "name": name is not None, "value": value is not _NO_VALUE}
+    given = [key for key, present in choices.items() if present]
+    if len(given) != 1:
+        found = ", ".join(given) if given else "none of them"
+        raise InputError(
+            "ExternalArtifact takes exactly one of id=..., name=... (optionally with "
+            f"version=...) or value=...; got {found}."
+        )
+    if version is not None and given != ["name"]:
+        raise InputError(
+            "ExternalArtifact(version=...) only works with name=...: "
+            "write ExternalArtifact(name='my_data', version='raw_2023')."
+        )
