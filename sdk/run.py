@@ -44,7 +44,7 @@ class RunState:
     run_id: str
     pipeline: str
     options: PipelineOptions
-    started: datetime
+    names: dict[tuple[str, str], str]
     produced: dict[tuple[str, str], ArtifactVersion]
 
 
@@ -56,14 +56,32 @@ def code_hash(func: Any) -> str:
     return hashlib.sha256(source).hexdigest()
 
 
+def plan_names(
+    composition: Composition, options: PipelineOptions, now: datetime
+) -> dict[tuple[str, str], str]:
+    """The artifact name of every output, resolved before any step runs (so a bad placeholder
+    fails the call, not the third step)."""
+    names: dict[tuple[str, str], str] = {}
+    for invocation in composition.invocations:
+        step = invocation.step
+        substitutions = {**options.substitutions, **step.options.substitutions}
+        for spec in step.outputs:
+            names[(invocation.name, spec.key)] = (
+                default_artifact_name(composition.pipeline, invocation.name, spec.key)
+                if spec.name_template is None
+                else resolve_name(spec.name_template, substitutions, now)
+            )
+    return names
+
+
 def run_composition(composition: Composition, options: PipelineOptions) -> PipelineRun:
+    names = plan_names(composition, options, datetime.now(UTC))
     client = Client()
-    started = datetime.now(UTC)
     run = client.execute(
         ops.START_PIPELINE_RUN,
         {"input": {"pipelineName": composition.pipeline, "runName": options.run_name}},
     )["startPipelineRun"]
-    state = RunState(client, run["id"], composition.pipeline, options, started, {})
+    state = RunState(client, run["id"], composition.pipeline, options, names, {})
     log.info("Pipeline %s: run %s started", composition.pipeline, run["name"])
     try:
         for invocation in composition.invocations:
@@ -180,7 +198,6 @@ def _execute(
             )
     returned = step.func(**kwargs)
     values = _split_outputs(invocation.name, step.outputs, returned)
-    substitutions = {**state.options.substitutions, **step.options.substitutions}
     outputs = []
     for spec, value in zip(step.outputs, values, strict=True):
         if not check_type(value, spec.annotation):
@@ -188,7 +205,7 @@ def _execute(
                 f"step {invocation.name!r} output {spec.key!r} is a {type(value).__name__}, "
                 f"but the step declares {describe_type(spec.annotation)}"
             )
-        outputs.append(_save_output(state, invocation, spec, value, substitutions, written))
+        outputs.append(_save_output(state, invocation, spec, value, written))
     return outputs
 
 
@@ -221,15 +238,11 @@ def _save_output(
     invocation: Invocation,
     spec: OutputSpec,
     value: Any,
-    substitutions: Mapping[str, str],
     written: list[str],
 ) -> dict[str, Any]:
     from sdk.materializers import save_data
 
-    if spec.name_template is None:
-        name = default_artifact_name(state.pipeline, invocation.name, spec.key)
-    else:
-        name = resolve_name(spec.name_template, substitutions, state.started)
+    name = state.names[(invocation.name, spec.key)]
     store = state.client.store
     uri = store.new_version_uri(invocation.name, spec.key)
     written.append(uri)

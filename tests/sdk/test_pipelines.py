@@ -354,3 +354,21 @@ def test_the_same_step_twice_gets_distinct_names() -> None:
     assert set(run.steps) == {"load_numbers", "load_numbers_2", "total", "total_2"}
     assert run.steps["total_2"].outputs["output"].load() == 8
     assert [v.version for v in Client().get_artifact("numbers").versions] == ["1", "2"]
+
+
+def test_an_unknown_placeholder_is_refused_before_anything_runs(database_url: str) -> None:
+    @step
+    def first() -> int:
+        return 1
+
+    @step
+    def templated(x: int) -> Annotated[int, "model_{flavour}"]:
+        return x
+
+    @pipeline
+    def unknown_placeholder() -> None:
+        templated(first())
+
+    with pytest.raises(InputError, match="flavour"):
+        unknown_placeholder()
+    assert count_rows(database_url, StepRun) == 0
