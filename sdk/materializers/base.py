@@ -1,0 +1,182 @@
+"""The materializer contract and the hashing writer every materializer writes through."""
+
+from __future__ import annotations
+
+import abc
+import io
+import json
+import posixpath
+from collections.abc import Callable, Iterable
+from enum import StrEnum
+from typing import IO, Any, ClassVar, Literal, NamedTuple, overload
+
+from blake3 import blake3
+
+from sdk.store import ArtifactStore
+
+
+class MaterializerError(Exception):
+    """A value could not be saved or loaded by its materializer."""
+
+
+class PickleFallbackWarning(UserWarning):
+    """A value was stored with cloudpickle because no materializer stores it exactly."""
+
+
+class VisualizationType(StrEnum):
+    HTML = "html"
+    MARKDOWN = "markdown"
+    IMAGE = "image"
+    CSV = "csv"
+    JSON = "json"
+
+
+class FileDigest(NamedTuple):
+    relpath: str
+    blake3: str
+    size: int
+
+
+def tree_hash(files: Iterable[FileDigest]) -> str:
+    """blake3 over the sorted (relpath, file hash, size) list: the content hash of a version."""
+    entries = sorted([f.relpath, f.blake3, f.size] for f in files)
+    return blake3(json.dumps(entries, separators=(",", ":")).encode()).hexdigest()
+
+
+class HashingWriter(io.RawIOBase):
+    """A write-only binary file that hashes and counts the bytes on their way to `raw`."""
+
+    def __init__(self, raw: IO[bytes], on_close: Callable[[str, int], None]) -> None:
+        super().__init__()
+        self._raw = raw
+        self._on_close = on_close
+        self._hasher = blake3()
+        self._size = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def readable(self) -> bool:
+        return False
+
+    def tell(self) -> int:
+        return self._size
+
+    def write(self, data: Any) -> int:
+        if self.closed:
+            raise ValueError("write to a closed file")
+        view = memoryview(data)
+        self._raw.write(view)
+        self._hasher.update(view)
+        self._size += view.nbytes
+        return view.nbytes
+
+    def flush(self) -> None:
+        if not self.closed:
+            self._raw.flush()
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        try:
+            super().close()
+            self._raw.close()
+        finally:
+            self._on_close(self._hasher.hexdigest(), self._size)
+
+
+class BaseMaterializer(abc.ABC):
+    """Saves values of `ASSOCIATED_TYPES` into the version directory `uri` and loads them back.
+
+    Write every file with `self.open(relpath, "wb")`: that is how the content hash and size of
+    the version are computed while writing.
+    """
+
+    ASSOCIATED_TYPES: ClassVar[tuple[type[Any], ...]] = ()
+
+    def __init__(self, uri: str, store: ArtifactStore) -> None:
+        self.uri = uri
+        self.store = store
+        self._dir = store.path(uri)
+        self._written: dict[str, FileDigest] = {}
+        self._writers: list[HashingWriter] = []
+
+    @classmethod
+    def can_save(cls, data: Any) -> bool:
+        """Whether `save` then `load` gives back an equal value of the same type."""
+        return True
+
+    @abc.abstractmethod
+    def save(self, data: Any) -> None: ...
+
+    @abc.abstractmethod
+    def load(self, data_type: type[Any]) -> Any: ...
+
+    def extract_metadata(self, data: Any) -> dict[str, Any]:
+        return {}
+
+    def save_visualizations(self, data: Any) -> dict[str, VisualizationType]:
+        return {}
+
+    @overload
+    def open(self, relpath: str, mode: Literal["wb"]) -> HashingWriter: ...
+    @overload
+    def open(self, relpath: str, mode: Literal["rb"] = "rb") -> IO[bytes]: ...
+    def open(self, relpath: str, mode: Literal["rb", "wb"] = "rb") -> IO[bytes] | HashingWriter:
+        if mode == "rb":
+            file: IO[bytes] = self.store.fs.open(self._fs_path(relpath), "rb")
+            return file
+        if mode != "wb":
+            raise ValueError(f"mode must be 'rb' or 'wb', not {mode!r}")
+        key = _checked_relpath(relpath, type(self).__name__)
+        path = posixpath.join(self._dir, key)
+        self.store.fs.makedirs(posixpath.dirname(path), exist_ok=True)
+
+        def record(digest: str, size: int) -> None:
+            self._written[key] = FileDigest(key, digest, size)
+
+        writer = HashingWriter(self.store.fs.open(path, "wb"), record)
+        self._writers.append(writer)
+        return writer
+
+    def exists(self, relpath: str) -> bool:
+        return bool(self.store.fs.exists(self._fs_path(relpath)))
+
+    def files(self, relpath: str = "") -> list[str]:
+        """Relative paths of every file at or below `relpath`, sorted ("" when `uri` is a file)."""
+        found = self.store.fs.find(self._fs_path(relpath))
+        # Filesystems differ on a leading "/" (memory:// adds one, s3:// has none).
+        base = self._dir.lstrip("/")
+        relpaths = (posixpath.relpath(p.lstrip("/"), base) for p in found)
+        return sorted("" if p == "." else p for p in relpaths)
+
+    def written(self) -> list[FileDigest]:
+        """Close any file still open and return the digests of every file written so far."""
+        for writer in self._writers:
+            writer.close()
+        self._writers.clear()
+        return sorted(self._written.values())
+
+    def _fs_path(self, relpath: str) -> str:
+        """The fs path of `relpath`; "" is the version directory (or file) itself."""
+        if not relpath:
+            return self._dir
+        return posixpath.join(self._dir, _checked_relpath(relpath, type(self).__name__))
+
+
+def _checked_relpath(relpath: str, materializer: str) -> str:
+    normalized = posixpath.normpath(relpath)
+    if relpath.startswith("/") or normalized in {".", ".."} or normalized.startswith("../"):
+        raise MaterializerError(
+            f"{materializer} used the path {relpath!r}; materializers may only use relative "
+            "paths inside their version directory, such as 'data.json'."
+        )
+    return normalized
+
+
+def type_path(cls: type[Any]) -> str:
+    """The `module:QualName` import path of a class."""
+    return f"{cls.__module__}:{cls.__qualname__}"

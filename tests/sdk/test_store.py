@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+import posixpath
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sdk.store import ArtifactStore, sanitize
+
+
+@pytest.fixture(params=["local", "memory"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ArtifactStore]:
+    if request.param == "local":
+        yield ArtifactStore(str(tmp_path / "store"))
+        return
+    memory = ArtifactStore(f"memory://store-{uuid.uuid4().hex}")
+    yield memory
+    if memory.fs.exists(memory.root):
+        memory.fs.rm(memory.root, recursive=True)
+
+
+def test_local_store_uses_plain_absolute_paths(tmp_path: Path) -> None:
+    assert ArtifactStore(f"file://{tmp_path}/").uri == str(tmp_path)
+    assert ArtifactStore(str(tmp_path)).root == str(tmp_path)
+
+
+def test_memory_store_keeps_its_scheme() -> None:
+    store = ArtifactStore("memory://bucket/prefix/")
+    assert store.uri == "memory://bucket/prefix"
+    assert store.new_version_uri("s", "o").startswith("memory://bucket/prefix/s/o/")
+
+
+def test_new_version_uri_is_a_new_empty_directory_every_call(store: ArtifactStore) -> None:
+    uris = {store.new_version_uri("step", "output") for _ in range(20)}
+    assert len(uris) == 20
+    for uri in uris:
+        assert uri.startswith(f"{store.uri}/step/output/") and uri.endswith("/")
+        assert len(uri.rstrip("/").rsplit("/", 1)[1]) == 32
+        assert store.exists(uri)
+        assert store.fs.ls(store.path(uri)) == []
+
+
+@pytest.mark.parametrize(
+    ("step", "output"),
+    [("pipe::step", "output"), ("../x", ".."), ("a/b", "c/../../d"), ("", "."), (" s p ", "é")],
+)
+def test_new_version_uri_stays_inside_the_store(
+    store: ArtifactStore, step: str, output: str
+) -> None:
+    uri = store.new_version_uri(step, output)
+    path = store.path(uri)
+    relative = posixpath.relpath(path, store.root or "/")
+    parts = relative.split("/")
+    assert len(parts) == 3
+    assert all(part not in {"", ".", ".."} for part in parts)
+    assert store.contains(uri)
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("pipe::step::output", "pipe__step__output"),
+        ("../x", ".._x"),
+        ("a/b", "a_b"),
+        ("", "_"),
+        (".", "_"),
+        ("..", "__"),
+        ("ok-name_1.v2", "ok-name_1.v2"),
+    ],
+)
+def test_sanitize(name: str, expected: str) -> None:
+    assert sanitize(name) == expected
+
+
+def test_sanitize_bounds_the_length() -> None:
+    assert len(sanitize("x" * 1000)) <= 128
+
+
+def test_remove_is_recursive_and_tolerates_missing(store: ArtifactStore) -> None:
+    uri = store.new_version_uri("s", "o")
+    store.fs.makedirs(posixpath.join(store.path(uri), "sub"), exist_ok=True)
+    store.fs.pipe_file(posixpath.join(store.path(uri), "sub/file.bin"), b"data")
+    store.remove(uri)
+    assert not store.exists(uri)
+    store.remove(uri)
+
+
+def test_remove_refuses_the_store_root(store: ArtifactStore) -> None:
+    with pytest.raises(ValueError, match="whole artifact store"):
+        store.remove(store.uri)
+
+
+def test_path_refuses_uris_outside_the_store(store: ArtifactStore, tmp_path: Path) -> None:
+    outside = [str(tmp_path / "elsewhere"), f"{store.uri}/../escape", "memory://other/x"]
+    for uri in outside:
+        assert not store.contains(uri)
+        with pytest.raises(ValueError, match="not inside the artifact store"):
+            store.path(uri)
