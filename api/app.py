@@ -65,7 +65,9 @@ def app_from_env() -> Starlette:
     return create_app(Settings.from_env())
 
 
-def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
+def serve(
+    settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, workers: int = 1
+) -> None:
     """Run uvicorn; with several workers each process builds the app from the environment."""
     import uvicorn
 

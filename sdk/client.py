@@ -74,9 +74,10 @@ class Client:
         if self._store is None:
             from sdk.store import ArtifactStore
 
-            uri = os.environ.get("LINEAGEQL_ARTIFACT_STORE") or self.execute(ops.SERVER_INFO)[
-                "serverInfo"
-            ]["artifactStore"]
+            uri = (
+                os.environ.get("LINEAGEQL_ARTIFACT_STORE")
+                or self.execute(ops.SERVER_INFO)["serverInfo"]["artifactStore"]
+            )
             self._store = ArtifactStore(uri)
         return self._store
 

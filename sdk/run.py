@@ -147,9 +147,7 @@ def _run_step(state: RunState, invocation: Invocation) -> None:
                 "name": invocation.name,
                 "parameters": parameters,
                 "codeHash": code_hash(step.func),
-                "inputs": [
-                    {"name": n, "artifactVersionId": v.id} for n, v in artifacts.items()
-                ],
+                "inputs": [{"name": n, "artifactVersionId": v.id} for n, v in artifacts.items()],
             }
         },
     )["startStepRun"]
@@ -190,11 +188,11 @@ def _execute(
     for name, version in artifacts.items():
         kwargs[name] = version.load()
     for name, value in kwargs.items():
-        spec = step.inputs.get(name)
-        if spec is not None and not check_type(value, spec.annotation):
+        declared = step.inputs.get(name)
+        if declared is not None and not check_type(value, declared.annotation):
             raise InputError(
                 f"input {name!r} of step {invocation.name!r} is a {type(value).__name__}, "
-                f"but the step declares {describe_type(spec.annotation)}"
+                f"but the step declares {describe_type(declared.annotation)}"
             )
     returned = step.func(**kwargs)
     values = _split_outputs(invocation.name, step.outputs, returned)

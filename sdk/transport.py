@@ -107,9 +107,7 @@ def transport_from_env(env: Mapping[str, str] | None = None) -> Transport:
         if cached is None:
             url = env.get("LINEAGEQL_URL")
             cached = (
-                HttpTransport(url, env.get("LINEAGEQL_TOKEN"))
-                if url
-                else LocalTransport(dict(env))
+                HttpTransport(url, env.get("LINEAGEQL_TOKEN")) if url else LocalTransport(dict(env))
             )
             _cache[key] = cached
         return cached

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, NewType
+from typing import Any, NewType, cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -13,10 +13,11 @@ from api.storage.artifacts import NewVersion
 from api.storage.artifacts import VersionFilter as VersionQuery
 from api.storage.runs import RunFilter as RunQuery
 
-RunStatus = strawberry.enum(models.RunStatus, description="Status of a pipeline run or step run.")
-ArtifactSource = strawberry.enum(
-    models.ArtifactSource, description="How an artifact version came to be."
-)
+# strawberry.enum registers the storage enums as GraphQL enums and returns the same classes.
+strawberry.enum(models.RunStatus, description="Status of a pipeline run or step run.")
+strawberry.enum(models.ArtifactSource, description="How an artifact version came to be.")
+RunStatus = models.RunStatus
+ArtifactSource = models.ArtifactSource
 
 BigInt = NewType("BigInt", int)
 BIG_INT = strawberry.scalar(
@@ -77,7 +78,7 @@ class ArtifactVersionInput:
     tags: list[str] = strawberry.field(default_factory=list)
 
     def to_new(self, source: models.ArtifactSource) -> NewVersion:
-        meta: Any = self.metadata or {}
+        meta: dict[str, Any] = cast(dict[str, Any], self.metadata or {})
         return NewVersion(
             name=self.name,
             uri=self.uri,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import strawberry
 
 from api.errors import BadUserInput
@@ -33,7 +35,7 @@ class Mutation:
         new = run_store.NewStepRun(
             run_id=input.run_id,
             name=input.name,
-            parameters=dict(input.parameters or {}),
+            parameters=cast(dict[str, Any], input.parameters or {}),
             code_hash=input.code_hash,
             cache_key=input.cache_key,
             inputs=[(edge.name, str(edge.artifact_version_id)) for edge in input.inputs],

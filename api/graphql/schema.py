@@ -15,6 +15,7 @@ from api.graphql.inputs import BIG_INT, BigInt
 from api.graphql.mutation import Mutation
 from api.graphql.query import Query
 
+
 class Schema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
         """Log only what is unexpected; errors meant for the caller are not server faults."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -68,7 +68,9 @@ async def connection(
         async with db.read() as session:
             return await count(session, stmt)
 
-    edges = [Edge(node=convert(row), cursor=c) for row, c in zip(page.items, page.cursors)]
+    edges = [
+        Edge(node=convert(row), cursor=c) for row, c in zip(page.items, page.cursors, strict=True)
+    ]
     return Connection(
         edges=edges,
         page_info=PageInfo(
@@ -151,8 +153,8 @@ class ArtifactVersion:
             data_type=row.data_type,
             materializer=row.materializer,
             content_hash=row.content_hash,
-            size_bytes=row.size_bytes,
-            metadata=row.metadata_,
+            size_bytes=None if row.size_bytes is None else BigInt(row.size_bytes),
+            metadata=cast(JSON, row.metadata_),
             created_at=row.created_at,
             source=models.ArtifactSource(row.source),
             artifact_id=row.artifact_id,
@@ -298,7 +300,7 @@ class StepRun:
             status=models.RunStatus(row.status),
             cache_key=row.cache_key,
             code_hash=row.code_hash,
-            parameters=row.parameters,
+            parameters=cast(JSON, row.parameters),
             started_at=row.started_at,
             ended_at=row.ended_at,
             error=row.error,

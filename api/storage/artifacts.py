@@ -65,6 +65,7 @@ class VersionFilter:
 
 
 def _insert(session: AsyncSession, model: Any) -> Any:
+    assert session.bind is not None
     dialect = session.bind.dialect.name
     return (pg_insert if dialect == "postgresql" else sqlite_insert)(model)
 
@@ -167,7 +168,7 @@ async def require_version(
     )
 
 
-def artifacts_stmt(flt: ArtifactFilter | None) -> Select[tuple[Artifact]]:
+def artifacts_stmt(flt: ArtifactFilter | None) -> Select[Artifact]:
     stmt = select(Artifact)
     if flt is None:
         return stmt
@@ -182,7 +183,7 @@ def artifacts_stmt(flt: ArtifactFilter | None) -> Select[tuple[Artifact]]:
     return stmt
 
 
-def versions_stmt(flt: VersionFilter | None) -> Select[tuple[ArtifactVersion]]:
+def versions_stmt(flt: VersionFilter | None) -> Select[ArtifactVersion]:
     stmt = select(ArtifactVersion)
     if flt is None:
         return stmt
@@ -201,7 +202,7 @@ def versions_stmt(flt: VersionFilter | None) -> Select[tuple[ArtifactVersion]]:
     return stmt
 
 
-def artifact_versions_stmt(artifact_id: str) -> Select[tuple[ArtifactVersion]]:
+def artifact_versions_stmt(artifact_id: str) -> Select[ArtifactVersion]:
     return select(ArtifactVersion).where(ArtifactVersion.artifact_id == artifact_id)
 
 

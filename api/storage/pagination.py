@@ -74,7 +74,7 @@ def _decode(cursor: str, keys: Sequence[InstrumentedAttribute[Any]]) -> list[Any
 
 async def paginate(
     session: AsyncSession,
-    stmt: Select[tuple[T]],
+    stmt: Select[T],
     keys: Sequence[InstrumentedAttribute[Any]],
     request: PageRequest,
     *,

@@ -71,11 +71,11 @@ async def get_step_runs(session: AsyncSession, ids: Sequence[str]) -> dict[str, 
     return {row.id: row for row in rows}
 
 
-def pipelines_stmt() -> Select[tuple[Pipeline]]:
+def pipelines_stmt() -> Select[Pipeline]:
     return select(Pipeline)
 
 
-def runs_stmt(flt: RunFilter | None, pipeline_id: str | None = None) -> Select[tuple[PipelineRun]]:
+def runs_stmt(flt: RunFilter | None, pipeline_id: str | None = None) -> Select[PipelineRun]:
     stmt = select(PipelineRun)
     if pipeline_id is not None:
         stmt = stmt.where(PipelineRun.pipeline_id == pipeline_id)

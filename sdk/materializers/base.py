@@ -127,7 +127,13 @@ class BaseMaterializer(abc.ABC):
     def open(self, relpath: str, mode: Literal["rb"] = "rb") -> IO[bytes]: ...
     def open(self, relpath: str, mode: Literal["rb", "wb"] = "rb") -> IO[bytes] | HashingWriter:
         if mode == "rb":
-            file: IO[bytes] = self.store.fs.open(self._fs_path(relpath), "rb")
+            path = self._fs_path(relpath)
+            # A real file object lets NumPy and Arrow read straight into their buffers.
+            file: IO[bytes] = (
+                open(path, "rb")  # noqa: SIM115 - the caller closes it
+                if self.store.local
+                else self.store.fs.open(path)
+            )
             return file
         if mode != "wb":
             raise ValueError(f"mode must be 'rb' or 'wb', not {mode!r}")
