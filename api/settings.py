@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_HOME = ".lineageql"
@@ -27,6 +27,3 @@ class Settings:
         database_url = env.get("LINEAGEQL_DATABASE_URL") or f"sqlite:///{home / 'metadata.db'}"
         store = env.get("LINEAGEQL_ARTIFACT_STORE") or str(home / "artifacts")
         return cls(home=home, database_url=database_url, artifact_store=store)
-
-    def with_overrides(self, **changes: object) -> Settings:
-        return replace(self, **changes)  # type: ignore[arg-type]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -215,7 +215,7 @@ async def finish_step(session: AsyncSession, result: StepResult) -> StepRun:
     for name, new in result.outputs:
         version = await create_version(
             session,
-            NewVersion(**{**new.__dict__, "producer_step_run_id": step.id}),
+            replace(new, producer_step_run_id=step.id),
         )
         session.add(
             StepOutput(
