@@ -6,6 +6,7 @@ PostgreSQL upgrades hold an advisory lock (taken in `migrations/env.py`)."""
 from __future__ import annotations
 
 import fcntl
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -41,9 +42,21 @@ def _file_lock(path: Path | None) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+@contextmanager
+def _quiet_alembic() -> Iterator[None]:
+    """Alembic logs its plugin set-up at INFO; a user's INFO logging need not show it."""
+    logger = logging.getLogger("alembic")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def upgrade(url: str, revision: str = "head") -> None:
     """Run every pending migration (blocking)."""
     from alembic import command
 
-    with _file_lock(sqlite_path(url)):
+    with _file_lock(sqlite_path(url)), _quiet_alembic():
         command.upgrade(alembic_config(url), revision)

@@ -43,6 +43,16 @@ def tree_hash(files: Iterable[FileDigest]) -> str:
     return blake3(json.dumps(entries, separators=(",", ":")).encode()).hexdigest()
 
 
+def _byte_view(data: Any) -> memoryview:
+    """A flat byte view of any buffer (pickle hands over typed, possibly strided, buffers)."""
+    view = memoryview(data)
+    if view.format == "B" and view.ndim == 1:
+        return view
+    if view.c_contiguous:
+        return view.cast("B")
+    return memoryview(view.tobytes())
+
+
 class HashingWriter(io.RawIOBase):
     """A write-only binary file that hashes and counts the bytes on their way to `raw`."""
 
@@ -68,7 +78,7 @@ class HashingWriter(io.RawIOBase):
     def write(self, data: Any) -> int:
         if self.closed:
             raise ValueError("write to a closed file")
-        view = memoryview(data)
+        view = _byte_view(data)
         self._raw.write(view)
         self._hasher.update(view)
         self._size += view.nbytes

@@ -621,3 +621,19 @@ def test_materializer_for_takes_generic_aliases_and_refuses_instances() -> None:
     assert materializer_for(list[int]) is BuiltInContainerMaterializer
     with pytest.raises(MaterializerError, match="needs a class"):
         materializer_for(3)  # type: ignore[arg-type]
+
+
+def test_pickled_objects_holding_arrays_are_saved(tmp_path: Path) -> None:
+    """cloudpickle hands typed, multi-dimensional buffers to the writer (out-of-band data)."""
+    class Holder:
+        def __init__(self) -> None:
+            self.weights = np.arange(12.0).reshape(3, 4)
+            self.strided = np.arange(10)[::2]
+
+    store = ArtifactStore(str(tmp_path / "store"))
+    uri = store.new_version_uri("s", "o")
+    with pytest.warns(PickleFallbackWarning):
+        saved = save_data(Holder(), uri, store)
+    loaded = load_data(saved.uri, saved.materializer, saved.data_type, store)
+    assert np.array_equal(loaded.weights, np.arange(12.0).reshape(3, 4))
+    assert np.array_equal(loaded.strided, np.arange(0, 10, 2))
