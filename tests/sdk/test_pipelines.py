@@ -372,3 +372,27 @@ def test_an_unknown_placeholder_is_refused_before_anything_runs(database_url: st
     with pytest.raises(InputError, match="flavour"):
         unknown_placeholder()
     assert count_rows(database_url, StepRun) == 0
+
+
+def test_external_artifacts_and_client_versions_are_recorded_as_inputs() -> None:
+    from sdk import ExternalArtifact, save_artifact
+
+    saved = save_artifact([10, 20], name="outside")
+
+    @step
+    def add_all(a: list[int], b: list[int], c: list[int]) -> int:
+        return sum(a) + sum(b) + sum(c)
+
+    @pipeline
+    def external() -> None:
+        add_all(
+            a=ExternalArtifact(name="outside"),
+            b=Client().get_artifact_version(saved.id),
+            c=ExternalArtifact(value=[1]),
+        )
+
+    run = external()
+    inputs = run.steps["add_all"].inputs
+    assert run.steps["add_all"].outputs["output"].load() == 61
+    assert inputs["a"].id == inputs["b"].id == saved.id
+    assert inputs["c"].source == "EXTERNAL" and inputs["c"].name == "external::add_all::c"
