@@ -14,6 +14,7 @@ from api.errors import ApiError
 log = logging.getLogger("lineageql.api")
 
 VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
 INTERNAL = "INTERNAL_SERVER_ERROR"
 
 
@@ -55,3 +56,19 @@ class ErrorCodes(SchemaExtension):
             original_error=original,
             extensions=extensions,
         )
+
+
+def ensure_code(error: GraphQLError) -> GraphQLError:
+    """`error` if it has a code; else the same error coded as a syntax or validation error."""
+    if error.extensions and "code" in error.extensions:
+        return error
+    code = PARSE_FAILED if error.message.startswith("Syntax Error") else VALIDATION_FAILED
+    return GraphQLError(
+        error.message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        original_error=error.original_error,
+        extensions={**(error.extensions or {}), "code": code},
+    )
