@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from typing import Any
 
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
@@ -31,30 +32,15 @@ class ErrorCodes(SchemaExtension):
     def _convert(error: GraphQLError, request_id: str | None) -> GraphQLError:
         original = error.original_error
         if isinstance(original, ApiError):
-            extensions = original.extensions
-        elif original is None or isinstance(original, GraphQLError):
-            extensions = {"code": (error.extensions or {}).get("code", VALIDATION_FAILED)}
-        else:
-            log.error(
-                "unexpected error in request %s at %s",
-                request_id,
-                error.path,
-                exc_info=original,
-            )
-            return GraphQLError(
-                "Unexpected error; the server log has the details under this request id.",
-                nodes=error.nodes,
-                path=error.path,
-                extensions={"code": INTERNAL, "requestId": request_id},
-            )
+            return _with_extensions(error, original.extensions)
+        if original is None or isinstance(original, GraphQLError):
+            return ensure_code(error)
+        log.error("unexpected error in request %s at %s", request_id, error.path, exc_info=original)
         return GraphQLError(
-            error.message,
+            "Unexpected error; the server log has the details under this request id.",
             nodes=error.nodes,
-            source=error.source,
-            positions=error.positions,
             path=error.path,
-            original_error=original,
-            extensions=extensions,
+            extensions={"code": INTERNAL, "requestId": request_id},
         )
 
 
@@ -63,6 +49,10 @@ def ensure_code(error: GraphQLError) -> GraphQLError:
     if error.extensions and "code" in error.extensions:
         return error
     code = PARSE_FAILED if error.message.startswith("Syntax Error") else VALIDATION_FAILED
+    return _with_extensions(error, {**(error.extensions or {}), "code": code})
+
+
+def _with_extensions(error: GraphQLError, extensions: dict[str, Any]) -> GraphQLError:
     return GraphQLError(
         error.message,
         nodes=error.nodes,
@@ -70,5 +60,5 @@ def ensure_code(error: GraphQLError) -> GraphQLError:
         positions=error.positions,
         path=error.path,
         original_error=error.original_error,
-        extensions={**(error.extensions or {}), "code": code},
+        extensions=extensions,
     )

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 
 from api.storage import artifacts, runs
+from api.storage.base import rows_by_id
 from api.storage.engine import Database
 from api.storage.models import (
     Artifact,
@@ -22,6 +23,13 @@ from api.storage.models import (
 
 V = TypeVar("V")
 Fetch = Callable[[AsyncSession, Sequence[str]], Awaitable[Mapping[str, V]]]
+
+
+def _by_id(db: Database, model: type[Any]) -> DataLoader[str, Any]:
+    async def fetch(session: AsyncSession, ids: Sequence[str]) -> Mapping[str, Any]:
+        return await rows_by_id(session, model, ids)
+
+    return _loader(db, fetch)
 
 
 def _loader(db: Database, fetch: Fetch[V], default: Any = None) -> DataLoader[str, Any]:
@@ -59,11 +67,11 @@ class Loaders:
             return await runs.edges_of_steps(s, ids, outputs=True)
 
         return cls(
-            artifact=_loader(db, artifacts.get_artifacts),
-            version=_loader(db, artifacts.get_versions),
-            pipeline=_loader(db, runs.get_pipelines),
-            run=_loader(db, runs.get_runs),
-            step_run=_loader(db, runs.get_step_runs),
+            artifact=_by_id(db, Artifact),
+            version=_by_id(db, ArtifactVersion),
+            pipeline=_by_id(db, Pipeline),
+            run=_by_id(db, PipelineRun),
+            step_run=_by_id(db, StepRun),
             artifact_tags=_loader(db, artifacts.artifact_tags, []),
             version_tags=_loader(db, artifacts.version_tags, []),
             latest_version=_loader(db, artifacts.latest_versions),

@@ -15,6 +15,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from api.errors import BadUserInput, Conflict, NotFound
 from api.storage.base import new_id, utcnow
@@ -104,26 +105,6 @@ async def get_artifact(session: AsyncSession, name: str) -> Artifact | None:
     return await session.scalar(select(Artifact).where(Artifact.name == name))
 
 
-async def get_artifacts(session: AsyncSession, ids: Sequence[str]) -> dict[str, Artifact]:
-    rows = await session.scalars(select(Artifact).where(Artifact.id.in_(ids)))
-    return {row.id: row for row in rows}
-
-
-async def get_versions(session: AsyncSession, ids: Sequence[str]) -> dict[str, ArtifactVersion]:
-    rows = await session.scalars(select(ArtifactVersion).where(ArtifactVersion.id.in_(ids)))
-    return {row.id: row for row in rows}
-
-
-async def version_names(session: AsyncSession, ids: Sequence[str]) -> dict[str, str]:
-    """Artifact name of each version id."""
-    rows = await session.execute(
-        select(ArtifactVersion.id, Artifact.name)
-        .join(Artifact, Artifact.id == ArtifactVersion.artifact_id)
-        .where(ArtifactVersion.id.in_(ids))
-    )
-    return {vid: name for vid, name in rows}
-
-
 async def find_version(
     session: AsyncSession, *, id: str | None, name: str | None, version: str | None
 ) -> ArtifactVersion | None:
@@ -207,20 +188,22 @@ def artifact_versions_stmt(artifact_id: str) -> Select[ArtifactVersion]:
 
 
 async def artifact_tags(session: AsyncSession, ids: Sequence[str]) -> dict[str, list[str]]:
-    rows = await session.execute(
-        select(ArtifactTag.artifact_id, Tag.name)
-        .join(Tag)
-        .where(ArtifactTag.artifact_id.in_(ids))
-        .order_by(Tag.name)
-    )
-    return _group(rows)
+    return await _tag_names(session, ArtifactTag.artifact_id, ids)
 
 
 async def version_tags(session: AsyncSession, ids: Sequence[str]) -> dict[str, list[str]]:
+    return await _tag_names(session, ArtifactVersionTag.artifact_version_id, ids)
+
+
+async def _tag_names(
+    session: AsyncSession, owner: InstrumentedAttribute[str], ids: Sequence[str]
+) -> dict[str, list[str]]:
+    """Tag names of each owner id, through the link table that `owner` belongs to."""
+    link = owner.class_
     rows = await session.execute(
-        select(ArtifactVersionTag.artifact_version_id, Tag.name)
-        .join(Tag)
-        .where(ArtifactVersionTag.artifact_version_id.in_(ids))
+        select(owner, Tag.name)
+        .join(Tag, Tag.id == link.tag_id)
+        .where(owner.in_(ids))
         .order_by(Tag.name)
     )
     return _group(rows)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import JSON, DateTime, MetaData, String, TypeDecorator
+from sqlalchemy import JSON, DateTime, MetaData, String, TypeDecorator, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
@@ -61,3 +63,12 @@ class IdMixin:
 
 class CreatedMixin:
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+
+Row = TypeVar("Row", bound=IdMixin)
+
+
+async def rows_by_id(session: AsyncSession, model: type[Row], ids: Sequence[str]) -> dict[str, Row]:
+    """The rows of `model` with these ids, keyed by id (missing ids are absent)."""
+    rows = await session.scalars(select(model).where(model.id.in_(ids)))
+    return {row.id: row for row in rows}

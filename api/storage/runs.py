@@ -14,11 +14,11 @@ from api.errors import BadUserInput, Conflict, NotFound
 from api.storage.artifacts import (
     NewVersion,
     create_version,
-    get_versions,
     validate_name,
 )
-from api.storage.base import utcnow
+from api.storage.base import rows_by_id, utcnow
 from api.storage.models import (
+    ArtifactVersion,
     Pipeline,
     PipelineRun,
     RunStatus,
@@ -54,21 +54,6 @@ class RunFilter:
 
 async def get_pipeline(session: AsyncSession, name: str) -> Pipeline | None:
     return await session.scalar(select(Pipeline).where(Pipeline.name == name))
-
-
-async def get_pipelines(session: AsyncSession, ids: Sequence[str]) -> dict[str, Pipeline]:
-    rows = await session.scalars(select(Pipeline).where(Pipeline.id.in_(ids)))
-    return {row.id: row for row in rows}
-
-
-async def get_runs(session: AsyncSession, ids: Sequence[str]) -> dict[str, PipelineRun]:
-    rows = await session.scalars(select(PipelineRun).where(PipelineRun.id.in_(ids)))
-    return {row.id: row for row in rows}
-
-
-async def get_step_runs(session: AsyncSession, ids: Sequence[str]) -> dict[str, StepRun]:
-    rows = await session.scalars(select(StepRun).where(StepRun.id.in_(ids)))
-    return {row.id: row for row in rows}
 
 
 def pipelines_stmt() -> Select[Pipeline]:
@@ -175,7 +160,7 @@ async def start_step(session: AsyncSession, new: NewStepRun) -> StepRun:
     ):
         raise Conflict(f"this run already has a step named {new.name!r}")
     version_ids = [vid for _, vid in new.inputs]
-    found = await get_versions(session, version_ids)
+    found = await rows_by_id(session, ArtifactVersion, version_ids)
     missing = [vid for vid in version_ids if vid not in found]
     if missing:
         raise NotFound(f"step {new.name!r} input artifact version(s) not found: {missing}")
