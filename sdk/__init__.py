@@ -9,6 +9,7 @@ from sdk.errors import (
     InputError,
     LineageQLError,
     NotFoundError,
+    TransportError,
 )
 from sdk.steps import pipeline, step
 
@@ -21,6 +22,7 @@ __all__ = [
     "InputError",
     "LineageQLError",
     "NotFoundError",
+    "TransportError",
     "load_artifact",
     "pipeline",
     "save_artifact",

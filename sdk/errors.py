@@ -21,6 +21,10 @@ class ArtifactVersionExistsError(LineageQLError):
     """An artifact version with that name and version already exists."""
 
 
+class TransportError(LineageQLError):
+    """The API could not be reached, or answered with something that is not GraphQL."""
+
+
 class GraphQLError(LineageQLError):
     """The API answered with errors; `.errors` holds them, `.code` the first error's code."""
 

@@ -9,7 +9,7 @@ import inspect
 import logging
 import time
 import traceback
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sdk import operations as ops
 from sdk.client import Client
 from sdk.config import ExternalArtifact
-from sdk.errors import InputError, LineageQLError
+from sdk.errors import InputError, LineageQLError, TransportError
 from sdk.signature import (
     OutputSpec,
     check_type,
@@ -77,6 +77,7 @@ def plan_names(
 def run_composition(composition: Composition, options: PipelineOptions) -> PipelineRun:
     names = plan_names(composition, options, datetime.now(UTC))
     client = Client()
+    client.store  # where outputs go is known before anything runs  # noqa: B018
     run = client.execute(
         ops.START_PIPELINE_RUN,
         {"input": {"pipelineName": composition.pipeline, "runName": options.run_name}},
@@ -87,12 +88,32 @@ def run_composition(composition: Composition, options: PipelineOptions) -> Pipel
         for invocation in composition.invocations:
             _run_step(state, invocation)
     except BaseException as exc:
-        _finish_run(client, state.run_id, "FAILED", _error_text(exc))
+        _best_effort(_finish_run, client, state.run_id, "FAILED", _error_text(exc))
         log.info("Pipeline %s: run %s FAILED", composition.pipeline, run["name"])
         raise
     _finish_run(client, state.run_id, "COMPLETED", None)
     log.info("Pipeline %s: run %s completed", composition.pipeline, run["name"])
     return client.get_pipeline_run(state.run_id)
+
+
+def _best_effort(record: Callable[..., object], *args: Any) -> None:
+    """Record a failure without hiding the exception that caused it."""
+    try:
+        record(*args)
+    except (LineageQLError, OSError) as exc:
+        log.warning("could not record the failure: %s", exc)
+
+
+def _abandon_step(
+    state: RunState, step_run_id: str, written: list[str], exc: BaseException
+) -> None:
+    """Remove the failed step's files, unless the API may have registered them: after a
+    transport error the outcome of finishStepRun is unknown, and files are kept."""
+    if not isinstance(exc, TransportError):
+        for uri in written:
+            _best_effort(state.client.store.remove, uri)
+    failed = {"stepRunId": step_run_id, "status": "FAILED", "error": _error_text(exc)}
+    _best_effort(state.client.execute, ops.FINISH_STEP_RUN, {"input": failed})
 
 
 def _finish_run(client: Client, run_id: str, status: str, error: str | None) -> None:
@@ -161,12 +182,7 @@ def _run_step(state: RunState, invocation: Invocation) -> None:
             {"input": {"stepRunId": step_run_id, "status": "COMPLETED", "outputs": outputs}},
         )["finishStepRun"]
     except BaseException as exc:
-        for uri in written:
-            state.client.store.remove(uri)
-        state.client.execute(
-            ops.FINISH_STEP_RUN,
-            {"input": {"stepRunId": step_run_id, "status": "FAILED", "error": _error_text(exc)}},
-        )
+        _abandon_step(state, step_run_id, written, exc)
         log.info("Step %s FAILED: %s", invocation.name, _error_text(exc))
         raise
     for edge in result["outputs"]:

@@ -9,7 +9,7 @@ import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sdk.errors import GraphQLError, LineageQLError
+from sdk.errors import GraphQLError, TransportError
 
 if TYPE_CHECKING:
     import httpx
@@ -75,19 +75,19 @@ class HttpTransport:
         try:
             response = self._client.post(self.url, json=payload, headers=self._headers)
         except httpx.HTTPError as exc:
-            raise LineageQLError(
+            raise TransportError(
                 f"cannot reach the LineageQL server at {self.url} ({exc}); start it with "
                 "`lineageql serve` or unset LINEAGEQL_URL to use the embedded store"
             ) from exc
         try:
             body = response.json()
         except ValueError:
-            raise LineageQLError(
+            raise TransportError(
                 f"the server at {self.url} answered HTTP {response.status_code} without JSON: "
                 f"{response.text[:200]!r}"
             ) from None
         if not isinstance(body, dict):
-            raise LineageQLError(f"the server at {self.url} answered with unexpected JSON")
+            raise TransportError(f"the server at {self.url} answered with unexpected JSON")
         return _data_or_raise(body)
 
     def close(self) -> None:

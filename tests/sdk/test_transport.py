@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from sdk import Client, LineageQLError, load_artifact, pipeline, save_artifact, step
+from sdk import (
+    Client,
+    LineageQLError,
+    TransportError,
+    load_artifact,
+    pipeline,
+    save_artifact,
+    step,
+)
 from tests.conftest import LiveServer, free_port
 
 
@@ -54,3 +62,42 @@ def test_an_unreachable_server_gives_a_clear_error(monkeypatch: pytest.MonkeyPat
         LineageQLError, match=r"cannot reach the LineageQL server at .*lineageql serve"
     ):
         Client().list_artifacts()
+
+
+def test_when_the_server_vanishes_mid_step_written_data_is_kept(
+    server_only: LiveServer, store_env: dict[str, str]
+) -> None:
+    """finishStepRun's outcome is unknown after a transport error: the files must survive."""
+
+    @step
+    def outlive_server() -> dict[str, int]:
+        server_only.stop()
+        return {"kept": 1}
+
+    @pipeline
+    def vanishing() -> None:
+        outlive_server()
+
+    with pytest.raises(TransportError):
+        vanishing()
+    written = list(Path(store_env["LINEAGEQL_ARTIFACT_STORE"]).glob("outlive_server/output/*"))
+    assert len(written) == 1 and any(written[0].iterdir())
+
+
+def test_a_step_error_propagates_even_when_the_failure_cannot_be_recorded(
+    server_only: LiveServer,
+) -> None:
+    class StepBroke(Exception):
+        pass
+
+    @step
+    def broken() -> int:
+        server_only.stop()
+        raise StepBroke("own error")
+
+    @pipeline
+    def unrecordable() -> None:
+        broken()
+
+    with pytest.raises(StepBroke, match="own error"):
+        unrecordable()
