@@ -36,11 +36,6 @@ mutation StartPipelineRun($input: StartPipelineRunInput!) {
 }
 """
 
-FINISH_PIPELINE_RUN = """
-mutation FinishPipelineRun($input: FinishPipelineRunInput!) {
-  finishPipelineRun(input: $input) { id status }
-}
-"""
 
 START_STEP_RUN = """
 mutation StartStepRun($input: StartStepRunInput!) {
@@ -181,3 +176,14 @@ query ListPipelines($first: Int, $after: String) {
   }
 }
 """
+
+FINISH_PIPELINE_RUN = (
+    """
+mutation FinishPipelineRun($input: FinishPipelineRunInput!) {
+  finishPipelineRun(input: $input) { ...RunFields }
+}
+"""
+    + RUN_FIELDS
+    + STEP_FIELDS
+    + VERSION_FIELDS
+)

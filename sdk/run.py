@@ -91,9 +91,9 @@ def run_composition(composition: Composition, options: PipelineOptions) -> Pipel
         _best_effort(_finish_run, client, state.run_id, "FAILED", _error_text(exc))
         log.info("Pipeline %s: run %s FAILED", composition.pipeline, run["name"])
         raise
-    _finish_run(client, state.run_id, "COMPLETED", None)
+    finished = _finish_run(client, state.run_id, "COMPLETED", None)
     log.info("Pipeline %s: run %s completed", composition.pipeline, run["name"])
-    return client.get_pipeline_run(state.run_id)
+    return PipelineRun.from_graphql(finished, client)
 
 
 def _best_effort(record: Callable[..., object], *args: Any) -> None:
@@ -116,10 +116,13 @@ def _abandon_step(
     _best_effort(state.client.execute, ops.FINISH_STEP_RUN, {"input": failed})
 
 
-def _finish_run(client: Client, run_id: str, status: str, error: str | None) -> None:
-    client.execute(
-        ops.FINISH_PIPELINE_RUN, {"input": {"runId": run_id, "status": status, "error": error}}
-    )
+def _finish_run(client: Client, run_id: str, status: str, error: str | None) -> dict[str, Any]:
+    """Close the run; the answer holds the whole run, steps and versions included."""
+    variables = {"input": {"runId": run_id, "status": status, "error": error}}
+    finished: dict[str, Any] = client.execute(ops.FINISH_PIPELINE_RUN, variables)[
+        "finishPipelineRun"
+    ]
+    return finished
 
 
 def _error_text(exc: BaseException) -> str:

@@ -96,7 +96,6 @@ def test_each_step_costs_one_round_trip_to_start_and_one_to_finish(
         "StartPipelineRun",
         *["StartStepRun", "FinishStepRun"] * 3,
         "FinishPipelineRun",
-        "GetPipelineRun",
     ]
 
 
