@@ -19,6 +19,9 @@ class Settings:
     artifact_store: str
     default_page_size: int = 50
     max_page_size: int = 500
+    default_lineage_page_size: int = 500
+    max_lineage_page_size: int = 10_000
+    max_lineage_depth: int = 100
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -26,4 +29,27 @@ class Settings:
         home = Path(env.get("LINEAGEQL_HOME") or DEFAULT_HOME).expanduser().absolute()
         database_url = env.get("LINEAGEQL_DATABASE_URL") or f"sqlite:///{home / 'metadata.db'}"
         store = env.get("LINEAGEQL_ARTIFACT_STORE") or str(home / "artifacts")
-        return cls(home=home, database_url=database_url, artifact_store=store)
+        limits = {
+            field: _positive_int(env, variable)
+            for field, variable in LIMIT_VARIABLES.items()
+            if env.get(variable)
+        }
+        return cls(home=home, database_url=database_url, artifact_store=store, **limits)
+
+
+LIMIT_VARIABLES = {
+    "max_page_size": "LINEAGEQL_MAX_PAGE_SIZE",
+    "max_lineage_page_size": "LINEAGEQL_MAX_LINEAGE_PAGE_SIZE",
+    "max_lineage_depth": "LINEAGEQL_MAX_LINEAGE_DEPTH",
+}
+
+
+def _positive_int(env: Mapping[str, str], variable: str) -> int:
+    raw = env[variable]
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ValueError(f"{variable} must be a positive integer, got {raw!r}")
+    return value

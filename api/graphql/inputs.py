@@ -7,7 +7,7 @@ from typing import Any, NewType, cast
 import strawberry
 from strawberry.scalars import JSON
 
-from api.storage import models
+from api.storage import lineage, models
 from api.storage.artifacts import ArtifactFilter as ArtifactQuery
 from api.storage.artifacts import NewVersion
 from api.storage.artifacts import VersionFilter as VersionQuery
@@ -18,6 +18,12 @@ strawberry.enum(models.RunStatus, description="Status of a pipeline run or step 
 strawberry.enum(models.ArtifactSource, description="How an artifact version came to be.")
 RunStatus = models.RunStatus
 ArtifactSource = models.ArtifactSource
+strawberry.enum(lineage.Direction, name="LineageDirection", description="Which way to walk.")
+strawberry.enum(lineage.EdgeKind, description="PRODUCED: step run -> version; CONSUMED: back.")
+strawberry.enum(lineage.NodeKind, name="LineageNodeKind")
+LineageDirection = lineage.Direction
+EdgeKind = lineage.EdgeKind
+LineageNodeKind = lineage.NodeKind
 
 BigInt = NewType("BigInt", int)
 BIG_INT = strawberry.scalar(
@@ -51,6 +57,24 @@ class ArtifactVersionFilter:
             tag=self.tag,
             source=self.source,
             content_hash=self.content_hash,
+        )
+
+
+@strawberry.input(description="Keep only matching nodes (and the edges between them).")
+class LineageFilter:
+    artifact_name: str | None = None
+    tag: str | None = None
+    node_kind: LineageNodeKind | None = None
+    latest_only: bool = strawberry.field(
+        default=False, description="Only the newest version of each artifact (as of `asOf`)."
+    )
+
+    def to_query(self) -> lineage.LineageFilter:
+        return lineage.LineageFilter(
+            artifact_name=self.artifact_name,
+            tag=self.tag,
+            node_kind=self.node_kind,
+            latest_only=self.latest_only,
         )
 
 

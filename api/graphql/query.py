@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Annotated
+
 import strawberry
 
 from api.graphql.context import Info
-from api.graphql.inputs import ArtifactFilter, ArtifactVersionFilter, PipelineRunFilter
+from api.graphql.inputs import (
+    ArtifactFilter,
+    ArtifactVersionFilter,
+    LineageDirection,
+    LineageFilter,
+    PipelineRunFilter,
+)
+from api.graphql.lineage import LineageGraph, resolve_lineage, resolve_path
 from api.graphql.types import (
     Artifact,
     ArtifactVersion,
@@ -51,9 +61,12 @@ class Query:
         id: strawberry.ID | None = None,
         name: str | None = None,
         version: str | None = None,
+        as_of: datetime | None = None,
     ) -> ArtifactVersion | None:
         async with info.context.db.read() as session:
-            row = await artifact_store.find_version(session, id=id, name=name, version=version)
+            row = await artifact_store.find_version(
+                session, id=id, name=name, version=version, as_of=as_of
+            )
         return ArtifactVersion.from_model(row) if row else None
 
     @strawberry.field(description="Artifact versions in the order they were created.")
@@ -106,6 +119,38 @@ class Query:
     async def step_run(self, info: Info, id: strawberry.ID) -> StepRun | None:
         row = await info.context.loaders.step_run.load(id)
         return StepRun.from_model(row) if row else None
+
+    @strawberry.field(
+        description="Nodes and edges around an artifact version or step run, `depth` artifact "
+        "hops away; as the store stood at `asOf` when given."
+    )
+    async def lineage(
+        self,
+        info: Info,
+        id: strawberry.ID,
+        direction: LineageDirection | None = LineageDirection.BOTH,
+        depth: int | None = 3,
+        first: int | None = None,
+        after: str | None = None,
+        filter: LineageFilter | None = None,
+        as_of: datetime | None = None,
+    ) -> LineageGraph:
+        way = direction or LineageDirection.BOTH
+        return await resolve_lineage(info, id, way, depth, first, after, filter, as_of)
+
+    @strawberry.field(
+        name="lineagePath",
+        description="Every chain of step runs and versions by which `to` was derived from "
+        "`from` (empty when it was not).",
+    )
+    async def lineage_path(
+        self,
+        info: Info,
+        from_: Annotated[strawberry.ID, strawberry.argument(name="from")],
+        to: strawberry.ID,
+        as_of: datetime | None = None,
+    ) -> LineageGraph:
+        return await resolve_path(info, from_, to, as_of)
 
     @strawberry.field
     def server_info(self, info: Info) -> ServerInfo:

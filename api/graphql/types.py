@@ -4,17 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import Any, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar, cast
 
 import strawberry
 from strawberry.scalars import JSON
 
 from api.graphql.context import Info
-from api.graphql.inputs import ArtifactSource, BigInt, RunStatus
+from api.graphql.inputs import (
+    ArtifactSource,
+    BigInt,
+    LineageDirection,
+    LineageFilter,
+    RunStatus,
+)
 from api.storage import artifacts as artifact_store
 from api.storage import models
 from api.storage import runs as run_store
 from api.storage.pagination import Page, count, page_request, paginate
+
+if TYPE_CHECKING:
+    from api.graphql.lineage import LineageGraph
 
 T = TypeVar("T")
 Row = TypeVar("Row")
@@ -103,9 +112,15 @@ class Artifact:
     async def tags(self, info: Info) -> list[str]:
         return await info.context.loaders.artifact_tags.load(self.id)
 
-    @strawberry.field(description="The most recently created version.")
-    async def latest_version(self, info: Info) -> ArtifactVersion | None:
-        row = await info.context.loaders.latest_version.load(self.id)
+    @strawberry.field(description="The most recently created version (as of `asOf` if given).")
+    async def latest_version(
+        self, info: Info, as_of: datetime | None = None
+    ) -> ArtifactVersion | None:
+        if as_of is None:
+            row = await info.context.loaders.latest_version.load(self.id)
+        else:
+            async with info.context.db.read() as session:
+                row = await artifact_store.latest_version(session, self.id, as_of)
         return ArtifactVersion.from_model(row) if row else None
 
     @strawberry.field(description="Versions in creation order, oldest first unless `newestFirst`.")
@@ -130,6 +145,7 @@ class Artifact:
 @strawberry.type(description="One immutable version of an artifact: data at `uri` plus metadata.")
 class ArtifactVersion:
     id: strawberry.ID
+    name: str = strawberry.field(description="The artifact's name.")
     version: str
     is_custom_version: bool
     uri: str
@@ -147,6 +163,7 @@ class ArtifactVersion:
     def from_model(cls, row: models.ArtifactVersion) -> ArtifactVersion:
         return cls(
             id=strawberry.ID(row.id),
+            name=row.artifact.name,
             version=row.version,
             is_custom_version=row.is_custom,
             uri=row.uri,
@@ -160,12 +177,6 @@ class ArtifactVersion:
             artifact_id=row.artifact_id,
             producer_id=row.producer_step_run_id,
         )
-
-    @strawberry.field(description="The artifact's name.")
-    async def name(self, info: Info) -> str:
-        row = await info.context.loaders.artifact.load(self.artifact_id)
-        assert row is not None
-        return row.name
 
     @strawberry.field
     async def artifact(self, info: Info) -> Artifact:
@@ -191,6 +202,38 @@ class ArtifactVersion:
     async def consumers(self, info: Info) -> list[StepRun]:
         rows = await info.context.loaders.consumers.load(self.id)
         return [StepRun.from_model(row) for row in rows]
+
+    @strawberry.field(description="How this version was made: producers and their inputs.")
+    async def upstream(
+        self,
+        info: Info,
+        depth: int | None = 3,
+        first: int | None = None,
+        after: str | None = None,
+        filter: LineageFilter | None = None,
+        as_of: datetime | None = None,
+    ) -> Annotated[LineageGraph, strawberry.lazy("api.graphql.lineage")]:
+        from api.graphql.lineage import resolve_lineage
+
+        return await resolve_lineage(
+            info, self.id, LineageDirection.UPSTREAM, depth, first, after, filter, as_of
+        )
+
+    @strawberry.field(description="What was built from this version, across pipelines.")
+    async def downstream(
+        self,
+        info: Info,
+        depth: int | None = 3,
+        first: int | None = None,
+        after: str | None = None,
+        filter: LineageFilter | None = None,
+        as_of: datetime | None = None,
+    ) -> Annotated[LineageGraph, strawberry.lazy("api.graphql.lineage")]:
+        from api.graphql.lineage import resolve_lineage
+
+        return await resolve_lineage(
+            info, self.id, LineageDirection.DOWNSTREAM, depth, first, after, filter, as_of
+        )
 
     @strawberry.field(description="The pipeline run whose step created this version.")
     async def run(self, info: Info) -> PipelineRun | None:

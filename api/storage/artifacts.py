@@ -8,6 +8,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, func, select, update
@@ -17,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from api.errors import BadUserInput, Conflict, NotFound
+from api.errors import BadUserInput, Conflict
 from api.storage.base import new_id, utcnow
 from api.storage.models import (
     Artifact,
@@ -30,7 +31,6 @@ from api.storage.models import (
 
 TAG_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:/=+@-]{0,127}$")
 MAX_NAME = 255
-LISTED_VERSIONS = 10
 
 
 @dataclass(frozen=True)
@@ -106,47 +106,38 @@ async def get_artifact(session: AsyncSession, name: str) -> Artifact | None:
 
 
 async def find_version(
-    session: AsyncSession, *, id: str | None, name: str | None, version: str | None
+    session: AsyncSession,
+    *,
+    id: str | None,
+    name: str | None,
+    version: str | None,
+    as_of: datetime | None = None,
 ) -> ArtifactVersion | None:
-    """By id, by name and version, or by name alone (the latest)."""
+    """By id, by name and version, or by name alone (the latest); as the store stood at
+    `as_of` when given (versions created later are invisible)."""
     if id is not None:
         if name is not None or version is not None:
             raise BadUserInput("give either `id`, or `name` with an optional `version`, not both")
-        return await session.get(ArtifactVersion, id)
-    if name is None:
+        stmt = select(ArtifactVersion).where(ArtifactVersion.id == id)
+    elif name is None:
         raise BadUserInput("give `id`, or `name` with an optional `version`")
-    stmt = select(ArtifactVersion).join(Artifact).where(Artifact.name == name)
-    if version is not None:
-        return await session.scalar(stmt.where(ArtifactVersion.version == version))
+    else:
+        stmt = select(ArtifactVersion).join(Artifact).where(Artifact.name == name)
+        if version is not None:
+            stmt = stmt.where(ArtifactVersion.version == version)
+    if as_of is not None:
+        stmt = stmt.where(ArtifactVersion.created_at <= as_of)
     return await session.scalar(stmt.order_by(ArtifactVersion.seq.desc()).limit(1))
 
 
-async def require_version(
-    session: AsyncSession, *, id: str | None, name: str | None, version: str | None
-) -> ArtifactVersion:
-    found = await find_version(session, id=id, name=name, version=version)
-    if found is not None:
-        return found
-    if id is not None:
-        raise NotFound(f"no artifact version has id {id!r}", id=id)
-    assert name is not None
-    artifact = await get_artifact(session, name)
-    if artifact is None:
-        raise NotFound(f"no artifact is named {name!r}", artifactName=name)
-    latest = await session.scalars(
-        select(ArtifactVersion.version)
-        .where(ArtifactVersion.artifact_id == artifact.id)
-        .order_by(ArtifactVersion.seq.desc())
-        .limit(LISTED_VERSIONS)
-    )
-    existing = list(latest)
-    raise NotFound(
-        f"artifact {name!r} has no version {version!r}; "
-        f"latest versions: {', '.join(repr(v) for v in existing)}",
-        artifactName=name,
-        version=version,
-        existingVersions=existing,
-    )
+async def latest_version(
+    session: AsyncSession, artifact_id: str, as_of: datetime | None
+) -> ArtifactVersion | None:
+    """The newest version of an artifact, as of a moment when given."""
+    stmt = select(ArtifactVersion).where(ArtifactVersion.artifact_id == artifact_id)
+    if as_of is not None:
+        stmt = stmt.where(ArtifactVersion.created_at <= as_of)
+    return await session.scalar(stmt.order_by(ArtifactVersion.seq.desc()).limit(1))
 
 
 def artifacts_stmt(flt: ArtifactFilter | None) -> Select[Artifact]:
@@ -244,8 +235,8 @@ async def version_counts(session: AsyncSession, artifact_ids: Sequence[str]) -> 
     return {aid: int(n) for aid, n in rows}
 
 
-async def ensure_artifact(session: AsyncSession, name: str) -> str:
-    """The id of the artifact called `name`, created if missing (safe under concurrency)."""
+async def ensure_artifact(session: AsyncSession, name: str) -> Artifact:
+    """The artifact called `name`, created if missing (safe under concurrency)."""
     validate_name(name)
     now = utcnow()
     await session.execute(
@@ -255,9 +246,9 @@ async def ensure_artifact(session: AsyncSession, name: str) -> str:
         )
         .on_conflict_do_nothing(index_elements=["name"])
     )
-    artifact_id = await session.scalar(select(Artifact.id).where(Artifact.name == name))
-    assert artifact_id is not None
-    return artifact_id
+    artifact = await session.scalar(select(Artifact).where(Artifact.name == name))
+    assert artifact is not None
+    return artifact
 
 
 async def _allocate(session: AsyncSession, artifact_id: str, *, auto: bool) -> tuple[int, int]:
@@ -284,7 +275,8 @@ async def create_version(session: AsyncSession, new: NewVersion) -> ArtifactVers
         assert new.version is not None
         validate_custom_version(new.version)
     tags = [validate_tag(t) for t in dict.fromkeys(new.tags)]
-    artifact_id = await ensure_artifact(session, new.name)
+    artifact = await ensure_artifact(session, new.name)
+    artifact_id = artifact.id
     seq, number = await _allocate(session, artifact_id, auto=not custom)
     version = new.version if new.version is not None else str(number)
     if custom and await session.scalar(
@@ -294,7 +286,7 @@ async def create_version(session: AsyncSession, new: NewVersion) -> ArtifactVers
     ):
         raise _exists(new.name, version)
     row = ArtifactVersion(
-        artifact_id=artifact_id,
+        artifact=artifact,
         seq=seq,
         version=version,
         is_custom=custom,

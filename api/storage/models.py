@@ -16,7 +16,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from api.storage.base import Base, CreatedMixin, IdMixin, JSONType, UTCDateTime, utcnow
 
@@ -103,6 +103,8 @@ class ArtifactVersion(IdMixin, CreatedMixin, Base):
     producer_step_run_id: Mapped[str | None] = mapped_column(
         ForeignKey("step_runs.id", ondelete="SET NULL"), index=True
     )
+    # Loaded with every version (one join), so a version's name needs no second query.
+    artifact: Mapped[Artifact] = relationship(lazy="joined", innerjoin=True)
 
 
 class Tag(IdMixin, Base):

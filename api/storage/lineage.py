@@ -1,0 +1,496 @@
+"""Lineage traversal inside the database: one recursive CTE walks artifact-to-artifact hops,
+then a few batched statements fetch the step runs and edges of the answer.
+
+Graph: an artifact version is produced by one step run (`producer_step_run_id`, the run that
+really executed; a cached step run does not re-produce) and consumed by step runs
+(`step_inputs`). Depth counts artifact hops: upstream of a version at hop `h`, its producer sits
+at hop `h` and the producer's inputs at `h + 1`; downstream, its consumers sit at `h` and their
+outputs at `h + 1`. Nodes are ordered by (hop, direction, kind, id); an edge belongs to the page
+of its later endpoint, so paging returns every node and every edge exactly once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, func, literal, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.errors import BadUserInput, NotFound
+from api.storage.base import rows_by_id
+from api.storage.models import (
+    Artifact,
+    ArtifactVersion,
+    ArtifactVersionTag,
+    StepInput,
+    StepOutput,
+    StepRun,
+    Tag,
+)
+
+CHUNK = 5_000  # ids per IN list: far below every backend's bound-parameter limit
+
+
+class Direction(StrEnum):
+    UPSTREAM = "UPSTREAM"
+    DOWNSTREAM = "DOWNSTREAM"
+    BOTH = "BOTH"
+
+
+class NodeKind(StrEnum):
+    ARTIFACT_VERSION = "ARTIFACT_VERSION"
+    STEP_RUN = "STEP_RUN"
+
+
+class EdgeKind(StrEnum):
+    PRODUCED = "PRODUCED"  # step run -> artifact version
+    CONSUMED = "CONSUMED"  # artifact version -> step run
+
+
+@dataclass(frozen=True)
+class Edge:
+    source: str
+    target: str
+    kind: EdgeKind
+    name: str
+
+
+@dataclass(frozen=True)
+class LineageFilter:
+    artifact_name: str | None = None
+    tag: str | None = None
+    node_kind: NodeKind | None = None
+    latest_only: bool = False
+
+    @property
+    def active(self) -> bool:
+        return bool(self.artifact_name or self.tag or self.node_kind or self.latest_only)
+
+
+@dataclass(frozen=True)
+class LineageQuery:
+    start: str
+    direction: Direction
+    depth: int
+    as_of: datetime | None = None
+    filter: LineageFilter = field(default_factory=LineageFilter)
+
+
+# Ordering key of a node: (hop, direction: 0 up / 1 down, kind: 0 version / 1 step, id).
+Key = tuple[int, int, int, str]
+
+
+@dataclass
+class Walk:
+    """The whole answer as ids: node keys, edges, and whether depth cut it."""
+
+    versions: dict[str, Key] = field(default_factory=dict)
+    steps: dict[str, Key] = field(default_factory=dict)
+    edges: dict[tuple[str, str, EdgeKind], Edge] = field(default_factory=dict)
+    truncated: bool = False
+
+    def add_version(self, vid: str, key: Key) -> None:
+        if vid not in self.versions or key < self.versions[vid]:
+            self.versions[vid] = key
+
+    def add_step(self, sid: str, key: Key) -> None:
+        if sid not in self.steps or key < self.steps[sid]:
+            self.steps[sid] = key
+
+    def add_edge(self, edge: Edge) -> None:
+        self.edges[(edge.source, edge.target, edge.kind)] = edge
+
+    def merge(self, other: Walk) -> None:
+        for vid, key in other.versions.items():
+            self.add_version(vid, key)
+        for sid, key in other.steps.items():
+            self.add_step(sid, key)
+        self.edges.update(other.edges)
+        self.truncated = self.truncated or other.truncated
+
+    def key(self, node: str) -> Key:
+        return self.versions.get(node) or self.steps[node]
+
+    def restrict(self, keep: set[str]) -> None:
+        """Keep only the nodes in `keep` and the edges between them."""
+        self.versions = {k: v for k, v in self.versions.items() if k in keep}
+        self.steps = {k: v for k, v in self.steps.items() if k in keep}
+        self.edges = {k: e for k, e in self.edges.items() if e.source in keep and e.target in keep}
+
+
+@dataclass(frozen=True)
+class LineagePage:
+    versions: list[ArtifactVersion]
+    steps: list[StepRun]
+    order: list[str]  # node ids of the page, in order
+    edges: list[Edge]
+    truncated: bool
+    has_next: bool
+    has_previous: bool
+    start_key: Key | None
+    end_key: Key | None
+    total: int
+
+
+def _chunks(ids: Sequence[str]) -> Iterable[Sequence[str]]:
+    for i in range(0, len(ids), CHUNK):
+        yield ids[i : i + CHUNK]
+
+
+def _before(column: Any, as_of: datetime | None) -> ColumnElement[bool]:
+    return true() if as_of is None else column <= as_of
+
+
+async def resolve_start(session: AsyncSession, node_id: str, as_of: datetime | None) -> NodeKind:
+    """Whether `node_id` is an artifact version or a step run; NOT_FOUND if neither."""
+    if not _looks_like_id(node_id):
+        raise BadUserInput(
+            f"{node_id!r} is not an id: pass the UUID of an artifact version or a step run"
+        )
+    version = await session.scalar(
+        select(ArtifactVersion.id).where(
+            ArtifactVersion.id == node_id, _before(ArtifactVersion.created_at, as_of)
+        )
+    )
+    if version is not None:
+        return NodeKind.ARTIFACT_VERSION
+    step = await session.scalar(
+        select(StepRun.id).where(StepRun.id == node_id, _before(StepRun.started_at, as_of))
+    )
+    if step is not None:
+        return NodeKind.STEP_RUN
+    when = "" if as_of is None else f" as of {as_of.isoformat()}"
+    raise NotFound(f"no artifact version or step run has id {node_id!r}{when}", id=node_id)
+
+
+def _looks_like_id(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+async def walk(session: AsyncSession, query: LineageQuery) -> Walk:
+    """Every node and edge within `query.depth` hops of the start, as ids."""
+    kind = await resolve_start(session, query.start, query.as_of)
+    result = Walk()
+    if query.direction in (Direction.UPSTREAM, Direction.BOTH):
+        result.merge(await _walk_up(session, query, kind))
+    if query.direction in (Direction.DOWNSTREAM, Direction.BOTH):
+        result.merge(await _walk_down(session, query, kind))
+    if kind == NodeKind.ARTIFACT_VERSION:
+        result.add_version(query.start, (0, 0, 0, query.start))
+    else:
+        result.add_step(query.start, (0, 0, 1, query.start))
+    return result
+
+
+def _recursive(anchor: Any, expand: Any) -> Any:
+    cte = anchor.cte("walk", recursive=True)
+    return cte.union(expand(cte))
+
+
+async def _walk_up(session: AsyncSession, query: LineageQuery, kind: NodeKind) -> Walk:
+    as_of, depth = query.as_of, query.depth
+    if kind == NodeKind.ARTIFACT_VERSION:
+        anchor = select(literal(query.start).label("vid"), literal(0).label("hop"))
+    else:
+        anchor = select(StepInput.artifact_version_id.label("vid"), literal(1).label("hop")).where(
+            StepInput.step_run_id == query.start, _before(StepInput.created_at, as_of)
+        )
+
+    def expand(walk_cte: Any) -> Any:
+        return (
+            select(StepInput.artifact_version_id, walk_cte.c.hop + 1)
+            .select_from(walk_cte)
+            .join(ArtifactVersion, ArtifactVersion.id == walk_cte.c.vid)
+            .join(StepInput, StepInput.step_run_id == ArtifactVersion.producer_step_run_id)
+            .where(walk_cte.c.hop < depth, _before(StepInput.created_at, as_of))
+        )
+
+    cte = _recursive(anchor, expand)
+    rows = await session.execute(
+        select(cte.c.vid, func.min(cte.c.hop), ArtifactVersion.producer_step_run_id)
+        .join(ArtifactVersion, ArtifactVersion.id == cte.c.vid)
+        .where(_before(ArtifactVersion.created_at, as_of))
+        .group_by(cte.c.vid, ArtifactVersion.producer_step_run_id)
+    )
+    result = Walk()
+    producers: dict[str, int] = {}
+    produced: list[str] = []
+    for vid, hop, producer in rows:
+        result.add_version(vid, (int(hop), 0, 0, vid))
+        if producer is None:
+            continue
+        if hop < depth:
+            producers[producer] = min(int(hop), producers.get(producer, int(hop)))
+            produced.append(vid)
+        else:
+            result.truncated = True
+    if kind == NodeKind.STEP_RUN:
+        producers[query.start] = 0
+    for sid, hop in producers.items():
+        result.add_step(sid, (hop, 0, 1, sid))
+    await _consumed_edges_of_steps(session, result, list(producers), as_of)
+    await _produced_edges(session, result, produced)
+    return result
+
+
+async def _walk_down(session: AsyncSession, query: LineageQuery, kind: NodeKind) -> Walk:
+    as_of, depth = query.as_of, query.depth
+    if kind == NodeKind.ARTIFACT_VERSION:
+        anchor = select(literal(query.start).label("vid"), literal(0).label("hop"))
+    else:
+        anchor = select(StepOutput.artifact_version_id.label("vid"), literal(1).label("hop")).where(
+            StepOutput.step_run_id == query.start, _before(StepOutput.created_at, as_of)
+        )
+
+    def expand(walk_cte: Any) -> Any:
+        return (
+            select(ArtifactVersion.id, walk_cte.c.hop + 1)
+            .select_from(walk_cte)
+            .join(StepInput, StepInput.artifact_version_id == walk_cte.c.vid)
+            .join(ArtifactVersion, ArtifactVersion.producer_step_run_id == StepInput.step_run_id)
+            .where(
+                walk_cte.c.hop < depth,
+                _before(StepInput.created_at, as_of),
+                _before(ArtifactVersion.created_at, as_of),
+            )
+        )
+
+    cte = _recursive(anchor, expand)
+    rows = await session.execute(select(cte.c.vid, func.min(cte.c.hop)).group_by(cte.c.vid))
+    result = Walk()
+    inner: list[str] = []
+    frontier: list[str] = []
+    for vid, hop in rows:
+        result.add_version(vid, (int(hop), 1, 0, vid))
+        (inner if hop < depth else frontier).append(vid)
+    if kind == NodeKind.STEP_RUN:
+        result.add_step(query.start, (0, 1, 1, query.start))
+        await _start_step_outputs(session, result, query.start)
+    consumers = await _consumed_edges_of_versions(session, result, inner, as_of)
+    await _produced_edges_of_steps(session, result, consumers, as_of)
+    result.truncated = await _has_consumers(session, frontier, as_of)
+    return result
+
+
+async def _consumed_edges_of_steps(
+    session: AsyncSession, result: Walk, steps: Sequence[str], as_of: datetime | None
+) -> None:
+    for chunk in _chunks(steps):
+        rows = await session.execute(
+            select(StepInput.artifact_version_id, StepInput.step_run_id, StepInput.name).where(
+                StepInput.step_run_id.in_(chunk), _before(StepInput.created_at, as_of)
+            )
+        )
+        for vid, sid, name in rows:
+            if vid in result.versions:
+                result.add_edge(Edge(vid, sid, EdgeKind.CONSUMED, name))
+
+
+async def _produced_edges(session: AsyncSession, result: Walk, versions: Sequence[str]) -> None:
+    """PRODUCED edges into `versions` from their producers (output names from step_outputs)."""
+    for chunk in _chunks(versions):
+        rows = await session.execute(
+            select(ArtifactVersion.producer_step_run_id, ArtifactVersion.id, StepOutput.name)
+            .outerjoin(
+                StepOutput,
+                and_(
+                    StepOutput.step_run_id == ArtifactVersion.producer_step_run_id,
+                    StepOutput.artifact_version_id == ArtifactVersion.id,
+                ),
+            )
+            .where(ArtifactVersion.id.in_(chunk))
+        )
+        for sid, vid, name in rows:
+            if sid is not None:
+                result.add_edge(Edge(sid, vid, EdgeKind.PRODUCED, name or ""))
+
+
+async def _consumed_edges_of_versions(
+    session: AsyncSession, result: Walk, versions: Sequence[str], as_of: datetime | None
+) -> list[str]:
+    """CONSUMED edges out of `versions`; adds their consumers as steps and returns them."""
+    consumers: list[str] = []
+    for chunk in _chunks(versions):
+        rows = await session.execute(
+            select(StepInput.artifact_version_id, StepInput.step_run_id, StepInput.name).where(
+                StepInput.artifact_version_id.in_(chunk), _before(StepInput.created_at, as_of)
+            )
+        )
+        for vid, sid, name in rows:
+            if sid not in result.steps:
+                consumers.append(sid)
+            result.add_step(sid, (result.versions[vid][0], 1, 1, sid))
+            result.add_edge(Edge(vid, sid, EdgeKind.CONSUMED, name))
+    return consumers
+
+
+async def _produced_edges_of_steps(
+    session: AsyncSession, result: Walk, steps: Sequence[str], as_of: datetime | None
+) -> None:
+    for chunk in _chunks(steps):
+        rows = await session.execute(
+            select(ArtifactVersion.producer_step_run_id, ArtifactVersion.id, StepOutput.name)
+            .outerjoin(
+                StepOutput,
+                and_(
+                    StepOutput.step_run_id == ArtifactVersion.producer_step_run_id,
+                    StepOutput.artifact_version_id == ArtifactVersion.id,
+                ),
+            )
+            .where(
+                ArtifactVersion.producer_step_run_id.in_(chunk),
+                _before(ArtifactVersion.created_at, as_of),
+            )
+        )
+        for sid, vid, name in rows:
+            if sid is not None and vid in result.versions:
+                result.add_edge(Edge(sid, vid, EdgeKind.PRODUCED, name or ""))
+
+
+async def _start_step_outputs(session: AsyncSession, result: Walk, step_id: str) -> None:
+    """Downstream of a step run: its outputs (for a cached run, the versions it reused)."""
+    rows = await session.execute(
+        select(StepOutput.artifact_version_id, StepOutput.name).where(
+            StepOutput.step_run_id == step_id
+        )
+    )
+    for vid, name in rows:
+        if vid in result.versions:
+            result.add_edge(Edge(step_id, vid, EdgeKind.PRODUCED, name))
+
+
+async def _has_consumers(
+    session: AsyncSession, versions: Sequence[str], as_of: datetime | None
+) -> bool:
+    for chunk in _chunks(versions):
+        found = await session.scalar(
+            select(StepInput.step_run_id)
+            .where(StepInput.artifact_version_id.in_(chunk), _before(StepInput.created_at, as_of))
+            .limit(1)
+        )
+        if found is not None:
+            return True
+    return False
+
+
+async def apply_filter(
+    session: AsyncSession, result: Walk, flt: LineageFilter, as_of: datetime | None
+) -> None:
+    """Keep the nodes that match every given condition, and the edges between kept nodes.
+
+    Artifact conditions (name, tag, latestOnly) match artifact versions only, so with any of
+    them no step run is kept."""
+    if not flt.active:
+        return
+    artifact_conditions = bool(flt.artifact_name or flt.tag or flt.latest_only)
+    keep: set[str] = set()
+    if flt.node_kind in (None, NodeKind.STEP_RUN) and not artifact_conditions:
+        keep.update(result.steps)
+    if flt.node_kind in (None, NodeKind.ARTIFACT_VERSION):
+        if artifact_conditions:
+            keep |= await _matching_versions(session, list(result.versions), flt, as_of)
+        else:
+            keep.update(result.versions)
+    result.restrict(keep)
+
+
+async def _matching_versions(
+    session: AsyncSession, versions: Sequence[str], flt: LineageFilter, as_of: datetime | None
+) -> set[str]:
+    matching: set[str] = set()
+    for chunk in _chunks(versions):
+        stmt = select(ArtifactVersion.id).where(ArtifactVersion.id.in_(chunk))
+        if flt.artifact_name is not None:
+            stmt = stmt.join(Artifact, Artifact.id == ArtifactVersion.artifact_id).where(
+                Artifact.name == flt.artifact_name
+            )
+        if flt.tag is not None:
+            stmt = stmt.where(
+                ArtifactVersion.id.in_(
+                    select(ArtifactVersionTag.artifact_version_id)
+                    .join(Tag, Tag.id == ArtifactVersionTag.tag_id)
+                    .where(Tag.name == flt.tag)
+                )
+            )
+        if flt.latest_only:
+            newest = (
+                select(ArtifactVersion.artifact_id, func.max(ArtifactVersion.seq).label("seq"))
+                .where(_before(ArtifactVersion.created_at, as_of))
+                .group_by(ArtifactVersion.artifact_id)
+                .subquery()
+            )
+            stmt = stmt.join(
+                newest,
+                and_(
+                    newest.c.artifact_id == ArtifactVersion.artifact_id,
+                    newest.c.seq == ArtifactVersion.seq,
+                ),
+            )
+        matching.update(await session.scalars(stmt))
+    return matching
+
+
+async def page(session: AsyncSession, result: Walk, first: int, after: Key | None) -> LineagePage:
+    """One page of nodes in key order, with the rows to show them and the edges they own."""
+    ordered = sorted(
+        [(key, vid) for vid, key in result.versions.items()]
+        + [(key, sid) for sid, key in result.steps.items()]
+    )
+    if after is not None:
+        ordered = [item for item in ordered if item[0] > after]
+    has_next = len(ordered) > first
+    ordered = ordered[:first]
+    on_page = {node for _, node in ordered}
+    version_ids = [node for _, node in ordered if node in result.versions]
+    step_ids = [node for _, node in ordered if node not in result.versions]
+    versions: dict[str, ArtifactVersion] = {}
+    steps: dict[str, StepRun] = {}
+    for chunk in _chunks(version_ids):
+        versions.update(await rows_by_id(session, ArtifactVersion, chunk))
+    for chunk in _chunks(step_ids):
+        steps.update(await rows_by_id(session, StepRun, chunk))
+    edges = [edge for edge in result.edges.values() if _owner(result, edge) in on_page]
+    return LineagePage(
+        versions=[versions[v] for v in version_ids],
+        steps=[steps[s] for s in step_ids],
+        order=[node for _, node in ordered],
+        edges=sorted(edges, key=lambda e: (result.key(_owner(result, e)), e.source, e.target)),
+        truncated=result.truncated,
+        has_next=has_next,
+        has_previous=after is not None,
+        start_key=ordered[0][0] if ordered else None,
+        end_key=ordered[-1][0] if ordered else None,
+        total=len(result.versions) + len(result.steps),
+    )
+
+
+def _owner(result: Walk, edge: Edge) -> str:
+    """The endpoint later in node order: the page that lists the edge."""
+    return max(edge.source, edge.target, key=result.key)
+
+
+async def path(
+    session: AsyncSession, source: str, target: str, depth: int, as_of: datetime | None
+) -> Walk:
+    """Every chain by which `target` was derived from `source`: the nodes downstream of
+    `source` that are also upstream of `target`, and the edges between them."""
+    down = await walk(session, LineageQuery(source, Direction.DOWNSTREAM, depth, as_of))
+    up = await walk(session, LineageQuery(target, Direction.UPSTREAM, depth, as_of))
+    shared = (set(down.versions) | set(down.steps)) & (set(up.versions) | set(up.steps))
+    result = Walk()
+    result.merge(down)
+    result.edges.update(up.edges)
+    if target not in shared:
+        shared = set()
+    result.restrict(shared)
+    result.truncated = down.truncated or up.truncated
+    return result
