@@ -124,7 +124,10 @@ async def resolve_path(
 
 
 def to_graph(result: store.LineagePage) -> LineageGraph:
-    versions = {row.id: ArtifactVersion.from_model(row) for row in result.versions}
+    versions = {
+        row.id: ArtifactVersion.from_columns(row, row.artifact_name, row.metadata)
+        for row in result.versions
+    }
     steps = {row.id: StepRun.from_model(row) for row in result.steps}
     nodes: list[ArtifactVersion | StepRun] = [
         versions[node] if node in versions else steps[node] for node in result.order

@@ -161,9 +161,14 @@ class ArtifactVersion:
 
     @classmethod
     def from_model(cls, row: models.ArtifactVersion) -> ArtifactVersion:
+        return cls.from_columns(row, row.artifact.name, row.metadata_)
+
+    @classmethod
+    def from_columns(cls, row: Any, name: str, metadata: dict[str, Any]) -> ArtifactVersion:
+        """From an ORM row or a plain result row with the table's column names."""
         return cls(
             id=strawberry.ID(row.id),
-            name=row.artifact.name,
+            name=name,
             version=row.version,
             is_custom_version=row.is_custom,
             uri=row.uri,
@@ -171,7 +176,7 @@ class ArtifactVersion:
             materializer=row.materializer,
             content_hash=row.content_hash,
             size_bytes=None if row.size_bytes is None else BigInt(row.size_bytes),
-            metadata=cast(JSON, row.metadata_),
+            metadata=cast(JSON, metadata),
             created_at=row.created_at,
             source=models.ArtifactSource(row.source),
             artifact_id=row.artifact_id,
@@ -336,7 +341,8 @@ class StepRun:
     original_id: strawberry.Private[str | None]
 
     @classmethod
-    def from_model(cls, row: models.StepRun) -> StepRun:
+    def from_model(cls, row: models.StepRun | Any) -> StepRun:
+        """From an ORM row or a plain result row of `step_runs`."""
         return cls(
             id=strawberry.ID(row.id),
             name=row.name,

@@ -18,11 +18,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, literal, select, true
+from sqlalchemy import ColumnElement, Row, and_, func, literal, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.errors import BadUserInput, NotFound
-from api.storage.base import rows_by_id
 from api.storage.models import (
     Artifact,
     ArtifactVersion,
@@ -125,8 +124,11 @@ class Walk:
 
 @dataclass(frozen=True)
 class LineagePage:
-    versions: list[ArtifactVersion]
-    steps: list[StepRun]
+    """One page: plain rows with the columns of `artifact_versions` (plus `artifact_name`) and
+    of `step_runs`."""
+
+    versions: list[Row[Any]]
+    steps: list[Row[Any]]
     order: list[str]  # node ids of the page, in order
     edges: list[Edge]
     truncated: bool
@@ -452,18 +454,22 @@ async def page(session: AsyncSession, result: Walk, first: int, after: Key | Non
     on_page = {node for _, node in ordered}
     version_ids = [node for _, node in ordered if node in result.versions]
     step_ids = [node for _, node in ordered if node not in result.versions]
-    versions: dict[str, ArtifactVersion] = {}
-    steps: dict[str, StepRun] = {}
+    versions: dict[str, Row[Any]] = {}
+    steps: dict[str, Row[Any]] = {}
     for chunk in _chunks(version_ids):
-        versions.update(await rows_by_id(session, ArtifactVersion, chunk))
+        versions.update((row.id, row) for row in await session.execute(_version_rows(chunk)))
     for chunk in _chunks(step_ids):
-        steps.update(await rows_by_id(session, StepRun, chunk))
-    edges = [edge for edge in result.edges.values() if _owner(result, edge) in on_page]
+        steps.update((row.id, row) for row in await session.execute(_step_rows(chunk)))
+    owned = ((result.key(_owner(result, e)), e) for e in result.edges.values())
+    edges = sorted(
+        ((key, e.source, e.target, e) for key, e in owned if key[3] in on_page),
+        key=lambda item: item[:3],
+    )
     return LineagePage(
         versions=[versions[v] for v in version_ids],
         steps=[steps[s] for s in step_ids],
         order=[node for _, node in ordered],
-        edges=sorted(edges, key=lambda e: (result.key(_owner(result, e)), e.source, e.target)),
+        edges=[item[3] for item in edges],
         truncated=result.truncated,
         has_next=has_next,
         has_previous=after is not None,
@@ -471,6 +477,22 @@ async def page(session: AsyncSession, result: Walk, first: int, after: Key | Non
         end_key=ordered[-1][0] if ordered else None,
         total=len(result.versions) + len(result.steps),
     )
+
+
+def _version_rows(ids: Sequence[str]) -> Any:
+    """Plain rows (no ORM objects: answers can hold thousands): every version column plus
+    `artifact_name`."""
+    versions, artifacts = ArtifactVersion.__table__, Artifact.__table__
+    return (
+        select(*versions.c, artifacts.c.name.label("artifact_name"))
+        .join_from(versions, artifacts, artifacts.c.id == versions.c.artifact_id)
+        .where(versions.c.id.in_(ids))
+    )
+
+
+def _step_rows(ids: Sequence[str]) -> Any:
+    steps = StepRun.__table__
+    return select(*steps.c).where(steps.c.id.in_(ids))
 
 
 def _owner(result: Walk, edge: Edge) -> str:
