@@ -216,23 +216,16 @@ async def _walk_up(session: AsyncSession, query: LineageQuery, kind: NodeKind) -
             .where(walk_cte.c.hop < depth, _before(StepInput.created_at, as_of))
         )
 
-    cte = _recursive(anchor, expand)
-    rows = await session.execute(
-        select(cte.c.vid, func.min(cte.c.hop), ArtifactVersion.producer_step_run_id)
-        .join(ArtifactVersion, ArtifactVersion.id == cte.c.vid)
-        .where(_before(ArtifactVersion.created_at, as_of))
-        .group_by(cte.c.vid, ArtifactVersion.producer_step_run_id)
-    )
+    rows = await _visited(session, _recursive(anchor, expand), as_of)
     result = Walk()
     producers: dict[str, int] = {}
-    produced: list[str] = []
-    for vid, hop, producer in rows:
-        result.add_version(vid, (int(hop), 0, 0, vid))
+    for vid, hop, producer, output in rows:
+        result.add_version(vid, (hop, 0, 0, vid))
         if producer is None:
             continue
         if hop < depth:
-            producers[producer] = min(int(hop), producers.get(producer, int(hop)))
-            produced.append(vid)
+            producers[producer] = min(hop, producers.get(producer, hop))
+            result.add_edge(Edge(producer, vid, EdgeKind.PRODUCED, output or ""))
         else:
             result.truncated = True
     if kind == NodeKind.STEP_RUN:
@@ -240,8 +233,27 @@ async def _walk_up(session: AsyncSession, query: LineageQuery, kind: NodeKind) -
     for sid, hop in producers.items():
         result.add_step(sid, (hop, 0, 1, sid))
     await _consumed_edges_of_steps(session, result, list(producers), as_of)
-    await _produced_edges(session, result, produced)
     return result
+
+
+async def _visited(
+    session: AsyncSession, cte: Any, as_of: datetime | None
+) -> list[tuple[str, int, str | None, str | None]]:
+    """(version, smallest hop, producer, output name) of every version the walk reached."""
+    walked = select(cte.c.vid, func.min(cte.c.hop).label("hop")).group_by(cte.c.vid).subquery()
+    rows = await session.execute(
+        select(walked.c.vid, walked.c.hop, ArtifactVersion.producer_step_run_id, StepOutput.name)
+        .join(ArtifactVersion, ArtifactVersion.id == walked.c.vid)
+        .outerjoin(
+            StepOutput,
+            and_(
+                StepOutput.step_run_id == ArtifactVersion.producer_step_run_id,
+                StepOutput.artifact_version_id == ArtifactVersion.id,
+            ),
+        )
+        .where(_before(ArtifactVersion.created_at, as_of))
+    )
+    return [(vid, int(hop), producer, name) for vid, hop, producer, name in rows]
 
 
 async def _walk_down(session: AsyncSession, query: LineageQuery, kind: NodeKind) -> Walk:
@@ -266,19 +278,20 @@ async def _walk_down(session: AsyncSession, query: LineageQuery, kind: NodeKind)
             )
         )
 
-    cte = _recursive(anchor, expand)
-    rows = await session.execute(select(cte.c.vid, func.min(cte.c.hop)).group_by(cte.c.vid))
+    rows = await _visited(session, _recursive(anchor, expand), as_of)
     result = Walk()
     inner: list[str] = []
     frontier: list[str] = []
-    for vid, hop in rows:
-        result.add_version(vid, (int(hop), 1, 0, vid))
+    for vid, hop, _, _ in rows:
+        result.add_version(vid, (hop, 1, 0, vid))
         (inner if hop < depth else frontier).append(vid)
     if kind == NodeKind.STEP_RUN:
         result.add_step(query.start, (0, 1, 1, query.start))
         await _start_step_outputs(session, result, query.start)
-    consumers = await _consumed_edges_of_versions(session, result, inner, as_of)
-    await _produced_edges_of_steps(session, result, consumers, as_of)
+    await _consumed_edges_of_versions(session, result, inner, as_of)
+    for vid, hop, producer, output in rows:
+        if hop > 0 and producer in result.steps:
+            result.add_edge(Edge(producer, vid, EdgeKind.PRODUCED, output or ""))
     result.truncated = await _has_consumers(session, frontier, as_of)
     return result
 
@@ -295,25 +308,6 @@ async def _consumed_edges_of_steps(
         for vid, sid, name in rows:
             if vid in result.versions:
                 result.add_edge(Edge(vid, sid, EdgeKind.CONSUMED, name))
-
-
-async def _produced_edges(session: AsyncSession, result: Walk, versions: Sequence[str]) -> None:
-    """PRODUCED edges into `versions` from their producers (output names from step_outputs)."""
-    for chunk in _chunks(versions):
-        rows = await session.execute(
-            select(ArtifactVersion.producer_step_run_id, ArtifactVersion.id, StepOutput.name)
-            .outerjoin(
-                StepOutput,
-                and_(
-                    StepOutput.step_run_id == ArtifactVersion.producer_step_run_id,
-                    StepOutput.artifact_version_id == ArtifactVersion.id,
-                ),
-            )
-            .where(ArtifactVersion.id.in_(chunk))
-        )
-        for sid, vid, name in rows:
-            if sid is not None:
-                result.add_edge(Edge(sid, vid, EdgeKind.PRODUCED, name or ""))
 
 
 async def _consumed_edges_of_versions(
@@ -333,29 +327,6 @@ async def _consumed_edges_of_versions(
             result.add_step(sid, (result.versions[vid][0], 1, 1, sid))
             result.add_edge(Edge(vid, sid, EdgeKind.CONSUMED, name))
     return consumers
-
-
-async def _produced_edges_of_steps(
-    session: AsyncSession, result: Walk, steps: Sequence[str], as_of: datetime | None
-) -> None:
-    for chunk in _chunks(steps):
-        rows = await session.execute(
-            select(ArtifactVersion.producer_step_run_id, ArtifactVersion.id, StepOutput.name)
-            .outerjoin(
-                StepOutput,
-                and_(
-                    StepOutput.step_run_id == ArtifactVersion.producer_step_run_id,
-                    StepOutput.artifact_version_id == ArtifactVersion.id,
-                ),
-            )
-            .where(
-                ArtifactVersion.producer_step_run_id.in_(chunk),
-                _before(ArtifactVersion.created_at, as_of),
-            )
-        )
-        for sid, vid, name in rows:
-            if sid is not None and vid in result.versions:
-                result.add_edge(Edge(sid, vid, EdgeKind.PRODUCED, name or ""))
 
 
 async def _start_step_outputs(session: AsyncSession, result: Walk, step_id: str) -> None:
