@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sdk import operations as ops
@@ -15,6 +16,7 @@ from sdk.errors import (
     LineageQLError,
     NotFoundError,
 )
+from sdk.lineage import LineageGraph
 from sdk.transport import Transport, transport_from_env
 from sdk.views import Artifact, ArtifactVersion, Pipeline, PipelineRun, StepRun
 
@@ -22,6 +24,9 @@ if TYPE_CHECKING:
     from sdk.store import ArtifactStore
 
 PAGE = 200
+LINEAGE_PAGE = 2000  # nodes per lineage request; lowered to the server's maximum if smaller
+DIRECTIONS = ("UPSTREAM", "DOWNSTREAM", "BOTH")
+NODE_KINDS = ("ARTIFACT_VERSION", "STEP_RUN")
 
 
 def translate(error: GraphQLError) -> LineageQLError:
@@ -36,6 +41,33 @@ def translate(error: GraphQLError) -> LineageQLError:
     if error.code == "BAD_USER_INPUT":
         return InputError(message)
     return error
+
+
+def _choice(argument: str, value: str, allowed: tuple[str, ...]) -> str:
+    """`value` upper-cased when it is one of `allowed`, else InputError naming them."""
+    if value.upper() not in allowed:
+        raise InputError(f"{argument} must be one of {', '.join(allowed)} (got {value!r})")
+    return value.upper()
+
+
+def _timestamp(as_of: datetime | None) -> str | None:
+    if as_of is None:
+        return None
+    if as_of.tzinfo is None:
+        raise InputError(
+            f"as_of must be timezone-aware (got naive {as_of.isoformat()}): pass e.g. "
+            "datetime.now(UTC) or value.replace(tzinfo=UTC)"
+        )
+    return as_of.isoformat()
+
+
+def _page_limit(error: GraphQLError) -> int | None:
+    """The server's maximum lineage page size when `error` says the page asked was larger."""
+    extensions = (error.errors[0].get("extensions") or {}) if error.errors else {}
+    maximum = extensions.get("maximum")
+    if error.code != "LIMIT_EXCEEDED" or extensions.get("limit") != "maxLineagePageSize":
+        return None
+    return maximum if isinstance(maximum, int) and maximum > 0 else None
 
 
 def _is_uuid(value: str) -> bool:
@@ -199,3 +231,77 @@ class Client:
     def list_pipelines(self, *, limit: int | None = None) -> list[Pipeline]:
         nodes = self._pages(ops.LIST_PIPELINES, ("pipelines",), {}, limit)
         return [Pipeline(id=n["id"], name=n["name"], client=self) for n in nodes]
+
+    def get_lineage(
+        self,
+        id: str,
+        direction: str = "BOTH",
+        depth: int = 3,
+        *,
+        artifact_name: str | None = None,
+        tag: str | None = None,
+        node_kind: str | None = None,
+        latest_only: bool = False,
+        as_of: datetime | None = None,
+    ) -> LineageGraph:
+        """The lineage around an artifact version or step run, every page fetched.
+
+        Args:
+            id: an artifact version's or step run's id.
+            direction: "UPSTREAM" (how it was made), "DOWNSTREAM" (what was built from it)
+                or "BOTH"; any case.
+            depth: artifact-to-artifact hops to walk (the server caps it: LIMIT_EXCEEDED
+                beyond); the graph's `truncated` says whether depth cut the answer.
+            artifact_name, tag: keep only versions of that artifact / with that tag (then no
+                step runs are kept), and the edges between kept nodes.
+            node_kind: "ARTIFACT_VERSION" or "STEP_RUN": keep only that kind of node.
+            latest_only: keep only the newest version of each artifact (as of `as_of`).
+            as_of: a timezone-aware moment: answer as the store stood then.
+
+        Raises:
+            NotFoundError: no version or step run has that id (at `as_of`).
+            InputError: a malformed id or a refused argument.
+        """
+        kind = None if node_kind is None else _choice("node_kind", node_kind, NODE_KINDS)
+        variables = {
+            "id": id,
+            "direction": _choice("direction", direction, DIRECTIONS),
+            "depth": depth,
+            "filter": {
+                "artifactName": artifact_name,
+                "tag": tag,
+                "nodeKind": kind,
+                "latestOnly": latest_only,
+            },
+            "asOf": _timestamp(as_of),
+        }
+        return LineageGraph.from_pages(self._lineage_pages(variables), self)
+
+    def _lineage_pages(self, variables: dict[str, Any]) -> list[dict[str, Any]]:
+        """Every page of a `lineage` answer, following `endCursor` until the last."""
+        pages: list[dict[str, Any]] = []
+        after: str | None = None
+        size = LINEAGE_PAGE
+        while True:
+            try:
+                data = self.execute(ops.LINEAGE, {**variables, "first": size, "after": after})
+            except GraphQLError as exc:
+                smaller = _page_limit(exc)
+                if smaller is None or smaller >= size:
+                    raise
+                size = smaller
+                continue
+            pages.append(data["lineage"])
+            page_info = data["lineage"]["pageInfo"]
+            if not page_info["hasNextPage"] or page_info["endCursor"] is None:
+                return pages
+            after = page_info["endCursor"]
+
+    def get_lineage_path(
+        self, from_id: str, to_id: str, *, as_of: datetime | None = None
+    ) -> LineageGraph:
+        """Every chain of step runs and versions by which `to_id` was derived from `from_id`
+        (an empty graph when it was not), as the store stood at `as_of` when given."""
+        variables = {"from": from_id, "to": to_id, "asOf": _timestamp(as_of)}
+        data = self.execute(ops.LINEAGE_PATH, variables)["lineagePath"]
+        return LineageGraph.from_pages([data], self)

@@ -187,3 +187,46 @@ mutation FinishPipelineRun($input: FinishPipelineRunInput!) {
     + STEP_FIELDS
     + VERSION_FIELDS
 )
+
+LINEAGE_FIELDS = """
+fragment LineageFields on LineageGraph {
+  nodes {
+    __typename
+    ... on ArtifactVersion { ...VersionFields }
+    ... on StepRun {
+      id name status startedAt endedAt
+      originalStepRun { id }
+      run { id name pipeline { name } }
+    }
+  }
+  edges { source target kind name }
+  truncated
+  pageInfo { hasNextPage endCursor }
+}
+"""
+
+LINEAGE = (
+    """
+query Lineage(
+  $id: ID!, $direction: LineageDirection!, $depth: Int!, $first: Int, $after: String,
+  $filter: LineageFilter, $asOf: DateTime
+) {
+  lineage(
+    id: $id, direction: $direction, depth: $depth, first: $first, after: $after,
+    filter: $filter, asOf: $asOf
+  ) { ...LineageFields }
+}
+"""
+    + LINEAGE_FIELDS
+    + VERSION_FIELDS
+)
+
+LINEAGE_PATH = (
+    """
+query LineagePath($from: ID!, $to: ID!, $asOf: DateTime) {
+  lineagePath(from: $from, to: $to, asOf: $asOf) { ...LineageFields }
+}
+"""
+    + LINEAGE_FIELDS
+    + VERSION_FIELDS
+)

@@ -8,9 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from sdk.client import Client
+    from sdk.lineage import LineageGraph
 
 
-def _time(value: str | None) -> datetime | None:
+def parse_time(value: str | None) -> datetime | None:
+    """A GraphQL `DateTime` (ISO 8601) as a datetime; None stays None."""
     return datetime.fromisoformat(value) if value else None
 
 
@@ -34,7 +36,7 @@ class ArtifactVersion:
 
     @classmethod
     def from_graphql(cls, data: dict[str, Any], client: Client) -> ArtifactVersion:
-        created = _time(data["createdAt"])
+        created = parse_time(data["createdAt"])
         assert created is not None
         return cls(
             id=data["id"],
@@ -64,6 +66,22 @@ class ArtifactVersion:
     def producer(self) -> StepRun | None:
         """The step run that created this version, or None for a saved one."""
         return self.client.get_step_run(self.producer_id) if self.producer_id else None
+
+    def upstream(self, depth: int = 3) -> LineageGraph:
+        """How this version was made: its producer, the producer's inputs, their producers…
+
+        Args:
+            depth: artifact-to-artifact hops to walk; `truncated` tells whether it cut.
+        """
+        return self.client.get_lineage(self.id, direction="UPSTREAM", depth=depth)
+
+    def downstream(self, depth: int = 3) -> LineageGraph:
+        """What was built from this version, across pipelines: consumers, their outputs…
+
+        Args:
+            depth: artifact-to-artifact hops to walk; `truncated` tells whether it cut.
+        """
+        return self.client.get_lineage(self.id, direction="DOWNSTREAM", depth=depth)
 
 
 @dataclass(frozen=True)
@@ -100,8 +118,8 @@ class StepRun:
             cache_key=data["cacheKey"],
             code_hash=data["codeHash"],
             error=data["error"],
-            started_at=_time(data["startedAt"]),
-            ended_at=_time(data["endedAt"]),
+            started_at=parse_time(data["startedAt"]),
+            ended_at=parse_time(data["endedAt"]),
             original_step_run_id=(data.get("originalStepRun") or {}).get("id"),
             client=client,
         )
@@ -144,8 +162,8 @@ class PipelineRun:
             pipeline_name=data["pipeline"]["name"],
             status=data["status"],
             steps={s["name"]: StepRun.from_graphql(s, client) for s in data["steps"]},
-            started_at=_time(data["startedAt"]),
-            ended_at=_time(data["endedAt"]),
+            started_at=parse_time(data["startedAt"]),
+            ended_at=parse_time(data["endedAt"]),
             error=data["error"],
             client=client,
         )
