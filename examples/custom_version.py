@@ -30,7 +30,7 @@ def raw_iris_loader() -> Annotated[
     return load_iris(as_frame=True).data
 
 
-@pipeline
+@pipeline(enable_cache=False)  # a cached rerun would not execute, and so would not fail
 def raw_iris_pipeline() -> None:
     raw_iris_loader()
 

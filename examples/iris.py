@@ -24,7 +24,7 @@ def training_data_loader() -> Annotated[pd.DataFrame, "iris_dataset"]:
     return iris.frame
 
 
-@pipeline
+@pipeline(enable_cache=False)  # load afresh each run, so every run stores a new version
 def iris_pipeline() -> None:
     training_data_loader()
 
@@ -46,6 +46,12 @@ def main() -> list[str]:
             f"  version {version.version}: {frame.shape[0]} rows x {frame.shape[1]} columns, "
             f"{version.materializer.rsplit(':', 1)[-1]}, {version.uri}"
         )
+    cached = iris_pipeline.with_options(enable_cache=True)()
+    step = cached.steps["training_data_loader"]
+    print(
+        f"with caching on, run {cached.name} did not load again: the step is {step.status}, "
+        f"reusing iris_dataset version {step.outputs['iris_dataset'].version}"
+    )
     return created
 
 

@@ -37,12 +37,6 @@ mutation StartPipelineRun($input: StartPipelineRunInput!) {
 """
 
 
-START_STEP_RUN = """
-mutation StartStepRun($input: StartStepRunInput!) {
-  startStepRun(input: $input) { id }
-}
-"""
-
 FINISH_STEP_RUN = (
     """
 mutation FinishStepRun($input: FinishStepRunInput!) {
@@ -228,5 +222,18 @@ query LineagePath($from: ID!, $to: ID!, $asOf: DateTime) {
 }
 """
     + LINEAGE_FIELDS
+    + VERSION_FIELDS
+)
+
+START_STEP_RUN = (
+    """
+mutation StartStepRun($input: StartStepRunInput!) {
+  startStepRun(input: $input) {
+    id status cacheReason
+    originalStepRun { id run { name } }
+    outputs { name artifactVersion { ...VersionFields } }
+  }
+}
+"""
     + VERSION_FIELDS
 )

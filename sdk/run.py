@@ -4,8 +4,6 @@ step registers nothing and leaves no files behind."""
 
 from __future__ import annotations
 
-import hashlib
-import inspect
 import logging
 import time
 import traceback
@@ -14,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from sdk import cache
 from sdk import operations as ops
 from sdk.client import Client
 from sdk.config import ExternalArtifact
@@ -46,14 +45,6 @@ class RunState:
     options: PipelineOptions
     names: dict[tuple[str, str], str]
     produced: dict[tuple[str, str], ArtifactVersion]
-
-
-def code_hash(func: Any) -> str:
-    try:
-        source = inspect.getsource(func).encode()
-    except (OSError, TypeError):
-        source = func.__code__.co_code
-    return hashlib.sha256(source).hexdigest()
 
 
 def plan_names(
@@ -161,20 +152,16 @@ def _resolve_inputs(
 
 
 def _run_step(state: RunState, invocation: Invocation) -> None:
-    step = invocation.step
+    """Start the step (one round trip, which is also the cache check), run it unless the
+    cache hit, and finish it with all its outputs (the second round trip)."""
     artifacts, parameters = _resolve_inputs(state, invocation)
     started = state.client.execute(
-        ops.START_STEP_RUN,
-        {
-            "input": {
-                "runId": state.run_id,
-                "name": invocation.name,
-                "parameters": parameters,
-                "codeHash": code_hash(step.func),
-                "inputs": [{"name": n, "artifactVersionId": v.id} for n, v in artifacts.items()],
-            }
-        },
+        ops.START_STEP_RUN, {"input": _start_input(state, invocation, artifacts, parameters)}
     )["startStepRun"]
+    if started["status"] == "CACHED":
+        _record_outputs(state, invocation, started["outputs"])
+        log.info("Step %s cached: %s", invocation.name, started["cacheReason"])
+        return
     step_run_id = started["id"]
     written: list[str] = []
     clock = time.perf_counter()
@@ -188,10 +175,57 @@ def _run_step(state: RunState, invocation: Invocation) -> None:
         _abandon_step(state, step_run_id, written, exc)
         log.info("Step %s FAILED: %s", invocation.name, _error_text(exc))
         raise
-    for edge in result["outputs"]:
+    _record_outputs(state, invocation, result["outputs"])
+    log.info(
+        "Step %s executed in %.3fs (not cached: %s)",
+        invocation.name,
+        time.perf_counter() - clock,
+        started["cacheReason"],
+    )
+
+
+def _start_input(
+    state: RunState,
+    invocation: Invocation,
+    artifacts: Mapping[str, ArtifactVersion],
+    parameters: Mapping[str, Any],
+) -> dict[str, Any]:
+    step = invocation.step
+    parts = cache.components(step, artifacts, parameters)
+    off_reason = _cache_off_reason(state, invocation)
+    if parts is None:
+        off_reason = off_reason or "an input has no content hash to key the cache on"
+    return {
+        "runId": state.run_id,
+        "name": invocation.name,
+        "parameters": dict(parameters),
+        "codeHash": cache.code_digest(step.func),
+        "cacheKey": None if parts is None else cache.cache_key(parts),
+        "cacheComponents": parts,
+        "useCache": off_reason is None,
+        "cacheOffReason": off_reason,
+        "inputs": [{"name": n, "artifactVersionId": v.id} for n, v in artifacts.items()],
+    }
+
+
+def _cache_off_reason(state: RunState, invocation: Invocation) -> str | None:
+    """Why this step must not reuse a cached run, or None. The step's `enable_cache` wins
+    over the pipeline's; caching is on when neither sets it."""
+    step_setting = invocation.step.options.enable_cache
+    if step_setting is False:
+        return "caching is disabled on the step"
+    if step_setting is None and state.options.enable_cache is False:
+        return "caching is disabled on the pipeline"
+    external = [n for n, v in invocation.arguments.items() if isinstance(v, ExternalArtifact)]
+    if external:
+        return f"input {external[0]!r} is an ExternalArtifact, which is never cached"
+    return None
+
+
+def _record_outputs(state: RunState, invocation: Invocation, edges: list[dict[str, Any]]) -> None:
+    for edge in edges:
         version = ArtifactVersion.from_graphql(edge["artifactVersion"], state.client)
         state.produced[(invocation.name, edge["name"])] = version
-    log.info("Step %s executed in %.3fs", invocation.name, time.perf_counter() - clock)
 
 
 def _execute(

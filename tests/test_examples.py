@@ -74,8 +74,9 @@ def test_examples_run_twice_on_one_store(home: Path, tmp_path: Path) -> None:
 
     last_run = client.get_pipeline("digits_pipeline").last_run
     assert last_run.status == "COMPLETED"
+    assert last_run.steps["train"].status == "CACHED"  # unchanged code and data: reused
     stored = last_run.steps["train"].outputs["svc_model"]
-    assert stored.version == "2"
+    assert stored.version == "1"
     model = stored.load()
     X_test = last_run.steps["evaluate"].inputs["X_test"].load()
     y_test = last_run.steps["evaluate"].inputs["y_test"].load()

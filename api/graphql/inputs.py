@@ -136,6 +136,17 @@ class StartStepRunInput:
     parameters: JSON | None = None
     code_hash: str | None = None
     cache_key: str | None = None
+    cache_components: JSON | None = strawberry.field(
+        default=None, description="What the key is made of; says why a later run missed."
+    )
+    use_cache: bool = strawberry.field(
+        default=False,
+        description="Look up a completed run with `cacheKey` whose outputs still exist; on a "
+        "hit the step run is recorded CACHED with that run's outputs.",
+    )
+    cache_off_reason: str | None = strawberry.field(
+        default=None, description="Why the caller did not ask for a lookup (recorded)."
+    )
     inputs: list[StepInputEdge] = strawberry.field(default_factory=list)
 
 

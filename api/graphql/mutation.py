@@ -7,6 +7,7 @@ from typing import Any, cast
 import strawberry
 
 from api.errors import BadUserInput
+from api.files import uri_exists
 from api.graphql.context import Info
 from api.graphql.inputs import (
     ArtifactSource,
@@ -30,7 +31,10 @@ class Mutation:
             row = await run_store.create_run(session, input.pipeline_name, input.run_name)
             return PipelineRun.from_model(row)
 
-    @strawberry.mutation(description="Open a step run and record its input edges.")
+    @strawberry.mutation(
+        description="Open a step run and record its input edges; with `useCache`, a hit is "
+        "recorded CACHED at once (check and record in one call)."
+    )
     async def start_step_run(self, info: Info, input: StartStepRunInput) -> StepRun:
         new = run_store.NewStepRun(
             run_id=input.run_id,
@@ -38,11 +42,16 @@ class Mutation:
             parameters=cast(dict[str, Any], input.parameters or {}),
             code_hash=input.code_hash,
             cache_key=input.cache_key,
+            cache_components=cast(dict[str, Any] | None, input.cache_components),
+            use_cache=input.use_cache,
+            cache_off_reason=input.cache_off_reason,
             inputs=[(edge.name, str(edge.artifact_version_id)) for edge in input.inputs],
         )
         async with info.context.db.write() as session:
-            row = await run_store.start_step(session, new)
-            return StepRun.from_model(row)
+            row = await run_store.start_step(session, new, uri_exists)
+        if row.status != models.RunStatus.CACHED:
+            info.context.loaders.step_outputs.prime(row.id, [])
+        return StepRun.from_model(row)
 
     @strawberry.mutation(
         description="Close a step run; when COMPLETED, register all its outputs atomically."

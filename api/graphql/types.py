@@ -332,6 +332,9 @@ class StepRun:
     name: str
     status: RunStatus
     cache_key: str | None
+    cache_reason: str | None = strawberry.field(
+        description="Why the step was cached (from which run) or why the cache missed."
+    )
     code_hash: str | None
     parameters: JSON
     started_at: datetime
@@ -348,6 +351,7 @@ class StepRun:
             name=row.name,
             status=models.RunStatus(row.status),
             cache_key=row.cache_key,
+            cache_reason=row.cache_reason,
             code_hash=row.code_hash,
             parameters=cast(JSON, row.parameters),
             started_at=row.started_at,

@@ -55,7 +55,10 @@ class PipelineRun(IdMixin, Base):
 
 class StepRun(IdMixin, Base):
     __tablename__ = "step_runs"
-    __table_args__ = (UniqueConstraint("run_id", "name"),)
+    __table_args__ = (
+        UniqueConstraint("run_id", "name"),
+        Index("ix_step_runs_name_started", "name", "started_at"),
+    )
 
     run_id: Mapped[str] = mapped_column(ForeignKey("pipeline_runs.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(255))
@@ -63,6 +66,9 @@ class StepRun(IdMixin, Base):
     parameters: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     code_hash: Mapped[str | None] = mapped_column(String(128))
     cache_key: Mapped[str | None] = mapped_column(String(128), index=True)
+    # What the key was made of (code, parameters, inputs, ...), to say why a later run missed.
+    cache_components: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    cache_reason: Mapped[str | None] = mapped_column(Text)
     original_step_run_id: Mapped[str | None] = mapped_column(
         ForeignKey("step_runs.id", ondelete="SET NULL"), index=True
     )

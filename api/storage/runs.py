@@ -11,6 +11,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.errors import BadUserInput, Conflict, NotFound
+from api.storage import cache
 from api.storage.artifacts import (
     NewVersion,
     create_version,
@@ -35,6 +36,9 @@ class NewStepRun:
     parameters: dict[str, Any] = field(default_factory=dict)
     code_hash: str | None = None
     cache_key: str | None = None
+    cache_components: dict[str, Any] | None = None
+    use_cache: bool = False
+    cache_off_reason: str | None = None  # why the caller did not ask for a cache lookup
     inputs: Sequence[tuple[str, str]] = ()  # (input name, artifact version id)
 
 
@@ -153,8 +157,9 @@ async def _require_running_run(session: AsyncSession, run_id: str) -> PipelineRu
     return run
 
 
-async def start_step(session: AsyncSession, new: NewStepRun) -> StepRun:
-    await _require_running_run(session, new.run_id)
+async def start_step(session: AsyncSession, new: NewStepRun, exists: cache.UriExists) -> StepRun:
+    """Open a step run, or, on a cache hit, record it as CACHED with the original's outputs."""
+    run = await _require_running_run(session, new.run_id)
     if await session.scalar(
         select(StepRun.id).where(StepRun.run_id == new.run_id, StepRun.name == new.name)
     ):
@@ -164,23 +169,51 @@ async def start_step(session: AsyncSession, new: NewStepRun) -> StepRun:
     missing = [vid for vid in version_ids if vid not in found]
     if missing:
         raise NotFound(f"step {new.name!r} input artifact version(s) not found: {missing}")
+    found_cache = await _cache_lookup(session, new, run.pipeline_id, exists)
+    now = utcnow()
     step = StepRun(
         run_id=new.run_id,
         name=new.name,
-        status=RunStatus.RUNNING,
+        status=RunStatus.RUNNING if found_cache.hit is None else RunStatus.CACHED,
         parameters=new.parameters,
         code_hash=new.code_hash,
         cache_key=new.cache_key,
-        started_at=utcnow(),
+        cache_components=new.cache_components,
+        cache_reason=found_cache.reason,
+        original_step_run_id=None if found_cache.hit is None else found_cache.hit.original.id,
+        started_at=now,
+        ended_at=None if found_cache.hit is None else now,
     )
     session.add(step)
     await session.flush()
     session.add_all(
-        StepInput(step_run_id=step.id, name=name, artifact_version_id=vid, created_at=utcnow())
+        StepInput(step_run_id=step.id, name=name, artifact_version_id=vid, created_at=now)
         for name, vid in new.inputs
     )
+    if found_cache.hit is not None:
+        session.add_all(
+            StepOutput(step_run_id=step.id, name=name, artifact_version_id=v.id, created_at=now)
+            for name, v in found_cache.hit.outputs
+        )
     await session.flush()
     return step
+
+
+async def _cache_lookup(
+    session: AsyncSession, new: NewStepRun, pipeline_id: str, exists: cache.UriExists
+) -> cache.Lookup:
+    if new.cache_key is None:
+        return cache.Lookup(None, new.cache_off_reason or "no cache key")
+    if not new.use_cache:
+        return cache.Lookup(None, new.cache_off_reason or "caching is disabled")
+    return await cache.lookup(
+        session,
+        cache_key=new.cache_key,
+        pipeline_id=pipeline_id,
+        step_name=new.name,
+        components=new.cache_components,
+        exists=exists,
+    )
 
 
 async def finish_step(session: AsyncSession, result: StepResult) -> StepRun:

@@ -1,4 +1,7 @@
-"""Pipelines end to end, over both transports (embedded, HTTP) and both databases."""
+"""Pipelines end to end, over both transports (embedded, HTTP) and both databases.
+
+These tests pin naming and versioning, which needs steps to execute again: their pipelines
+turn caching off. Caching itself is pinned in test_cache.py."""
 
 from __future__ import annotations
 
@@ -51,7 +54,7 @@ def total(numbers: list[int], offset: int = 0) -> int:
     return sum(numbers) + offset
 
 
-@pipeline
+@pipeline(enable_cache=False)
 def numbers_pipeline(offset: int = 0) -> None:
     total(load_numbers(), offset=offset)
 
@@ -91,7 +94,7 @@ def raw_data() -> Annotated[
     return {"rows": 3}
 
 
-@pipeline
+@pipeline(enable_cache=False)
 def custom_version_pipeline() -> None:
     raw_data()
 
@@ -131,7 +134,7 @@ def test_after_only_a_custom_version_the_next_auto_version_is_1() -> None:
     def more() -> Annotated[dict[str, int], "raw"]:
         return {"rows": 4}
 
-    @pipeline
+    @pipeline(enable_cache=False)
     def auto_pipeline() -> None:
         more()
 
@@ -150,7 +153,7 @@ def test_default_names_and_multiple_outputs() -> None:
         pair = (2, "b")
         return pair
 
-    @pipeline
+    @pipeline(enable_cache=False)
     def naming() -> None:
         split()
         as_one()
@@ -175,7 +178,7 @@ def test_annotated_multi_outputs_feed_downstream_steps() -> None:
     def count(train: list[int], test: list[int]) -> int:
         return len(train) * 10 + len(test)
 
-    @pipeline
+    @pipeline(enable_cache=False)
     def split_pipeline() -> None:
         train, test = splitter()
         count(train, test)
@@ -190,7 +193,7 @@ def test_placeholders_and_substitutions_resolve_into_the_name() -> None:
     def dated() -> Annotated[int, "data_{date}_{time}_{experiment}"]:
         return 1
 
-    @pipeline
+    @pipeline(enable_cache=False)
     def placeholder_pipeline() -> None:
         dated()
 
@@ -205,7 +208,7 @@ def test_step_substitutions_override_pipeline_ones() -> None:
     def named() -> Annotated[int, "model_{flavour}"]:
         return 1
 
-    @pipeline
+    @pipeline(enable_cache=False)
     def flavours() -> None:
         named.with_options(substitutions={"flavour": "step"})()
 
@@ -218,7 +221,7 @@ def test_non_json_literal_is_refused_before_anything_runs(database_url: str) -> 
     def takes(obj: Any) -> None:
         raise AssertionError("must not run")
 
-    @pipeline
+    @pipeline(enable_cache=False)
     def bad_input() -> None:
         takes(object())
 
@@ -246,7 +249,7 @@ def test_a_failing_step_fails_the_run_and_keeps_earlier_outputs(
     def explode(data: list[int]) -> Annotated[int, "never"]:
         raise boom
 
-    @pipeline
+    @pipeline(enable_cache=False)
     def failing() -> None:
         explode(fine())
 
@@ -270,7 +273,7 @@ def test_a_wrong_return_type_fails_the_step_clearly() -> None:
     def liar() -> int:
         return "not an int"  # type: ignore[return-value]
 
-    @pipeline
+    @pipeline(enable_cache=False)
     def lying() -> None:
         liar()
 
@@ -288,7 +291,7 @@ def test_a_wrong_input_type_fails_the_step_clearly() -> None:
     def consume(value: int) -> None:
         raise AssertionError("must not run")
 
-    @pipeline
+    @pipeline(enable_cache=False)
     def mismatched() -> None:
         consume(produce())
 
@@ -337,7 +340,7 @@ def test_steps_defined_inside_functions_and_calls_outside_pipelines() -> None:
     scale = make_step(3)
     assert scale(4) == 12  # outside a pipeline a step is a plain function
 
-    @pipeline
+    @pipeline(enable_cache=False)
     def scaled() -> None:
         scale(value=5)
 
@@ -345,7 +348,7 @@ def test_steps_defined_inside_functions_and_calls_outside_pipelines() -> None:
 
 
 def test_the_same_step_twice_gets_distinct_names() -> None:
-    @pipeline
+    @pipeline(enable_cache=False)
     def twice() -> None:
         total(load_numbers(), offset=1)
         total(load_numbers(), offset=2)
@@ -365,7 +368,7 @@ def test_an_unknown_placeholder_is_refused_before_anything_runs(database_url: st
     def templated(x: int) -> Annotated[int, "model_{flavour}"]:
         return x
 
-    @pipeline
+    @pipeline(enable_cache=False)
     def unknown_placeholder() -> None:
         templated(first())
 
@@ -383,7 +386,7 @@ def test_external_artifacts_and_client_versions_are_recorded_as_inputs() -> None
     def add_all(a: list[int], b: list[int], c: list[int]) -> int:
         return sum(a) + sum(b) + sum(c)
 
-    @pipeline
+    @pipeline(enable_cache=False)
     def external() -> None:
         add_all(
             a=ExternalArtifact(name="outside"),

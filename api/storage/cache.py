@@ -1,0 +1,123 @@
+"""Step cache: find an earlier step run that really executed with the same cache key and whose
+outputs still exist, or say why there is none (the first component that changed)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.storage.models import ArtifactVersion, PipelineRun, RunStatus, StepOutput, StepRun
+
+CANDIDATES = 5  # newest runs with the key that are tried before giving up
+
+UriExists = Callable[[str], bool]
+
+
+@dataclass(frozen=True)
+class Hit:
+    original: StepRun
+    run_name: str
+    outputs: list[tuple[str, ArtifactVersion]]
+
+
+@dataclass(frozen=True)
+class Lookup:
+    hit: Hit | None
+    reason: str
+
+
+async def lookup(
+    session: AsyncSession,
+    *,
+    cache_key: str,
+    pipeline_id: str,
+    step_name: str,
+    components: dict[str, Any] | None,
+    exists: UriExists,
+) -> Lookup:
+    """A hit, or the reason for the miss."""
+    rows = await session.execute(
+        select(StepRun, PipelineRun.name)
+        .join(PipelineRun, PipelineRun.id == StepRun.run_id)
+        .where(StepRun.cache_key == cache_key, StepRun.status == RunStatus.COMPLETED)
+        .order_by(StepRun.started_at.desc())
+        .limit(CANDIDATES)
+    )
+    missing: str | None = None
+    for original, run_name in rows:
+        outputs = await _outputs(session, original.id)
+        lost = next((v.uri for _, v in outputs if not exists(v.uri)), None)
+        if lost is None:
+            return Lookup(Hit(original, run_name, outputs), f"cached from run {run_name!r}")
+        missing = missing or (
+            f"the cached outputs of run {run_name!r} are missing from the artifact store "
+            f"({lost}); executing again"
+        )
+    if missing is not None:
+        return Lookup(None, missing)
+    previous = await _previous(session, pipeline_id, step_name)
+    return Lookup(None, miss_reason(previous, components))
+
+
+async def _outputs(session: AsyncSession, step_id: str) -> list[tuple[str, ArtifactVersion]]:
+    rows = await session.execute(
+        select(StepOutput.name, ArtifactVersion)
+        .join(ArtifactVersion, ArtifactVersion.id == StepOutput.artifact_version_id)
+        .where(StepOutput.step_run_id == step_id)
+        .order_by(StepOutput.name)
+    )
+    return [(name, version) for name, version in rows]
+
+
+async def _previous(
+    session: AsyncSession, pipeline_id: str, step_name: str
+) -> dict[str, Any] | None:
+    """Cache components of the newest earlier run of this step in this pipeline."""
+    return await session.scalar(
+        select(StepRun.cache_components)
+        .join(PipelineRun, PipelineRun.id == StepRun.run_id)
+        .where(
+            PipelineRun.pipeline_id == pipeline_id,
+            StepRun.name == step_name,
+            StepRun.status.in_([RunStatus.COMPLETED, RunStatus.CACHED]),
+            StepRun.cache_components.is_not(None),
+        )
+        .order_by(StepRun.started_at.desc())
+        .limit(1)
+    )
+
+
+SINGLE = (
+    ("format", "the cache format of the library changed"),
+    ("code", "code changed"),
+    ("materializers", "a materializer's code changed"),
+    ("outputs", "output configuration changed"),
+)
+
+
+def miss_reason(previous: dict[str, Any] | None, current: dict[str, Any] | None) -> str:
+    """The first component of the key that differs from the previous run of the step."""
+    if current is None:
+        return "no cache key"
+    if previous is None:
+        return "no earlier run of this step to reuse"
+    for key, reason in SINGLE[:2]:
+        if previous.get(key) != current.get(key):
+            return reason
+    for group, noun in (("parameters", "parameter"), ("inputs", "input")):
+        changed = _changed(previous.get(group) or {}, current.get(group) or {})
+        if changed:
+            return f"{noun} {changed!r} changed"
+    for key, reason in SINGLE[2:]:
+        if previous.get(key) != current.get(key):
+            return reason
+    return "no earlier run with this cache key completed"
+
+
+def _changed(before: dict[str, Any], now: dict[str, Any]) -> str | None:
+    names: Sequence[str] = sorted(set(before) | set(now))
+    return next((name for name in names if before.get(name) != now.get(name)), None)
