@@ -22,9 +22,12 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:  # imported from elsewhere: make the sibling examples importable
     sys.path.insert(0, str(HERE))
 
+import checkpoints  # noqa: E402
 import custom_version  # noqa: E402
 import digits_svc  # noqa: E402
+import fine_tuning  # noqa: E402
 import iris  # noqa: E402
+import predictions  # noqa: E402
 import split  # noqa: E402
 
 from sdk import Client  # noqa: E402
@@ -34,6 +37,9 @@ EXAMPLES: list[tuple[str, Callable[[], Any]]] = [
     ("custom_version", custom_version.main),
     ("split", split.main),
     ("digits_svc", digits_svc.main),
+    ("fine_tuning", fine_tuning.main),
+    ("predictions", predictions.main),  # uses the model fine_tuning trained
+    ("checkpoints", checkpoints.main),
 ]
 
 

@@ -1,6 +1,6 @@
 """LineageQL's Python SDK: pipelines whose step outputs become named, versioned artifacts."""
 
-from sdk.artifacts import load_artifact, save_artifact
+from sdk.artifacts import load_artifact, register_artifact, save_artifact
 from sdk.client import Client
 from sdk.config import ArtifactConfig, ExternalArtifact
 from sdk.errors import (
@@ -25,6 +25,7 @@ __all__ = [
     "TransportError",
     "load_artifact",
     "pipeline",
+    "register_artifact",
     "save_artifact",
     "step",
 ]

@@ -1,19 +1,23 @@
-"""Artifacts outside pipelines: `save_artifact` and `load_artifact`."""
+"""Artifacts outside pipelines: `save_artifact`, `load_artifact` and `register_artifact`."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sdk import operations as ops
 from sdk.client import Client
-from sdk.errors import LineageQLError
+from sdk.config import ArtifactConfig, check_text
+from sdk.errors import InputError, LineageQLError
 from sdk.views import ArtifactVersion
 
 if TYPE_CHECKING:
     from sdk.materializers import BaseMaterializer
 
 SAVED_STEP = "_saved"
+EXTERNAL_STEP = "_external"
 
 
 def save_artifact(
@@ -26,12 +30,28 @@ def save_artifact(
     source: str = "SAVED",
 ) -> ArtifactVersion:
     """Store `data` as a new version of artifact `name` (the next number unless `version`)."""
+    return save_version(
+        Client(), data, name, version=version, tags=tags, materializer=materializer, source=source
+    )
+
+
+def save_version(
+    client: Client,
+    data: Any,
+    name: str,
+    *,
+    version: str | int | None = None,
+    tags: Sequence[str] | None = None,
+    materializer: type[BaseMaterializer] | None = None,
+    source: str = "SAVED",
+) -> ArtifactVersion:
+    """`save_artifact` through `client`; `source` is SAVED, or EXTERNAL for a pipeline's
+    `ExternalArtifact(value=...)`."""
     from sdk.materializers import save_data
     from sdk.run import _version_input
 
-    client = Client()
     store = client.store
-    uri = store.new_version_uri(SAVED_STEP, name)
+    uri = store.new_version_uri(EXTERNAL_STEP if source == "EXTERNAL" else SAVED_STEP, name)
     saved = save_data(data, uri, store, materializer)
     variables = {
         "input": _version_input(
@@ -53,3 +73,61 @@ def save_artifact(
 def load_artifact(name_or_id: str, version: str | int | None = None) -> Any:
     """The data of an artifact version: by id, or by name (the latest unless `version`)."""
     return Client().get_artifact_version(name_or_id, version).load()
+
+
+def register_artifact(
+    folder_or_file_uri: str | os.PathLike[str],
+    name: str,
+    version: str | None = None,
+    tags: Sequence[str] | None = None,
+) -> ArtifactVersion:
+    """Register a file or folder that already lies inside the artifact store as a new version
+    of `name` (source REGISTERED), without copying it.
+
+    The content hash (a tree hash for a folder) and the size are computed by reading the data
+    where it is. Loading the version gives a `pathlib.Path` to a local copy in a temporary
+    folder, shared by equal contents within the process and removed at exit.
+
+    Raises:
+        InputError: the URI is outside the store (`..` segments, another scheme, a path
+            elsewhere, a symlink leading out), names nothing, or a name/version/tag is refused.
+        ArtifactVersionExistsError: `version` already exists for `name`.
+    """
+    from sdk.materializers import SavedData, hash_tree
+    from sdk.materializers.base import type_path
+    from sdk.materializers.builtin import PathMaterializer
+    from sdk.run import _version_input
+
+    check_text(name, "artifact name")
+    config = ArtifactConfig(version=version, tags=tags or ())
+    client = Client()
+    store = client.store
+    uri = store.registrable(_uri_text(folder_or_file_uri))
+    content_hash, size = hash_tree(uri, store)
+    kind = "folder" if store.fs.isdir(store.path(uri)) else "file"
+    saved = SavedData(
+        uri=uri,
+        materializer=type_path(PathMaterializer),
+        data_type=type_path(Path),
+        content_hash=content_hash,
+        size_bytes=size,
+        metadata={"kind": kind, "storage_size": size},
+        visualizations={},
+    )
+    variables = {
+        "input": _version_input(saved, name, version=config.version, tags=list(config.tags)),
+        "source": "REGISTERED",
+    }
+    created = client.execute(ops.CREATE_ARTIFACT_VERSION, variables)
+    return ArtifactVersion.from_graphql(created["createArtifactVersion"], client)
+
+
+def _uri_text(uri: object) -> str:
+    if isinstance(uri, str | os.PathLike):
+        text = os.fspath(uri)
+        if isinstance(text, str) and text:
+            return text
+    raise InputError(
+        f"register_artifact() takes the path or URI of a file or folder inside the artifact "
+        f"store, as a str or pathlib.Path; got {type(uri).__name__} {uri!r}."
+    )

@@ -1,9 +1,11 @@
 """Running a composed pipeline: one GraphQL round trip to start each step, one to finish it
 with all its outputs. Output data is written completely before it is registered; a failed
-step registers nothing and leaves no files behind."""
+step registers nothing and leaves no files behind. Inputs from outside the pipeline
+(`ExternalArtifact`, `ArtifactVersion`) are resolved before the run starts."""
 
 from __future__ import annotations
 
+import difflib
 import logging
 import time
 import traceback
@@ -16,7 +18,7 @@ from sdk import cache
 from sdk import operations as ops
 from sdk.client import Client
 from sdk.config import ExternalArtifact
-from sdk.errors import InputError, LineageQLError, TransportError
+from sdk.errors import InputError, LineageQLError, NotFoundError, TransportError
 from sdk.signature import (
     OutputSpec,
     check_type,
@@ -31,10 +33,14 @@ if TYPE_CHECKING:
     from sdk.materializers import BaseMaterializer, SavedData
 
 log = logging.getLogger("lineageql")
+SIMILAR_NAMES_SCANNED = 1000  # artifact names searched for near misses of an unknown name
 
 
 class StepOutputError(LineageQLError, TypeError):
     """A step returned values that do not match its declared outputs."""
+
+
+InputKey = tuple[str, str]  # (step invocation name, input name)
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,7 @@ class RunState:
     options: PipelineOptions
     names: dict[tuple[str, str], str]
     produced: dict[tuple[str, str], ArtifactVersion]
+    external: Mapping[InputKey, ArtifactVersion]
 
 
 def plan_names(
@@ -69,11 +76,14 @@ def run_composition(composition: Composition, options: PipelineOptions) -> Pipel
     names = plan_names(composition, options, datetime.now(UTC))
     client = Client()
     client.store  # where outputs go is known before anything runs  # noqa: B018
+    external = resolve_external_inputs(client, composition)
     run = client.execute(
         ops.START_PIPELINE_RUN,
         {"input": {"pipelineName": composition.pipeline, "runName": options.run_name}},
     )["startPipelineRun"]
-    state = RunState(client, run["id"], composition.pipeline, options, names, {})
+    state = RunState(
+        client, run["id"], composition.pipeline, options, names, produced={}, external=external
+    )
     log.info("Pipeline %s: run %s started", composition.pipeline, run["name"])
     try:
         for invocation in composition.invocations:
@@ -120,16 +130,113 @@ def _error_text(exc: BaseException) -> str:
     return "".join(traceback.format_exception_only(type(exc), exc)).strip()
 
 
-def _resolve_external(client: Client, external: ExternalArtifact, name: str) -> ArtifactVersion:
-    if external.id is not None:
-        return client.get_artifact_version(external.id)
-    if external.name is not None:
-        return client.get_artifact_version(external.name, external.version)
-    from sdk.artifacts import save_artifact
+def resolve_external_inputs(
+    client: Client, composition: Composition
+) -> dict[InputKey, ArtifactVersion]:
+    """The version every `ExternalArtifact` or `ArtifactVersion` input stands for, before the
+    run starts: first every lookup, so an unknown name, version or id fails the call with
+    nothing recorded, then the upload of each `ExternalArtifact(value=...)` (source EXTERNAL).
+    An object passed to several inputs is resolved once."""
+    uses = [
+        (invocation.name, name, value)
+        for invocation in composition.invocations
+        for name, value in invocation.arguments.items()
+        if isinstance(value, ExternalArtifact | ArtifactVersion)
+    ]
+    found: dict[int, ArtifactVersion] = {}
+    for uploads in (False, True):
+        for step_name, name, value in uses:
+            if id(value) in found or _is_upload(value) is not uploads:
+                continue
+            default = default_artifact_name(composition.pipeline, step_name, name)
+            found[id(value)] = _resolve_external(client, value, step_name, name, default)
+    return {(step_name, name): found[id(value)] for step_name, name, value in uses}
 
-    return save_artifact(
-        external.value, name=name, materializer=external.materializer, source="EXTERNAL"
+
+def _is_upload(value: ExternalArtifact | ArtifactVersion) -> bool:
+    return isinstance(value, ExternalArtifact) and value.has_value
+
+
+def _resolve_external(
+    client: Client,
+    value: ExternalArtifact | ArtifactVersion,
+    step_name: str,
+    input_name: str,
+    default_name: str,
+) -> ArtifactVersion:
+    """The version one external input stands for; NotFoundError says which input asked what."""
+    if isinstance(value, ExternalArtifact) and value.has_value:
+        from sdk.artifacts import save_version
+
+        version = save_version(
+            client, value.value, default_name, materializer=value.materializer, source="EXTERNAL"
+        )
+    else:
+        try:
+            version = _look_up(client, value)
+        except NotFoundError as exc:
+            raise NotFoundError(
+                f"{_describe(value)}, input {input_name!r} of step {step_name!r}: {exc}. "
+                "Nothing was run or recorded."
+            ) from None
+    log.info(
+        "Input %s of step %s: %s:%s (%s)",
+        input_name,
+        step_name,
+        version.name,
+        version.version,
+        _describe(value),
     )
+    return version
+
+
+def _look_up(client: Client, value: ExternalArtifact | ArtifactVersion) -> ArtifactVersion:
+    if isinstance(value, ArtifactVersion):
+        return _by_id(
+            client, value.id, "this store holds no such version; was it read from another store?"
+        )
+    if value.id is not None:
+        return _by_id(client, value.id, "use ExternalArtifact(name=...) to pick one by name")
+    assert value.name is not None
+    return _by_name(client, value.name, value.version)
+
+
+def _by_name(client: Client, name: str, version: str | None) -> ArtifactVersion:
+    data = client.execute(ops.GET_VERSION, {"name": name, "version": version})["artifactVersion"]
+    if data is not None:
+        return ArtifactVersion.from_graphql(data, client)
+    try:
+        client.get_artifact(name)
+    except NotFoundError:
+        raise NotFoundError(
+            f"no artifact is named {name!r}{_similar_names(client, name)}"
+        ) from None
+    return client.get_artifact_version(name, version)  # raises, naming the latest versions
+
+
+def _by_id(client: Client, version_id: str, hint: str) -> ArtifactVersion:
+    data = client.execute(ops.GET_VERSION, {"id": version_id})["artifactVersion"]
+    if data is None:
+        raise NotFoundError(f"no artifact version has id {version_id!r} ({hint})")
+    return ArtifactVersion.from_graphql(data, client)
+
+
+def _similar_names(client: Client, name: str) -> str:
+    """`; artifacts with similar names: 'a', 'b'` when some exist, else ``."""
+    names = [artifact.name for artifact in client.list_artifacts(limit=SIMILAR_NAMES_SCANNED)]
+    close = difflib.get_close_matches(name, [n for n in names if n != name], n=3)
+    return f"; artifacts with similar names: {', '.join(map(repr, close))}" if close else ""
+
+
+def _describe(value: ExternalArtifact | ArtifactVersion) -> str:
+    if isinstance(value, ArtifactVersion):
+        return f"artifact version {value.name}:{value.version} (id {value.id})"
+    if value.has_value:
+        return f"ExternalArtifact(value=<{type(value.value).__name__}>)"
+    if value.id is not None:
+        return f"ExternalArtifact(id={value.id!r})"
+    version = "" if value.version is None else f", version={value.version!r}"
+    return f"ExternalArtifact(name={value.name!r}{version})"
 
 
 def _resolve_inputs(
@@ -141,11 +248,8 @@ def _resolve_inputs(
     for name, value in invocation.arguments.items():
         if isinstance(value, OutputRef):
             artifacts[name] = state.produced[(value.invocation, value.key)]
-        elif isinstance(value, ExternalArtifact):
-            default = default_artifact_name(state.pipeline, invocation.name, name)
-            artifacts[name] = _resolve_external(state.client, value, default)
-        elif isinstance(value, ArtifactVersion):
-            artifacts[name] = value
+        elif isinstance(value, ExternalArtifact | ArtifactVersion):
+            artifacts[name] = state.external[(invocation.name, name)]
         else:
             parameters[name] = value
     return artifacts, parameters

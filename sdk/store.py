@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import posixpath
 import re
 import uuid
+from collections.abc import Callable
+from pathlib import Path
 
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
+from sdk.errors import InputError
+
+_WHOLE_STORE = "it is the whole artifact store; register one file or folder inside it"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 _MAX_NAME = 128
 
@@ -59,6 +65,61 @@ class ArtifactStore:
             )
         return path
 
+    def registrable(self, uri: str) -> str:
+        """`uri` as this store spells it, when it names an existing file or folder inside the
+        store (not the store itself). Refused with InputError, saying where the store is: `..`
+        segments, another scheme, a path elsewhere, and (local stores) symlinks leading out."""
+        if ".." in re.split(r"[/\\]", uri):
+            raise self._refusal(uri, "it has a '..' segment; give the path without '..'")
+        protocol, _ = fsspec.core.split_protocol(uri)
+        if not self._same_scheme(protocol):
+            raise self._refusal(uri, f"its scheme {protocol or 'local path'!r} is not the store's")
+        if self.local:
+            return self._registrable_local(uri)
+        path = _normalize(fsspec.core.url_to_fs(uri)[1])
+        if path == self.root:
+            raise self._refusal(uri, _WHOLE_STORE)
+        if not _is_within(path, self.root):
+            raise self._refusal(uri, "it lies outside the store")
+        if not self.fs.exists(path):
+            raise self._missing(uri)
+        relative = posixpath.relpath(path.lstrip("/"), self.root.lstrip("/"))
+        return f"{self.uri}{'' if self.uri.endswith('/') else '/'}{relative}"
+
+    def _registrable_local(self, uri: str) -> str:
+        given = Path(fsspec.core.url_to_fs(uri)[1])
+        root = Path(self.root).resolve()
+        real = given.resolve()
+        if real == root:
+            raise self._refusal(uri, _WHOLE_STORE)
+        if not real.is_relative_to(root):
+            inside = Path(os.path.abspath(given)).is_relative_to(os.path.abspath(self.root))
+            why = f"it is a symlink (or lies under one) to {str(real)!r}" if inside else ""
+            raise self._refusal(uri, why or "it lies outside the store")
+        if not real.exists():
+            raise self._missing(uri)
+        _check_links_inside(real, root, lambda why: self._refusal(uri, why))
+        return posixpath.join(self.root, real.relative_to(root).as_posix())
+
+    def _same_scheme(self, protocol: str | None) -> bool:
+        if protocol is None:
+            return self.local
+        known = self.fs.protocol
+        return protocol in ((known,) if isinstance(known, str) else known)
+
+    def _refusal(self, uri: str, why: str) -> InputError:
+        return InputError(
+            f"Cannot register {uri!r}: {why}. Only files and folders inside the artifact store "
+            f"{self.uri!r} can be registered: write or copy the data under it (for example "
+            f"{self.uri.rstrip('/')}/registered/<name>/), then register that path."
+        )
+
+    def _missing(self, uri: str) -> InputError:
+        return InputError(
+            f"Cannot register {uri!r}: there is no file or folder there (the artifact store is "
+            f"{self.uri!r}). Write the data first, then register it."
+        )
+
     def exists(self, uri: str) -> bool:
         return bool(self.fs.exists(self.path(uri)))
 
@@ -69,6 +130,21 @@ class ArtifactStore:
             raise ValueError(f"Refusing to remove the whole artifact store {self.uri!r}.")
         with contextlib.suppress(FileNotFoundError):
             self.fs.rm(path, recursive=True)
+
+
+def _check_links_inside(folder: Path, root: Path, refuse: Callable[[str], InputError]) -> None:
+    """Refuse a folder holding a symlink that leads out of `root` or to nothing."""
+    if not folder.is_dir():
+        return
+    for parent, dirs, files in os.walk(folder):
+        for entry in (Path(parent, name) for name in [*dirs, *files]):
+            if not entry.is_symlink():
+                continue
+            target = entry.resolve()
+            if not target.is_relative_to(root):
+                raise refuse(f"it holds the symlink {str(entry)!r} to {str(target)!r}")
+            if not target.exists():
+                raise refuse(f"it holds the broken symlink {str(entry)!r}")
 
 
 def _normalize(path: str) -> str:

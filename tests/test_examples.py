@@ -84,6 +84,62 @@ def test_examples_run_twice_on_one_store(home: Path, tmp_path: Path) -> None:
     assert predictions.shape == y_test.shape
     assert (predictions == y_test).mean() > 0.9
 
+    assert "saved the untrained SVC as my_model:1" in first.stdout
+    assert "my_model:1 exists already" in second.stdout
+    check_fine_tuning(client)
+    check_predictions(client)
+    check_checkpoints(client, home)
+
+
+def check_fine_tuning(client: Client) -> None:
+    """Two runs of fine_tuning: versions, tags and the lineage of the last model."""
+    models = client.get_artifact("my_model").versions
+    assert [v.version for v in models] == ["1", "2", "3", "4", "5"]
+    untrained = models[0]
+    assert (untrained.source, set(untrained.tags), untrained.producer) == (
+        "SAVED",
+        {"SVC", "untrained"},
+        None,
+    )
+    assert all(set(v.tags) == {"SVC", "trained"} for v in models[1:])
+    dataset = client.get_artifact("my_dataset").versions
+    assert [v.version for v in dataset] == ["1"]  # data_loader is cached on reruns
+
+    last_run = client.get_pipeline("training_pipeline").last_run
+    assert set(last_run.steps) == {"model_finetuner_step"}  # dataset_version="1": no loader
+    finetuner = last_run.steps["model_finetuner_step"]
+    assert finetuner.inputs["dataset"].id == dataset[0].id
+    assert finetuner.inputs["model"].id == models[3].id
+    assert finetuner.outputs["my_model"].id == models[4].id
+
+    upstream = {v.id for v in models[4].upstream(depth=10).artifact_versions}
+    assert {dataset[0].id, untrained.id} <= upstream
+    features, labels = dataset[0].load()
+    assert (models[4].load().predict(features) == labels).mean() > 0.9
+
+
+def check_predictions(client: Client) -> None:
+    saved = client.get_artifact("digits_predictions").versions
+    assert [v.version for v in saved] == ["1", "2"]
+    assert saved[-1].source == "SAVED" and set(saved[-1].tags) == {"SVC", "predictions"}
+    assert saved[-1].load().shape == (1797,)
+    latest_model = client.get_artifact_version("my_model")
+    made = client.get_artifact_version("inference_predictions")
+    assert latest_model.id in {v.id for v in made.upstream(depth=1).artifact_versions}
+
+
+def check_checkpoints(client: Client, home: Path) -> None:
+    registered = client.get_artifact("training_checkpoints").versions
+    assert [v.version for v in registered] == ["1", "2"]
+    for version in registered:
+        assert version.source == "REGISTERED"
+        assert Path(version.uri).is_relative_to(home / "artifacts" / "registered")
+        local = version.load()
+        assert isinstance(local, Path)
+        assert not local.is_relative_to(home)
+        names = sorted(p.name for p in local.iterdir())
+        assert names == ["epoch_01.npy", "epoch_02.npy", "epoch_03.npy", "summary.json"]
+
 
 def test_examples_run_against_a_server(tmp_path: Path) -> None:
     server = LiveServer(clean_env(LINEAGEQL_HOME=str(tmp_path / "server")), tmp_path / "server.log")
