@@ -12,7 +12,7 @@ of its later endpoint, so paging returns every node and every edge exactly once.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -22,6 +22,7 @@ from sqlalchemy import ColumnElement, Row, and_, func, literal, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.errors import BadUserInput, NotFound
+from api.storage.base import JSONType
 from api.storage.models import (
     Artifact,
     ArtifactVersion,
@@ -31,8 +32,6 @@ from api.storage.models import (
     StepRun,
     Tag,
 )
-
-CHUNK = 5_000  # ids per IN list: far below every backend's bound-parameter limit
 
 
 class Direction(StrEnum):
@@ -112,9 +111,6 @@ class Walk:
         self.edges.update(other.edges)
         self.truncated = self.truncated or other.truncated
 
-    def key(self, node: str) -> Key:
-        return self.versions.get(node) or self.steps[node]
-
     def restrict(self, keep: set[str]) -> None:
         """Keep only the nodes in `keep` and the edges between them."""
         self.versions = {k: v for k, v in self.versions.items() if k in keep}
@@ -139,9 +135,18 @@ class LineagePage:
     total: int
 
 
-def _chunks(ids: Sequence[str]) -> Iterable[Sequence[str]]:
-    for i in range(0, len(ids), CHUNK):
-        yield ids[i : i + CHUNK]
+def _among(session: AsyncSession, column: Any, ids: Sequence[str]) -> ColumnElement[bool]:
+    """`column IN ids`, the ids passed as ONE JSON parameter and unpacked by the database
+    (`json_each` / `jsonb_array_elements_text`): the statement is the same for any number of
+    ids, so it compiles once, and thousands of ids cost no per-id bound parameters."""
+    values = literal(list(ids), JSONType)
+    assert session.bind is not None
+    if session.bind.dialect.name == "postgresql":
+        unpacked = func.jsonb_array_elements_text(values).table_valued("value")
+    else:
+        unpacked = func.json_each(values).table_valued("value")
+    among: ColumnElement[bool] = column.in_(select(unpacked.c.value))
+    return among
 
 
 def _before(column: Any, as_of: datetime | None) -> ColumnElement[bool]:
@@ -299,15 +304,14 @@ async def _walk_down(session: AsyncSession, query: LineageQuery, kind: NodeKind)
 async def _consumed_edges_of_steps(
     session: AsyncSession, result: Walk, steps: Sequence[str], as_of: datetime | None
 ) -> None:
-    for chunk in _chunks(steps):
-        rows = await session.execute(
-            select(StepInput.artifact_version_id, StepInput.step_run_id, StepInput.name).where(
-                StepInput.step_run_id.in_(chunk), _before(StepInput.created_at, as_of)
-            )
+    rows = await session.execute(
+        select(StepInput.artifact_version_id, StepInput.step_run_id, StepInput.name).where(
+            _among(session, StepInput.step_run_id, steps), _before(StepInput.created_at, as_of)
         )
-        for vid, sid, name in rows:
-            if vid in result.versions:
-                result.add_edge(Edge(vid, sid, EdgeKind.CONSUMED, name))
+    )
+    for vid, sid, name in rows:
+        if vid in result.versions:
+            result.add_edge(Edge(vid, sid, EdgeKind.CONSUMED, name))
 
 
 async def _consumed_edges_of_versions(
@@ -315,17 +319,17 @@ async def _consumed_edges_of_versions(
 ) -> list[str]:
     """CONSUMED edges out of `versions`; adds their consumers as steps and returns them."""
     consumers: list[str] = []
-    for chunk in _chunks(versions):
-        rows = await session.execute(
-            select(StepInput.artifact_version_id, StepInput.step_run_id, StepInput.name).where(
-                StepInput.artifact_version_id.in_(chunk), _before(StepInput.created_at, as_of)
-            )
+    rows = await session.execute(
+        select(StepInput.artifact_version_id, StepInput.step_run_id, StepInput.name).where(
+            _among(session, StepInput.artifact_version_id, versions),
+            _before(StepInput.created_at, as_of),
         )
-        for vid, sid, name in rows:
-            if sid not in result.steps:
-                consumers.append(sid)
-            result.add_step(sid, (result.versions[vid][0], 1, 1, sid))
-            result.add_edge(Edge(vid, sid, EdgeKind.CONSUMED, name))
+    )
+    for vid, sid, name in rows:
+        if sid not in result.steps:
+            consumers.append(sid)
+        result.add_step(sid, (result.versions[vid][0], 1, 1, sid))
+        result.add_edge(Edge(vid, sid, EdgeKind.CONSUMED, name))
     return consumers
 
 
@@ -344,15 +348,17 @@ async def _start_step_outputs(session: AsyncSession, result: Walk, step_id: str)
 async def _has_consumers(
     session: AsyncSession, versions: Sequence[str], as_of: datetime | None
 ) -> bool:
-    for chunk in _chunks(versions):
-        found = await session.scalar(
-            select(StepInput.step_run_id)
-            .where(StepInput.artifact_version_id.in_(chunk), _before(StepInput.created_at, as_of))
-            .limit(1)
+    if not versions:
+        return False
+    found = await session.scalar(
+        select(StepInput.step_run_id)
+        .where(
+            _among(session, StepInput.artifact_version_id, versions),
+            _before(StepInput.created_at, as_of),
         )
-        if found is not None:
-            return True
-    return False
+        .limit(1)
+    )
+    return found is not None
 
 
 async def apply_filter(
@@ -379,37 +385,34 @@ async def apply_filter(
 async def _matching_versions(
     session: AsyncSession, versions: Sequence[str], flt: LineageFilter, as_of: datetime | None
 ) -> set[str]:
-    matching: set[str] = set()
-    for chunk in _chunks(versions):
-        stmt = select(ArtifactVersion.id).where(ArtifactVersion.id.in_(chunk))
-        if flt.artifact_name is not None:
-            stmt = stmt.join(Artifact, Artifact.id == ArtifactVersion.artifact_id).where(
-                Artifact.name == flt.artifact_name
+    stmt = select(ArtifactVersion.id).where(_among(session, ArtifactVersion.id, versions))
+    if flt.artifact_name is not None:
+        stmt = stmt.join(Artifact, Artifact.id == ArtifactVersion.artifact_id).where(
+            Artifact.name == flt.artifact_name
+        )
+    if flt.tag is not None:
+        stmt = stmt.where(
+            ArtifactVersion.id.in_(
+                select(ArtifactVersionTag.artifact_version_id)
+                .join(Tag, Tag.id == ArtifactVersionTag.tag_id)
+                .where(Tag.name == flt.tag)
             )
-        if flt.tag is not None:
-            stmt = stmt.where(
-                ArtifactVersion.id.in_(
-                    select(ArtifactVersionTag.artifact_version_id)
-                    .join(Tag, Tag.id == ArtifactVersionTag.tag_id)
-                    .where(Tag.name == flt.tag)
-                )
-            )
-        if flt.latest_only:
-            newest = (
-                select(ArtifactVersion.artifact_id, func.max(ArtifactVersion.seq).label("seq"))
-                .where(_before(ArtifactVersion.created_at, as_of))
-                .group_by(ArtifactVersion.artifact_id)
-                .subquery()
-            )
-            stmt = stmt.join(
-                newest,
-                and_(
-                    newest.c.artifact_id == ArtifactVersion.artifact_id,
-                    newest.c.seq == ArtifactVersion.seq,
-                ),
-            )
-        matching.update(await session.scalars(stmt))
-    return matching
+        )
+    if flt.latest_only:
+        newest = (
+            select(ArtifactVersion.artifact_id, func.max(ArtifactVersion.seq).label("seq"))
+            .where(_before(ArtifactVersion.created_at, as_of))
+            .group_by(ArtifactVersion.artifact_id)
+            .subquery()
+        )
+        stmt = stmt.join(
+            newest,
+            and_(
+                newest.c.artifact_id == ArtifactVersion.artifact_id,
+                newest.c.seq == ArtifactVersion.seq,
+            ),
+        )
+    return set(await session.scalars(stmt))
 
 
 async def page(session: AsyncSession, result: Walk, first: int, after: Key | None) -> LineagePage:
@@ -427,14 +430,18 @@ async def page(session: AsyncSession, result: Walk, first: int, after: Key | Non
     step_ids = [node for _, node in ordered if node not in result.versions]
     versions: dict[str, Row[Any]] = {}
     steps: dict[str, Row[Any]] = {}
-    for chunk in _chunks(version_ids):
-        versions.update((row.id, row) for row in await session.execute(_version_rows(chunk)))
-    for chunk in _chunks(step_ids):
-        steps.update((row.id, row) for row in await session.execute(_step_rows(chunk)))
-    owned = ((result.key(_owner(result, e)), e) for e in result.edges.values())
+    if version_ids:
+        rows = await session.execute(_version_rows(session, version_ids))
+        versions.update((row.id, row) for row in rows)
+    if step_ids:
+        rows = await session.execute(_step_rows(session, step_ids))
+        steps.update((row.id, row) for row in rows)
+    keys = {**result.steps, **result.versions}
     edges = sorted(
-        ((key, e.source, e.target, e) for key, e in owned if key[3] in on_page),
-        key=lambda item: item[:3],
+        (owner, e.source, e.target, e)
+        for e in result.edges.values()
+        # an edge is listed with its later endpoint (the larger key)
+        if (owner := max(keys[e.source], keys[e.target]))[3] in on_page
     )
     return LineagePage(
         versions=[versions[v] for v in version_ids],
@@ -450,25 +457,20 @@ async def page(session: AsyncSession, result: Walk, first: int, after: Key | Non
     )
 
 
-def _version_rows(ids: Sequence[str]) -> Any:
+def _version_rows(session: AsyncSession, ids: Sequence[str]) -> Any:
     """Plain rows (no ORM objects: answers can hold thousands): every version column plus
     `artifact_name`."""
     versions, artifacts = ArtifactVersion.__table__, Artifact.__table__
     return (
         select(*versions.c, artifacts.c.name.label("artifact_name"))
         .join_from(versions, artifacts, artifacts.c.id == versions.c.artifact_id)
-        .where(versions.c.id.in_(ids))
+        .where(_among(session, versions.c.id, ids))
     )
 
 
-def _step_rows(ids: Sequence[str]) -> Any:
+def _step_rows(session: AsyncSession, ids: Sequence[str]) -> Any:
     steps = StepRun.__table__
-    return select(*steps.c).where(steps.c.id.in_(ids))
-
-
-def _owner(result: Walk, edge: Edge) -> str:
-    """The endpoint later in node order: the page that lists the edge."""
-    return max(edge.source, edge.target, key=result.key)
+    return select(*steps.c).where(_among(session, steps.c.id, ids))
 
 
 async def path(
