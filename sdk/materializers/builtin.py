@@ -12,9 +12,14 @@ import uuid
 from pathlib import Path
 from typing import Any, ClassVar
 
-from blake3 import blake3
-
-from sdk.materializers.base import BaseMaterializer, FileDigest, MaterializerError, tree_hash
+from sdk.materializers.base import (
+    BaseMaterializer,
+    FileDigest,
+    MaterializerError,
+    digest_bytes,
+    new_hasher,
+    tree_hash,
+)
 
 _SCALARS = (bool, float, int, str, type(None))
 # json.dumps refuses ints of more than 4300 digits (sys.get_int_max_str_digits()).
@@ -184,7 +189,7 @@ class PathMaterializer(BaseMaterializer):
     def _copy_out(self, relpath: str, staging: Path, local_relpath: str) -> FileDigest:
         target = staging / local_relpath
         target.parent.mkdir(parents=True, exist_ok=True)
-        hasher, size = blake3(), 0
+        hasher, size = new_hasher(), 0
         with self.open(relpath, "rb") as src, target.open("wb") as dst:
             while chunk := src.read(1 << 20):
                 dst.write(chunk)
@@ -200,7 +205,7 @@ def _join(name: str, rest: str) -> str:
 
 def _keep(staging: Path, name: str, content_hash: str) -> Path:
     """Move `staging` to the one folder kept for this content, unless that folder is intact."""
-    final = staging.parent / blake3(json.dumps([name, content_hash]).encode()).hexdigest()
+    final = staging.parent / digest_bytes(json.dumps([name, content_hash]).encode())
     if (final / name).exists() and _local_tree_hash(final) == content_hash:
         shutil.rmtree(staging, ignore_errors=True)
         return final
@@ -219,11 +224,19 @@ def _local_tree_hash(folder: Path) -> str:
     return tree_hash(
         FileDigest(
             path.relative_to(folder).as_posix(),
-            blake3().update_mmap(path).hexdigest(),
+            _file_digest(path),
             path.stat().st_size,
         )
         for path in files
     )
+
+
+def _file_digest(path: Path) -> str:
+    hasher = new_hasher()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            hasher.update(chunk)
+    return str(hasher.hexdigest())
 
 
 @functools.cache

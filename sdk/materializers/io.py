@@ -8,13 +8,12 @@ import posixpath
 from dataclasses import dataclass
 from typing import Any
 
-from blake3 import blake3
-
 from sdk.materializers.base import (
     BaseMaterializer,
     FileDigest,
     MaterializerError,
     VisualizationType,
+    new_hasher,
     tree_hash,
     type_path,
 )
@@ -102,7 +101,7 @@ def hash_tree(uri: str, store: ArtifactStore) -> tuple[str, int]:
         raise MaterializerError(f"There is no file or folder at {uri}.")
     digests = []
     for path in sorted(store.fs.find(root)):
-        hasher, size = blake3(), 0
+        hasher, size = new_hasher(), 0
         with store.fs.open(path, "rb") as f:
             while chunk := f.read(1 << 20):
                 hasher.update(chunk)

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 import pytest
-from blake3 import blake3
+import xxhash
 
 from sdk.materializers import (
     BaseMaterializer,
@@ -71,9 +71,9 @@ def independent_tree_hash(store: ArtifactStore, uri: str) -> tuple[str, int]:
     for path in store.fs.find(root):
         content = store.fs.cat_file(path)
         relpath = posixpath.relpath(path.lstrip("/"), root.lstrip("/"))
-        entries.append((relpath, blake3(content).hexdigest(), len(content)))
+        entries.append((relpath, xxhash.xxh3_128_hexdigest(content), len(content)))
     encoded = json.dumps(sorted(entries), separators=(",", ":")).encode()
-    return blake3(encoded).hexdigest(), sum(e[2] for e in entries)
+    return xxhash.xxh3_128_hexdigest(encoded), sum(e[2] for e in entries)
 
 
 class Point:
@@ -625,6 +625,7 @@ def test_materializer_for_takes_generic_aliases_and_refuses_instances() -> None:
 
 def test_pickled_objects_holding_arrays_are_saved(tmp_path: Path) -> None:
     """cloudpickle hands typed, multi-dimensional buffers to the writer (out-of-band data)."""
+
     class Holder:
         def __init__(self) -> None:
             self.weights = np.arange(12.0).reshape(3, 4)
