@@ -338,13 +338,3 @@ async def add_version_tags(session: AsyncSession, version_id: str, names: Sequen
             .values([{"artifact_version_id": version_id, "tag_id": t} for t in ids])
             .on_conflict_do_nothing()
         )
-
-
-async def add_artifact_tags(session: AsyncSession, artifact_id: str, names: Sequence[str]) -> None:
-    ids = await _tag_ids(session, [validate_tag(n) for n in names])
-    if ids:
-        await session.execute(
-            _insert(session, ArtifactTag)
-            .values([{"artifact_id": artifact_id, "tag_id": t} for t in ids])
-            .on_conflict_do_nothing()
-        )

@@ -316,9 +316,8 @@ async def _consumed_edges_of_steps(
 
 async def _consumed_edges_of_versions(
     session: AsyncSession, result: Walk, versions: Sequence[str], as_of: datetime | None
-) -> list[str]:
-    """CONSUMED edges out of `versions`; adds their consumers as steps and returns them."""
-    consumers: list[str] = []
+) -> None:
+    """CONSUMED edges out of `versions`, and their consumers as steps."""
     rows = await session.execute(
         select(StepInput.artifact_version_id, StepInput.step_run_id, StepInput.name).where(
             _among(session, StepInput.artifact_version_id, versions),
@@ -326,11 +325,8 @@ async def _consumed_edges_of_versions(
         )
     )
     for vid, sid, name in rows:
-        if sid not in result.steps:
-            consumers.append(sid)
         result.add_step(sid, (result.versions[vid][0], 1, 1, sid))
         result.add_edge(Edge(vid, sid, EdgeKind.CONSUMED, name))
-    return consumers
 
 
 async def _start_step_outputs(session: AsyncSession, result: Walk, step_id: str) -> None:
