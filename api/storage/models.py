@@ -109,6 +109,11 @@ class ArtifactVersion(IdMixin, CreatedMixin, Base):
     producer_step_run_id: Mapped[str | None] = mapped_column(
         ForeignKey("step_runs.id", ondelete="SET NULL"), index=True
     )
+    # Set when prune deleted the files but kept the metadata (`--only-artifact`), or is about to
+    # delete both: loading says so instead of failing on a missing file.
+    data_deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # [{"type": "HTML" | "MARKDOWN" | "IMAGE" | "CSV" | "JSON", "uri": ...}] saved with the data.
+    visualizations: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType)
     # Loaded with every version (one join), so a version's name needs no second query.
     artifact: Mapped[Artifact] = relationship(lazy="joined", innerjoin=True)
 

@@ -1,0 +1,20 @@
+"""The `lineageql` command. Server commands import `api` lazily, so the SDK stays light.
+
+Each module registers its commands on the Typer apps of `sdk.cli.app`; importing them here
+is what puts the commands on the command line.
+"""
+
+from __future__ import annotations
+
+from sdk.cli import lineage as _lineage
+from sdk.cli import server as _server
+from sdk.cli.app import app
+from sdk.cli.lineage import lineage_tree, parse_target
+from sdk.cli.server import serve
+
+__all__ = ["app", "lineage_tree", "main", "parse_target", "serve"]
+_COMMAND_MODULES = (_lineage, _server)
+
+
+def main() -> None:
+    app()

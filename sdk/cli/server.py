@@ -1,0 +1,51 @@
+"""Server-side commands: `serve`, `export-schema`, `db upgrade` (they import `api` lazily)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from sdk.cli.app import app, db_app
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to bind; loopback by default.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+) -> None:
+    """Serve the GraphQL API (GraphiQL at GET /graphql) over the configured store."""
+    import api
+
+    settings = api.Settings.from_env()
+    typer.echo(f"LineageQL: GraphiQL at http://{host}:{port}/graphql (store: {settings.home})")
+    api.serve(settings, host=host, port=port, workers=workers)
+
+
+@app.command("export-schema")
+def export_schema(
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+    ] = None,
+) -> None:
+    """Print the GraphQL schema (SDL) generated from the code."""
+    import api
+
+    sdl = api.export_schema()
+    if output is None:
+        sys.stdout.write(sdl)
+    else:
+        output.write_text(sdl)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply pending migrations to LINEAGEQL_DATABASE_URL (or the embedded database)."""
+    import api
+
+    settings = api.Settings.from_env()
+    api.upgrade_database(settings.database_url)
+    typer.echo("database is at the newest revision")
