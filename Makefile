@@ -3,6 +3,8 @@
 #   make test    run the test suite (extra pytest options: make test PYTEST_ARGS='-k foo -x')
 #   make lint    ruff + mypy
 #   make schema  write schema.graphql from the GraphQL API
+#   make ui      rebuild the lineage explorer (ui/ -> api/ui_static/; needs Node and npm)
+#   make bench   LineageQL next to ZenML, side by side (writes bench/RESULTS.md; BENCH_ARGS='--runs 3')
 #   make clean   remove caches and build output (make distclean also removes .venv and .lineageql)
 
 SHELL := /bin/bash
@@ -13,8 +15,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 LINEAGEQL_HOME ?= ./.lineageql
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
-.PHONY: venv demo test lint schema clean distclean
+.PHONY: venv demo test lint schema ui bench clean distclean
 
 venv: $(STAMP)
 
@@ -30,6 +33,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 demo: venv
 	LINEAGEQL_HOME="$(LINEAGEQL_HOME)" $(BIN)/python examples/run_all.py
 	@echo "GraphiQL: http://127.0.0.1:8000/graphql  (Ctrl-C to stop)"
+	@echo "Lineage explorer: http://127.0.0.1:8000/ui"
 	LINEAGEQL_HOME="$(LINEAGEQL_HOME)" $(BIN)/lineageql serve
 
 test: venv
@@ -38,6 +42,13 @@ test: venv
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+
+bench: venv
+	$(BIN)/python bench/suite.py --results bench/RESULTS.md $(BENCH_ARGS)
+
+# The built files are committed, so installing and `make demo` need no Node.
+ui:
+	cd ui && npm ci && npm run build
 
 schema: venv
 	$(BIN)/lineageql export-schema > schema.graphql.tmp

@@ -8,7 +8,15 @@ if TYPE_CHECKING:
     from api.embedded import LocalExecutor
     from api.settings import Settings
 
-__all__ = ["LocalExecutor", "Settings", "create_app", "export_schema", "serve", "upgrade_database"]
+__all__ = [
+    "LocalExecutor",
+    "Settings",
+    "create_app",
+    "create_token",
+    "export_schema",
+    "serve",
+    "upgrade_database",
+]
 
 
 def __getattr__(name: str) -> Any:
@@ -33,6 +41,15 @@ def export_schema() -> str:
     from api.graphql.schema import print_sdl
 
     return print_sdl()
+
+
+def create_token(settings: Settings, scope: str, name: str | None = None) -> tuple[str, str]:
+    """A new bearer token with `scope` ("read" or "write"), its SHA-256 stored in the tokens
+    file of `settings`; returns (token, name). The token itself is stored nowhere."""
+    from api.auth import add_token
+
+    token, entry = add_token(settings.tokens_path, scope, name)
+    return token, entry.name
 
 
 def upgrade_database(url: str) -> None:

@@ -4,32 +4,101 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, fields
 from typing import Any
 
+from cross_web import AsyncHTTPRequestAdapter
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLRequestData
 
+from api.auth import Principal, Tokens, check_bind, require_scope
 from api.embedded import ensure_schema
+from api.errors import ApiError, Forbidden, LimitExceeded, Unauthenticated
 from api.graphql.context import Context, build_context
 from api.graphql.schema import schema
+from api.limits import BodySizeLimit, BodyTooLarge, check_batch
 from api.settings import Settings
 from api.storage.engine import Database
+from api.ui import ui_routes
+from api.visualizations import route as visualization_route
 
 log = logging.getLogger("lineageql.api")
-LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+REQUEST_ID_HEADER = "X-Request-ID"
+
+
+@dataclass
+class HttpContext(Context):
+    """The context of an HTTP request: also who sent it, and the response being built (whose
+    status an extension may set)."""
+
+    principal: Principal | None = None
+    response: Response | None = None
 
 
 class GraphQLApp(GraphQL[Context, None]):
+    def __init__(self, settings: Settings, **options: Any) -> None:
+        super().__init__(schema, **options)
+        self.settings = settings
+
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         state = request.app.state
-        return build_context(state.db, state.settings)
+        base = build_context(state.db, state.settings)
+        context = HttpContext(
+            **{f.name: getattr(base, f.name) for f in fields(base)},
+            principal=getattr(request.state, "principal", None),
+            response=response,
+        )
+        response.headers[REQUEST_ID_HEADER] = context.request_id
+        return context
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        data = await super().parse_http_body(request)
+        check_batch(data, self.settings.max_batch_operations)
+        return data
+
+
+class GraphQLEndpoint:
+    """`/graphql`: GET serves GraphiQL to anyone (queries over GET are refused); any other
+    method needs a token with the `read` scope (mutations `write`, checked per operation) and
+    a body within `max_body_bytes`."""
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = BodySizeLimit(app, settings.max_body_bytes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] != "GET":
+            require_scope(Request(scope), "read")
+        await self.app(scope, receive, send)
+
+
+HTTP_STATUS: dict[type[ApiError], int] = {
+    Unauthenticated: 401,
+    Forbidden: 403,
+    BodyTooLarge: 413,
+    LimitExceeded: 400,
+}
+
+
+async def api_error_response(request: Request, exc: Exception) -> Response:
+    """An API error raised outside GraphQL execution (auth, body size, batch size; any route
+    calling `api.auth.require_scope`), as a GraphQL-style error body with its HTTP status."""
+    assert isinstance(exc, ApiError)
+    status = next(code for cls, code in HTTP_STATUS.items() if isinstance(exc, cls))
+    headers = {"WWW-Authenticate": 'Bearer realm="lineageql"'} if status == 401 else {}
+    body = {"errors": [{"message": exc.message, "extensions": exc.extensions}]}
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 async def healthz(request: Request) -> Response:
@@ -43,7 +112,7 @@ def create_app(settings: Settings) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        db = Database.connect(settings.database_url)
+        db = Database.from_settings(settings)
         await ensure_schema(db, settings.database_url)
         app.state.db = db
         app.state.settings = settings
@@ -52,12 +121,22 @@ def create_app(settings: Settings) -> Starlette:
         finally:
             await db.dispose()
 
-    graphql = GraphQLApp(schema, graphql_ide="graphiql", allow_queries_via_get=False)
+    graphql = GraphQLApp(settings, graphql_ide="graphiql", allow_queries_via_get=False)
     routes = [
-        Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route("/graphql", GraphQLEndpoint(graphql, settings), methods=["GET", "POST"]),
         Route("/healthz", healthz, methods=["GET"]),
+        *ui_routes(),
+        visualization_route,
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={cls: api_error_response for cls in HTTP_STATUS},
+    )
+    # Read here, not in the lifespan: a broken tokens file stops the app from being built,
+    # and no request can ever meet an app without its tokens (access would be open).
+    app.state.tokens = Tokens(settings)
+    return app
 
 
 def app_from_env() -> Starlette:
@@ -66,13 +145,25 @@ def app_from_env() -> Starlette:
 
 
 def serve(
-    settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, workers: int = 1
+    settings: Settings,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: int = 1,
+    insecure_no_auth: bool = False,
 ) -> None:
-    """Run uvicorn; with several workers each process builds the app from the environment."""
+    """Run uvicorn; with several workers each process builds the app from the environment.
+
+    Raises api.auth.InsecureBindError (a ValueError) for a non-loopback `host` while no token
+    is configured, unless `insecure_no_auth`."""
     import uvicorn
 
-    if host not in LOOPBACK:
-        log.warning("binding %s exposes the API without authentication", host)
+    warning = check_bind(settings, host, insecure_no_auth=insecure_no_auth)
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
+        log.warning("%s", warning)
+    if settings.tokens_file is not None:
+        os.environ["LINEAGEQL_TOKENS_FILE"] = str(settings.tokens_file)
     os.environ["LINEAGEQL_HOME"] = str(settings.home)
     os.environ["LINEAGEQL_DATABASE_URL"] = settings.database_url
     os.environ["LINEAGEQL_ARTIFACT_STORE"] = settings.artifact_store

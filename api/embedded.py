@@ -48,7 +48,7 @@ class LocalExecutor:
         atexit.register(self.close)
 
     async def _open(self) -> Database:
-        db = Database.connect(self.settings.database_url)
+        db = Database.from_settings(self.settings)
         await ensure_schema(db, self.settings.database_url)
         return db
 

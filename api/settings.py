@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 DEFAULT_HOME = ".lineageql"
 
@@ -22,6 +23,37 @@ class Settings:
     default_lineage_page_size: int = 500
     max_lineage_page_size: int = 10_000
     max_lineage_depth: int = 100
+    # PostgreSQL connection pool of each server process (see POOL_VARIABLES); a server opens
+    # at most workers x (db_pool_size + db_max_overflow) connections.
+    db_pool_size: int = 10
+    db_max_overflow: int = 20
+    db_pool_timeout: int = 30
+    db_pool_pre_ping: bool = True
+    # Request limits; each is answered with LIMIT_EXCEEDED naming it (see LIMIT_VARIABLES).
+    max_query_depth: int = 15
+    max_aliases: int = 30
+    max_tokens: int = 5_000
+    max_batch_operations: int = 10
+    max_body_bytes: int = 4 * 1024 * 1024
+    introspection: bool = True
+    # Access: hashed bearer tokens from a file (default `{home}/tokens.json`) and from
+    # LINEAGEQL_TOKENS (`scope:sha256hex` entries); none configured means no authentication.
+    tokens_file: Path | None = None
+    env_tokens: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        # A configured maximum below a default page size lowers the default with it.
+        for default, maximum in (
+            ("default_page_size", "max_page_size"),
+            ("default_lineage_page_size", "max_lineage_page_size"),
+        ):
+            if getattr(self, default) > getattr(self, maximum):
+                object.__setattr__(self, default, getattr(self, maximum))
+
+    @property
+    def tokens_path(self) -> Path:
+        """The tokens file: LINEAGEQL_TOKENS_FILE, else `tokens.json` in the home folder."""
+        return self.tokens_file or self.home / "tokens.json"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -29,19 +61,63 @@ class Settings:
         home = Path(env.get("LINEAGEQL_HOME") or DEFAULT_HOME).expanduser().absolute()
         database_url = env.get("LINEAGEQL_DATABASE_URL") or f"sqlite:///{home / 'metadata.db'}"
         store = env.get("LINEAGEQL_ARTIFACT_STORE") or str(home / "artifacts")
-        limits = {
+        limits: dict[str, Any] = {  # typed loosely: Settings has fields of other types too
             field: _positive_int(env, variable)
             for field, variable in LIMIT_VARIABLES.items()
             if env.get(variable)
         }
-        return cls(home=home, database_url=database_url, artifact_store=store, **limits)
+        limits.update(pool_settings(env))
+        tokens_file = env.get("LINEAGEQL_TOKENS_FILE")
+        return cls(
+            home=home,
+            database_url=database_url,
+            artifact_store=store,
+            introspection=_flag(env, "LINEAGEQL_INTROSPECTION", default=True),
+            tokens_file=Path(tokens_file).expanduser().absolute() if tokens_file else None,
+            env_tokens=tuple(
+                filter(None, map(str.strip, env.get("LINEAGEQL_TOKENS", "").split(",")))
+            ),
+            **limits,  # the limits and the pool settings set in `env`
+        )
 
 
 LIMIT_VARIABLES = {
     "max_page_size": "LINEAGEQL_MAX_PAGE_SIZE",
     "max_lineage_page_size": "LINEAGEQL_MAX_LINEAGE_PAGE_SIZE",
     "max_lineage_depth": "LINEAGEQL_MAX_LINEAGE_DEPTH",
+    "max_query_depth": "LINEAGEQL_MAX_QUERY_DEPTH",
+    "max_aliases": "LINEAGEQL_MAX_ALIASES",
+    "max_tokens": "LINEAGEQL_MAX_TOKENS",
+    "max_batch_operations": "LINEAGEQL_MAX_BATCH_OPERATIONS",
+    "max_body_bytes": "LINEAGEQL_MAX_BODY_BYTES",
 }
+
+
+POOL_VARIABLES = {  # field: (variable, smallest value)
+    "db_pool_size": ("LINEAGEQL_DB_POOL_SIZE", 1),
+    "db_max_overflow": ("LINEAGEQL_DB_MAX_OVERFLOW", 0),
+    "db_pool_timeout": ("LINEAGEQL_DB_POOL_TIMEOUT", 1),
+}
+
+
+def pool_settings(env: Mapping[str, str]) -> dict[str, Any]:
+    """The pool fields set in `env`: connections kept, extra ones allowed, seconds to wait, and
+    whether each connection is tested (one round trip) when taken from the pool."""
+    values: dict[str, Any] = {}
+    for field, (variable, smallest) in POOL_VARIABLES.items():
+        raw = env.get(variable, "").strip()
+        if not raw:
+            continue
+        try:
+            value = int(raw)
+        except ValueError:
+            value = smallest - 1
+        if value < smallest:
+            raise ValueError(f"{variable} must be an integer >= {smallest}, got {raw!r}")
+        values[field] = value
+    if env.get("LINEAGEQL_DB_POOL_PRE_PING", "").strip():
+        values["db_pool_pre_ping"] = _flag(env, "LINEAGEQL_DB_POOL_PRE_PING", default=True)
+    return values
 
 
 def _positive_int(env: Mapping[str, str], variable: str) -> int:
@@ -53,3 +129,15 @@ def _positive_int(env: Mapping[str, str], variable: str) -> int:
     if value < 1:
         raise ValueError(f"{variable} must be a positive integer, got {raw!r}")
     return value
+
+
+def _flag(env: Mapping[str, str], variable: str, *, default: bool) -> bool:
+    raw = env.get(variable)
+    if raw is None or not raw.strip():
+        return default
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(f"{variable} must be true or false (or 1/0, yes/no, on/off), got {raw!r}")

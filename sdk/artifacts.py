@@ -28,10 +28,20 @@ def save_artifact(
     materializer: type[BaseMaterializer] | None = None,
     *,
     source: str = "SAVED",
+    include_visualizations: bool = True,
 ) -> ArtifactVersion:
-    """Store `data` as a new version of artifact `name` (the next number unless `version`)."""
+    """Store `data` as a new version of artifact `name` (the next number unless `version`).
+
+    With `include_visualizations=False` the materializer's visualizations are not saved."""
     return save_version(
-        Client(), data, name, version=version, tags=tags, materializer=materializer, source=source
+        Client(),
+        data,
+        name,
+        version=version,
+        tags=tags,
+        materializer=materializer,
+        source=source,
+        include_visualizations=include_visualizations,
     )
 
 
@@ -44,6 +54,7 @@ def save_version(
     tags: Sequence[str] | None = None,
     materializer: type[BaseMaterializer] | None = None,
     source: str = "SAVED",
+    include_visualizations: bool = True,
 ) -> ArtifactVersion:
     """`save_artifact` through `client`; `source` is SAVED, or EXTERNAL for a pipeline's
     `ExternalArtifact(value=...)`."""
@@ -52,7 +63,7 @@ def save_version(
 
     store = client.store
     uri = store.new_version_uri(EXTERNAL_STEP if source == "EXTERNAL" else SAVED_STEP, name)
-    saved = save_data(data, uri, store, materializer)
+    saved = save_data(data, uri, store, materializer, visualize=include_visualizations)
     variables = {
         "input": _version_input(
             saved,
@@ -70,9 +81,15 @@ def save_version(
     return ArtifactVersion.from_graphql(created["createArtifactVersion"], client)
 
 
-def load_artifact(name_or_id: str, version: str | int | None = None) -> Any:
-    """The data of an artifact version: by id, or by name (the latest unless `version`)."""
-    return Client().get_artifact_version(name_or_id, version).load()
+def load_artifact(
+    name_or_id: str, version: str | int | None = None, *, allow_untrusted: bool = False
+) -> Any:
+    """The data of an artifact version: by id, or by name (the latest unless `version`).
+
+    `allow_untrusted=True` loads a pickled value even when its signature or Python version
+    cannot be verified: loading a pickle runs its code, so only for data you trust."""
+    found = Client().get_artifact_version(name_or_id, version)
+    return found.load(allow_untrusted=allow_untrusted)
 
 
 def register_artifact(

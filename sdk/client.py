@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +24,33 @@ if TYPE_CHECKING:
     from sdk.store import ArtifactStore
 
 PAGE = 200
+
+# Tag mutations (kept here with the methods that send them; validated by the tag tests).
+UPDATE_ARTIFACT = (
+    """
+mutation UpdateArtifact($name: String!, $addTags: [String!], $removeTags: [String!]) {
+  updateArtifact(name: $name, addTags: $addTags, removeTags: $removeTags) {
+    ...ArtifactFields
+    latestVersion { ...VersionFields }
+  }
+}
+"""
+    + ops.ARTIFACT_FIELDS
+    + ops.VERSION_FIELDS
+)
+
+UPDATE_ARTIFACT_VERSION = (
+    """
+mutation UpdateArtifactVersion(
+  $id: ID, $name: String, $version: String, $addTags: [String!], $removeTags: [String!]
+) {
+  updateArtifactVersion(
+    id: $id, name: $name, version: $version, addTags: $addTags, removeTags: $removeTags
+  ) { ...VersionFields }
+}
+"""
+    + ops.VERSION_FIELDS
+)
 LINEAGE_PAGE = 2000  # nodes per lineage request; lowered to the server's maximum if smaller
 DIRECTIONS = ("UPSTREAM", "DOWNSTREAM", "BOTH")
 NODE_KINDS = ("ARTIFACT_VERSION", "STEP_RUN")
@@ -68,6 +95,21 @@ def _page_limit(error: GraphQLError) -> int | None:
     if error.code != "LIMIT_EXCEEDED" or extensions.get("limit") != "maxLineagePageSize":
         return None
     return maximum if isinstance(maximum, int) and maximum > 0 else None
+
+
+def _tag_lists(add: Sequence[str] | None, remove: Sequence[str] | None) -> dict[str, list[str]]:
+    """`addTags`/`removeTags` variables; one string instead of a list is refused."""
+    lists: dict[str, list[str]] = {}
+    for key, argument, tags in (
+        ("addTags", "add_tags", add),
+        ("removeTags", "remove_tags", remove),
+    ):
+        if isinstance(tags, str | bytes):
+            raise InputError(
+                f"{argument} takes a list of tags, not one string: write {argument}=[{tags!r}]"
+            )
+        lists[key] = list(tags or [])
+    return lists
 
 
 def _is_uuid(value: str) -> bool:
@@ -178,6 +220,47 @@ class Client:
             + ", ".join(repr(v) for v in existing)
         )
 
+    def update_artifact(
+        self,
+        name: str,
+        add_tags: Sequence[str] | None = None,
+        remove_tags: Sequence[str] | None = None,
+    ) -> Artifact:
+        """Add and remove tags of the artifact `name`, in one transaction; returns it updated.
+
+        Adding a tag it has, or removing one it has not, changes nothing.
+
+        Raises:
+            NotFoundError: no artifact is named `name`.
+            InputError: a refused tag (nothing is changed then).
+        """
+        variables = {"name": name, **_tag_lists(add_tags, remove_tags)}
+        return self._artifact(self.execute(UPDATE_ARTIFACT, variables)["updateArtifact"])
+
+    def update_artifact_version(
+        self,
+        name_or_id: str,
+        version: str | int | None = None,
+        add_tags: Sequence[str] | None = None,
+        remove_tags: Sequence[str] | None = None,
+    ) -> ArtifactVersion:
+        """Add and remove tags of one version, in one transaction; returns it updated.
+
+        The version is found as by `get_artifact_version`: by id, or by name and version (the
+        latest when `version` is None).
+
+        Raises:
+            NotFoundError: no such artifact, version or id.
+            InputError: a refused tag (nothing is changed then).
+        """
+        tags = _tag_lists(add_tags, remove_tags)
+        if version is None and _is_uuid(name_or_id):
+            where: dict[str, Any] = {"id": name_or_id}
+        else:
+            where = {"name": name_or_id, "version": None if version is None else str(version)}
+        data = self.execute(UPDATE_ARTIFACT_VERSION, {**where, **tags})
+        return ArtifactVersion.from_graphql(data["updateArtifactVersion"], self)
+
     def get_pipeline(self, name: str) -> Pipeline:
         data = self.execute(ops.GET_PIPELINE, {"name": name})["pipeline"]
         if data is None:
@@ -197,9 +280,16 @@ class Client:
         return StepRun.from_graphql(data, self)
 
     def list_artifacts(
-        self, *, name_contains: str | None = None, tag: str | None = None, limit: int | None = None
+        self,
+        *,
+        name_contains: str | None = None,
+        tag: str | None = None,
+        limit: int | None = None,
+        has_custom_name: bool | None = None,
     ) -> list[Artifact]:
-        flt = {"nameContains": name_contains, "tag": tag}
+        """Artifacts by name; `has_custom_name=True` leaves out default names
+        (`pipeline::step::output`), False keeps only those."""
+        flt = {"nameContains": name_contains, "tag": tag, "hasCustomName": has_custom_name}
         nodes = self._pages(ops.LIST_ARTIFACTS, ("artifacts",), {"filter": flt}, limit)
         return [self._artifact(node) for node in nodes]
 

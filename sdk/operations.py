@@ -6,7 +6,8 @@ from __future__ import annotations
 VERSION_FIELDS = """
 fragment VersionFields on ArtifactVersion {
   id name version isCustomVersion uri dataType materializer contentHash sizeBytes
-  metadata tags createdAt source producer { id }
+  metadata tags createdAt source dataDeletedAt producer { id }
+  visualizations { type uri url }
 }
 """
 

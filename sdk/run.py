@@ -401,7 +401,13 @@ def _save_output(
     store = state.client.store
     uri = store.new_version_uri(invocation.name, spec.key)
     written.append(uri)
-    saved = save_data(value, uri, store, _materializer_for(invocation.step, spec.key))
+    saved = save_data(
+        value,
+        uri,
+        store,
+        _materializer_for(invocation.step, spec.key),
+        visualize=invocation.step.options.enable_artifact_visualization is not False,
+    )
     config = spec.config
     return {
         "outputName": spec.key,
@@ -427,4 +433,7 @@ def _version_input(
         "sizeBytes": saved.size_bytes,
         "metadata": saved.metadata,
         "tags": tags,
+        "visualizations": [
+            {"type": kind.upper(), "uri": uri} for uri, kind in saved.visualizations.items()
+        ],
     }

@@ -71,6 +71,8 @@ class StepOptions:
     enable_cache: bool | None = None
     output_materializers: MaterializerOption = None
     substitutions: Mapping[str, str] = field(default_factory=dict)
+    # None and True: outputs get their materializer's visualizations; False: none are saved.
+    enable_artifact_visualization: bool | None = None
 
 
 class Step:
@@ -95,14 +97,19 @@ class Step:
         enable_cache: bool | None = None,
         output_materializers: MaterializerOption = None,
         substitutions: Mapping[str, str] | None = None,
+        enable_artifact_visualization: bool | None = None,
     ) -> Step:
         """A copy with some options changed (substitutions are merged)."""
+        visualize = enable_artifact_visualization
         options = replace(
             self.options,
             name=name or self.options.name,
             enable_cache=self.options.enable_cache if enable_cache is None else enable_cache,
             output_materializers=output_materializers or self.options.output_materializers,
             substitutions={**self.options.substitutions, **(substitutions or {})},
+            enable_artifact_visualization=(
+                self.options.enable_artifact_visualization if visualize is None else visualize
+            ),
         )
         return Step(self.func, options)
 
@@ -135,6 +142,7 @@ def step(
     name: str | None = None,
     enable_cache: bool | None = None,
     output_materializers: MaterializerOption = None,
+    enable_artifact_visualization: bool | None = None,
 ) -> Callable[[Callable[..., Any]], Step]: ...
 
 
@@ -145,14 +153,18 @@ def step(
     name: str | None = None,
     enable_cache: bool | None = None,
     output_materializers: MaterializerOption = None,
+    enable_artifact_visualization: bool | None = None,
 ) -> Step | Callable[[Callable[..., Any]], Step]:
-    """Make a function a pipeline step: `@step` or `@step(name=..., enable_cache=...)`."""
+    """Make a function a pipeline step: `@step` or `@step(name=..., enable_cache=...)`.
+
+    `enable_artifact_visualization=False` saves the outputs without visualizations."""
 
     def wrap(f: Callable[..., Any]) -> Step:
         options = StepOptions(
             name=name or f.__name__,
             enable_cache=enable_cache,
             output_materializers=output_materializers,
+            enable_artifact_visualization=enable_artifact_visualization,
         )
         return Step(f, options)
 

@@ -17,6 +17,15 @@ def parse_time(value: str | None) -> datetime | None:
 
 
 @dataclass(frozen=True)
+class Visualization:
+    """A view of a version's data saved next to it."""
+
+    type: str  # HTML, MARKDOWN, IMAGE, CSV or JSON
+    uri: str  # the file in the artifact store
+    url: str  # where a server serves it: a path on the server, such as /artifact-versions/...
+
+
+@dataclass(frozen=True)
 class ArtifactVersion:
     id: str
     name: str
@@ -33,6 +42,8 @@ class ArtifactVersion:
     source: str
     producer_id: str | None
     client: Client = field(repr=False, compare=False)
+    data_deleted_at: datetime | None = None  # set when prune deleted the data
+    visualizations: tuple[Visualization, ...] = field(default=(), compare=False)
 
     @classmethod
     def from_graphql(cls, data: dict[str, Any], client: Client) -> ArtifactVersion:
@@ -54,13 +65,52 @@ class ArtifactVersion:
             source=data["source"],
             producer_id=(data.get("producer") or {}).get("id"),
             client=client,
+            data_deleted_at=parse_time(data.get("dataDeletedAt")),
+            visualizations=tuple(
+                Visualization(type=v["type"], uri=v["uri"], url=v["url"])
+                for v in data.get("visualizations") or ()
+            ),
         )
 
-    def load(self) -> Any:
-        """The stored Python object, read back by the materializer that wrote it."""
+    def visualize(self) -> None:
+        """Show the visualizations saved with this version: inline in a Jupyter notebook,
+        otherwise print where each file is (and its URL when the SDK talks to a server)."""
+        from urllib.parse import urljoin
+
+        from sdk.materializers import visuals
+
+        server = getattr(self.client.transport, "url", None)
+        notebook = visuals.in_notebook()
+        items = [
+            (
+                v.type,
+                v.uri,
+                urljoin(server, v.url) if isinstance(server, str) else None,
+                self.client.store.fs.cat_file(self.client.store.path(v.uri)) if notebook else None,
+            )
+            for v in self.visualizations
+        ]
+        visuals.show(items, f"{self.name}:{self.version}")
+
+    def load(self, *, allow_untrusted: bool = False) -> Any:
+        """The stored Python object, read back by the materializer that wrote it.
+
+        A pickled value is verified first (its signature by the store secret, and the Python
+        version); `allow_untrusted=True` skips that: only for data whose origin you trust.
+
+        Raises:
+            ArtifactDataDeletedError: prune deleted this version's data (a NotFoundError).
+        """
         from sdk.materializers import load_data
 
-        return load_data(self.uri, self.materializer, self.data_type, self.client.store)
+        if self.data_deleted_at is not None:
+            from sdk.prune import data_deleted_error
+
+            raise data_deleted_error(self)
+        from sdk.materializers.base import allowing_untrusted
+
+        with allowing_untrusted(allow_untrusted):
+            return load_data(self.uri, self.materializer, self.data_type, self.client.store)
 
     @property
     def producer(self) -> StepRun | None:
@@ -204,10 +254,10 @@ class Artifact:
         """Every version, oldest first."""
         return self.client.list_artifact_versions(name=self.name)
 
-    def load(self) -> Any:
-        """The latest version's data."""
+    def load(self, *, allow_untrusted: bool = False) -> Any:
+        """The latest version's data (see `ArtifactVersion.load` for `allow_untrusted`)."""
         if self.latest_version is None:
             from sdk.errors import NotFoundError
 
             raise NotFoundError(f"artifact {self.name!r} has no versions")
-        return self.latest_version.load()
+        return self.latest_version.load(allow_untrusted=allow_untrusted)

@@ -10,13 +10,14 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.pgserver import find_pg_bin, postgres_server
+from tests.s3server import s3_endpoint, s3_env, s3_store_uri  # noqa: F401 (fixtures)
 
 REQUIRE_POSTGRES = os.environ.get("LINEAGEQL_REQUIRE_POSTGRES") == "1"
 DATABASES = ["sqlite", "postgresql"]
@@ -102,12 +103,12 @@ def free_port() -> int:
 class LiveServer:
     """`lineageql serve` in a subprocess on a free loopback port."""
 
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+    def __init__(self, env: dict[str, str], log_path: Path, *, args: Sequence[str] = ()) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/graphql"
         self._log = open(log_path, "wb")  # noqa: SIM115
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "sdk.cli", "serve", "--port", str(self.port)],
+            [sys.executable, "-m", "sdk.cli", "serve", "--port", str(self.port), *args],
             env=env,
             stdout=self._log,
             stderr=subprocess.STDOUT,
@@ -136,6 +137,14 @@ class LiveServer:
             self.process.kill()
             self.process.wait()
         self._log.close()
+
+
+@pytest.fixture(autouse=True)
+def _store_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A store secret for every test, so that pickling tests never create one in the
+    working directory's default home; tests of the secret itself unset it."""
+    if not os.environ.get("LINEAGEQL_STORE_SECRET"):
+        monkeypatch.setenv("LINEAGEQL_STORE_SECRET", "test-store-secret-" + "0" * 32)
 
 
 def _close_transports() -> None:

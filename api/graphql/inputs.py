@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any, NewType, cast
 
 import strawberry
@@ -25,6 +26,18 @@ LineageDirection = lineage.Direction
 EdgeKind = lineage.EdgeKind
 LineageNodeKind = lineage.NodeKind
 
+
+@strawberry.enum(
+    description="How a visualization file is shown (and the content type it is served with)."
+)
+class VisualizationType(StrEnum):
+    HTML = "HTML"
+    MARKDOWN = "MARKDOWN"
+    IMAGE = "IMAGE"
+    CSV = "CSV"
+    JSON = "JSON"
+
+
 BigInt = NewType("BigInt", int)
 BIG_INT = strawberry.scalar(
     name="BigInt",
@@ -39,9 +52,19 @@ class ArtifactFilter:
     name: str | None = None
     name_contains: str | None = None
     tag: str | None = None
+    has_custom_name: bool | None = strawberry.field(
+        default=None,
+        description="true: hide artifacts with default names (`pipeline::step::output`); "
+        "false: only those.",
+    )
 
     def to_query(self) -> ArtifactQuery:
-        return ArtifactQuery(name=self.name, name_contains=self.name_contains, tag=self.tag)
+        return ArtifactQuery(
+            name=self.name,
+            name_contains=self.name_contains,
+            tag=self.tag,
+            has_custom_name=self.has_custom_name,
+        )
 
 
 @strawberry.input
@@ -50,6 +73,11 @@ class ArtifactVersionFilter:
     tag: str | None = None
     source: ArtifactSource | None = None
     content_hash: str | None = None
+    unused: bool | None = strawberry.field(
+        default=None,
+        description="True: only versions no step run produced or consumed (what prune may "
+        "delete); false: only versions a run did.",
+    )
 
     def to_query(self) -> VersionQuery:
         return VersionQuery(
@@ -57,6 +85,7 @@ class ArtifactVersionFilter:
             tag=self.tag,
             source=self.source,
             content_hash=self.content_hash,
+            unused=self.unused,
         )
 
 
@@ -87,6 +116,12 @@ class PipelineRunFilter:
         return RunQuery(pipeline_name=self.pipeline_name, status=self.status)
 
 
+@strawberry.input(description="A visualization file, written inside the version directory.")
+class VisualizationInput:
+    type: VisualizationType
+    uri: str
+
+
 @strawberry.input(description="An artifact version whose data is already written at `uri`.")
 class ArtifactVersionInput:
     name: str
@@ -100,6 +135,9 @@ class ArtifactVersionInput:
     size_bytes: BigInt | None = None
     metadata: JSON | None = None
     tags: list[str] = strawberry.field(default_factory=list)
+    visualizations: list[VisualizationInput] | None = strawberry.field(
+        default=None, description="Files inside the version directory `uri` to show the data."
+    )
 
     def to_new(self, source: models.ArtifactSource) -> NewVersion:
         meta: dict[str, Any] = cast(dict[str, Any], self.metadata or {})
@@ -114,6 +152,7 @@ class ArtifactVersionInput:
             metadata=dict(meta),
             tags=tuple(self.tags),
             source=source,
+            visualizations=tuple((v.type.value, v.uri) for v in self.visualizations or ()),
         )
 
 

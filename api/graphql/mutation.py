@@ -17,6 +17,8 @@ from api.graphql.inputs import (
     StartPipelineRunInput,
     StartStepRunInput,
 )
+from api.graphql.prune_mutations import PruneMutations
+from api.graphql.tag_mutations import TagMutations
 from api.graphql.types import ArtifactVersion, PipelineRun, StepRun
 from api.storage import artifacts as artifact_store
 from api.storage import models
@@ -24,7 +26,7 @@ from api.storage import runs as run_store
 
 
 @strawberry.type
-class Mutation:
+class Mutation(TagMutations, PruneMutations):
     @strawberry.mutation(description="Open a run of a pipeline (created on first use).")
     async def start_pipeline_run(self, info: Info, input: StartPipelineRunInput) -> PipelineRun:
         async with info.context.db.write() as session:

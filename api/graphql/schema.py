@@ -11,19 +11,23 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionResult
 
 from api.errors import ApiError
-from api.graphql.extensions import ErrorCodes, ensure_code
+from api.graphql.extensions import ErrorCodes, OperationScope, RequestLimits, convert_error
 from api.graphql.inputs import BIG_INT, BigInt
 from api.graphql.mutation import Mutation
 from api.graphql.query import Query
 
+BATCH_CEILING = 2**31 - 1
+
 
 class Schema(strawberry.Schema):
     async def execute(self, *args: Any, **kwargs: Any) -> ExecutionResult:
-        """Every error gets a code, also those raised before the operation's extensions run
-        (a syntax error is raised inside ParserCache's own hook)."""
+        """Every error gets a code and unexpected ones are masked, also those raised before
+        the operation's extensions run (a syntax error is raised inside ParserCache's own hook,
+        the parser's token limit too) or by an extension."""
         result = await super().execute(*args, **kwargs)
         if result.errors:
-            result.errors = [ensure_code(error) for error in result.errors]
+            request_id = getattr(kwargs.get("context_value"), "request_id", None)
+            result.errors = [convert_error(error, request_id) for error in result.errors]
         return result
 
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
@@ -40,8 +44,14 @@ class Schema(strawberry.Schema):
 schema = Schema(
     query=Query,
     mutation=Mutation,
-    extensions=[ErrorCodes, ParserCache, ValidationCache],
-    config=StrawberryConfig(scalar_map={BigInt: BIG_INT}),
+    # RequestLimits and OperationScope must follow ValidationCache: they check a document
+    # that it has validated, and refuse it before it runs.
+    extensions=[ErrorCodes, ParserCache, ValidationCache, RequestLimits, OperationScope],
+    config=StrawberryConfig(
+        scalar_map={BigInt: BIG_INT},
+        # The server caps operations per batch with Settings.max_batch_operations (api.limits).
+        batching_config={"max_operations": BATCH_CEILING},
+    ),
 )
 
 

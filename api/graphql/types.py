@@ -16,6 +16,7 @@ from api.graphql.inputs import (
     LineageDirection,
     LineageFilter,
     RunStatus,
+    VisualizationType,
 )
 from api.storage import artifacts as artifact_store
 from api.storage import models
@@ -112,6 +113,10 @@ class Artifact:
     async def tags(self, info: Info) -> list[str]:
         return await info.context.loaders.artifact_tags.load(self.id)
 
+    @strawberry.field(description="False for a default name (`pipeline::step::output`).")
+    def has_custom_name(self) -> bool:
+        return artifact_store.has_custom_name(self.name)
+
     @strawberry.field(description="The most recently created version (as of `asOf` if given).")
     async def latest_version(
         self, info: Info, as_of: datetime | None = None
@@ -130,8 +135,9 @@ class Artifact:
         first: int | None = None,
         after: str | None = None,
         newest_first: bool = False,
+        tag: str | None = None,
     ) -> Connection[ArtifactVersion]:
-        stmt = artifact_store.artifact_versions_stmt(self.id)
+        stmt = artifact_store.artifact_versions_stmt(self.id, tag)
         keys = [models.ArtifactVersion.seq]
         return await connection(
             info, stmt, keys, ArtifactVersion.from_model, first, after, descending=newest_first
@@ -140,6 +146,19 @@ class Artifact:
     @strawberry.field
     async def version_count(self, info: Info) -> int:
         return await info.context.loaders.version_count.load(self.id)
+
+
+@strawberry.type(description="A view of an artifact version's data, saved next to it.")
+class Visualization:
+    type: VisualizationType
+    uri: str = strawberry.field(description="Where the file lies in the artifact store.")
+    url: str = strawberry.field(
+        description="Where this server serves it (a path on this server), with its content type."
+    )
+
+
+def visualization_url(version_id: str, index: int) -> str:
+    return f"/artifact-versions/{version_id}/visualizations/{index}"
 
 
 @strawberry.type(description="One immutable version of an artifact: data at `uri` plus metadata.")
@@ -156,8 +175,13 @@ class ArtifactVersion:
     metadata: JSON
     created_at: datetime
     source: ArtifactSource
+    data_deleted_at: datetime | None = strawberry.field(
+        description="When prune deleted (or began deleting) this version's data; loading it "
+        "then fails with a clear error, and no step run may consume it."
+    )
     artifact_id: strawberry.Private[str]
     producer_id: strawberry.Private[str | None]
+    visualization_rows: strawberry.Private[list[dict[str, Any]] | None] = None
 
     @classmethod
     def from_model(cls, row: models.ArtifactVersion) -> ArtifactVersion:
@@ -179,9 +203,22 @@ class ArtifactVersion:
             metadata=cast(JSON, metadata),
             created_at=row.created_at,
             source=models.ArtifactSource(row.source),
+            data_deleted_at=row.data_deleted_at,
             artifact_id=row.artifact_id,
             producer_id=row.producer_step_run_id,
+            visualization_rows=row.visualizations,
         )
+
+    @strawberry.field(description="Views of the data saved with it (HTML, Markdown, PNG, ...).")
+    def visualizations(self) -> list[Visualization]:
+        return [
+            Visualization(
+                type=VisualizationType(entry["type"]),
+                uri=entry["uri"],
+                url=visualization_url(self.id, index),
+            )
+            for index, entry in enumerate(self.visualization_rows or [])
+        ]
 
     @strawberry.field
     async def artifact(self, info: Info) -> Artifact:

@@ -4,6 +4,7 @@ row lock, so concurrent writers queue instead of racing (no read-max-then-insert
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -11,14 +12,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from api.errors import BadUserInput, Conflict
+from api.errors import BadUserInput, Conflict, NotFound
 from api.storage.base import new_id, utcnow
 from api.storage.models import (
     Artifact,
@@ -31,6 +32,9 @@ from api.storage.models import (
 
 TAG_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:/=+@-]{0,127}$")
 MAX_NAME = 255
+# A default name is `{pipeline}::{step}::{output}`: two `::` separators. Custom names with two
+# `::` count as default ones too (SQL and Python agree: LIKE matches iff count("::") >= 2).
+DEFAULT_NAME_LIKE = "%::%::%"
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,8 @@ class NewVersion:
     tags: Sequence[str] = ()
     source: ArtifactSource = ArtifactSource.STEP_OUTPUT
     producer_step_run_id: str | None = None
+    # (type, uri) of each visualization file, which lies inside the version directory `uri`.
+    visualizations: Sequence[tuple[str, str]] = ()
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,7 @@ class ArtifactFilter:
     name: str | None = None
     name_contains: str | None = None
     tag: str | None = None
+    has_custom_name: bool | None = None  # False: only default names (`pipeline::step::output`)
 
 
 @dataclass(frozen=True)
@@ -63,6 +70,7 @@ class VersionFilter:
     tag: str | None = None
     source: ArtifactSource | None = None
     content_hash: str | None = None
+    unused: bool | None = None  # True: no step run produced or consumed it; False: one did
 
 
 def _insert(session: AsyncSession, model: Any) -> Any:
@@ -90,6 +98,20 @@ def validate_custom_version(version: str) -> str:
             "versions; use a name such as 'raw_2023' or leave the version unset"
         )
     return version
+
+
+def validate_visualizations(new: NewVersion) -> list[dict[str, str]] | None:
+    """`[{"type", "uri"}]` to store, each uri checked to lie below the version directory."""
+    if not new.visualizations:
+        return None
+    root = posixpath.normpath(new.uri)
+    for _, uri in new.visualizations:
+        inside = posixpath.normpath(uri).startswith(root.rstrip("/") + "/")
+        if not inside or ".." in re.split(r"[/\\]", uri):
+            raise BadUserInput(
+                f"visualization {uri!r} is not a file inside the version directory {new.uri!r}"
+            )
+    return [{"type": kind, "uri": uri} for kind, uri in new.visualizations]
 
 
 def validate_tag(tag: str) -> str:
@@ -140,6 +162,20 @@ async def latest_version(
     return await session.scalar(stmt.order_by(ArtifactVersion.seq.desc()).limit(1))
 
 
+async def version_visualizations(
+    session: AsyncSession, version_id: str
+) -> tuple[str, list[dict[str, Any]]] | None:
+    """(uri, visualizations) of a version, or None when there is no such version."""
+    row = (
+        await session.execute(
+            select(ArtifactVersion.uri, ArtifactVersion.visualizations).where(
+                ArtifactVersion.id == version_id
+            )
+        )
+    ).one_or_none()
+    return None if row is None else (row[0], list(row[1] or []))
+
+
 def artifacts_stmt(flt: ArtifactFilter | None) -> Select[Artifact]:
     stmt = select(Artifact)
     if flt is None:
@@ -152,7 +188,15 @@ def artifacts_stmt(flt: ArtifactFilter | None) -> Select[Artifact]:
         stmt = stmt.where(
             Artifact.id.in_(select(ArtifactTag.artifact_id).join(Tag).where(Tag.name == flt.tag))
         )
+    if flt.has_custom_name is not None:
+        default = Artifact.name.like(DEFAULT_NAME_LIKE)
+        stmt = stmt.where(~default if flt.has_custom_name else default)
     return stmt
+
+
+def has_custom_name(name: str) -> bool:
+    """False for a default name `{pipeline}::{step}::{output}` (the rule of the SQL filter)."""
+    return name.count("::") < 2
 
 
 def versions_stmt(flt: VersionFilter | None) -> Select[ArtifactVersion]:
@@ -171,11 +215,26 @@ def versions_stmt(flt: VersionFilter | None) -> Select[ArtifactVersion]:
         stmt = stmt.where(ArtifactVersion.source == flt.source)
     if flt.content_hash is not None:
         stmt = stmt.where(ArtifactVersion.content_hash == flt.content_hash)
+    if flt.unused is not None:
+        from api.storage.prune import unused_clause
+
+        stmt = stmt.where(unused_clause() if flt.unused else ~unused_clause())
     return stmt
 
 
-def artifact_versions_stmt(artifact_id: str) -> Select[ArtifactVersion]:
-    return select(ArtifactVersion).where(ArtifactVersion.artifact_id == artifact_id)
+def artifact_versions_stmt(artifact_id: str, tag: str | None = None) -> Select[ArtifactVersion]:
+    stmt = select(ArtifactVersion).where(ArtifactVersion.artifact_id == artifact_id)
+    if tag is not None:
+        stmt = stmt.where(
+            ArtifactVersion.id.in_(_tagged(ArtifactVersionTag.artifact_version_id, tag))
+        )
+    return stmt
+
+
+def _tagged(owner: InstrumentedAttribute[str], tag: str) -> Select[Any]:
+    """The owner ids that carry `tag`, through the link table that `owner` belongs to."""
+    link = owner.class_
+    return select(owner).join(Tag, Tag.id == link.tag_id).where(Tag.name == tag)
 
 
 async def artifact_tags(session: AsyncSession, ids: Sequence[str]) -> dict[str, list[str]]:
@@ -275,6 +334,7 @@ async def create_version(session: AsyncSession, new: NewVersion) -> ArtifactVers
         assert new.version is not None
         validate_custom_version(new.version)
     tags = [validate_tag(t) for t in dict.fromkeys(new.tags)]
+    visualizations = validate_visualizations(new)
     artifact = await ensure_artifact(session, new.name)
     artifact_id = artifact.id
     seq, number = await _allocate(session, artifact_id, auto=not custom)
@@ -298,6 +358,7 @@ async def create_version(session: AsyncSession, new: NewVersion) -> ArtifactVers
         metadata_=new.metadata,
         source=new.source,
         producer_step_run_id=new.producer_step_run_id,
+        visualizations=visualizations,
         created_at=utcnow(),
     )
     session.add(row)
@@ -338,3 +399,76 @@ async def add_version_tags(session: AsyncSession, version_id: str, names: Sequen
             .values([{"artifact_version_id": version_id, "tag_id": t} for t in ids])
             .on_conflict_do_nothing()
         )
+
+
+@dataclass(frozen=True)
+class TagChange:
+    """Validated tags to add and to remove, each once, in the order given."""
+
+    add: tuple[str, ...] = ()
+    remove: tuple[str, ...] = ()
+
+
+def tag_change(add: Sequence[str], remove: Sequence[str]) -> TagChange:
+    """Validate both lists before anything is written; a tag in both is refused."""
+    adding = tuple(validate_tag(t) for t in dict.fromkeys(add))
+    removing = tuple(validate_tag(t) for t in dict.fromkeys(remove))
+    both = [t for t in adding if t in removing]
+    if both:
+        raise BadUserInput(
+            f"tag {both[0]!r} is both added and removed; give it in only one of "
+            "`addTags` and `removeTags`"
+        )
+    return TagChange(add=adding, remove=removing)
+
+
+async def update_artifact_tags(session: AsyncSession, name: str, change: TagChange) -> Artifact:
+    """Add and remove tags of the artifact `name` (adding a present tag or removing an absent
+    one changes nothing); its `updated_at` moves when a tag changed."""
+    artifact = await get_artifact(session, name)
+    if artifact is None:
+        raise NotFound(f"no artifact is named {name!r}", artifactName=name)
+    if await _retag(session, ArtifactTag.artifact_id, artifact.id, change):
+        artifact.updated_at = utcnow()
+        await session.flush()
+    return artifact
+
+
+async def update_version_tags(
+    session: AsyncSession, version: ArtifactVersion, change: TagChange
+) -> ArtifactVersion:
+    """Add and remove tags of one artifact version (present or absent tags: no change)."""
+    await _retag(session, ArtifactVersionTag.artifact_version_id, version.id, change)
+    return version
+
+
+async def _retag(
+    session: AsyncSession, owner: InstrumentedAttribute[str], owner_id: str, change: TagChange
+) -> bool:
+    """Apply `change` to one owner's links; True when a link was added or removed."""
+    link = owner.class_
+    changed = False
+    if change.remove:
+        removed = await session.execute(
+            delete(link).where(
+                owner == owner_id,
+                link.tag_id.in_(select(Tag.id).where(Tag.name.in_(change.remove))),
+            )
+        )
+        changed = bool(getattr(removed, "rowcount", 0))
+    ids = await _tag_ids(session, change.add)
+    if ids:
+        present = set(
+            await session.scalars(
+                select(link.tag_id).where(owner == owner_id, link.tag_id.in_(ids))
+            )
+        )
+        missing = [t for t in ids if t not in present]
+        if missing:
+            await session.execute(
+                _insert(session, link)
+                .values([{owner.key: owner_id, "tag_id": t} for t in missing])
+                .on_conflict_do_nothing()
+            )
+            changed = True
+    return changed

@@ -3,7 +3,7 @@ outputs still exist, or say why there is none (the first component that changed)
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +14,7 @@ from api.storage.models import ArtifactVersion, PipelineRun, RunStatus, StepOutp
 
 CANDIDATES = 5  # newest runs with the key that are tried before giving up
 
-UriExists = Callable[[str], bool]
+UriExists = Callable[[str], Awaitable[bool]]
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,11 @@ async def lookup(
     missing: str | None = None
     for original, run_name in rows:
         outputs = await _outputs(session, original.id)
-        lost = next((v.uri for _, v in outputs if not exists(v.uri)), None)
+        lost = None
+        for _, version in outputs:
+            if version.data_deleted_at is not None or not await exists(version.uri):
+                lost = version.uri
+                break
         if lost is None:
             return Lookup(Hit(original, run_name, outputs), f"cached from run {run_name!r}")
         missing = missing or (

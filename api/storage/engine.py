@@ -1,5 +1,7 @@
 """Engines and sessions. SQLite runs in WAL mode with foreign keys on; writers take the lock at
-BEGIN (`BEGIN IMMEDIATE`), so concurrent writers queue on the busy timeout instead of failing."""
+BEGIN (`BEGIN IMMEDIATE`), so concurrent writers queue on the busy timeout instead of failing.
+PostgreSQL runs on psycopg 3's async driver (the event loop never waits on the database) with a
+pool per process, sized from the settings."""
 
 from __future__ import annotations
 
@@ -17,6 +19,8 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+
+from api.settings import Settings
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
 
@@ -80,6 +84,38 @@ def _make_sqlite_engine(url: URL, *, immediate: bool) -> AsyncEngine:
     return engine
 
 
+@dataclass(frozen=True)
+class PoolOptions:
+    """Connection pool of one process: `size` kept open, up to `max_overflow` more under load,
+    and a request waits at most `timeout` seconds for a free connection."""
+
+    size: int = 10
+    max_overflow: int = 20
+    timeout: float = 30.0
+    pre_ping: bool = True
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PoolOptions:
+        return cls(
+            size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+            timeout=settings.db_pool_timeout,
+            pre_ping=settings.db_pool_pre_ping,
+        )
+
+
+def _make_postgres_engine(url: URL, pool: PoolOptions) -> AsyncEngine:
+    return create_async_engine(
+        url,
+        pool_size=pool.size,
+        max_overflow=pool.max_overflow,
+        pool_timeout=pool.timeout,
+        # Test each connection taken from the pool with one round trip, so that a connection the
+        # server dropped (restart, failover, idle timeout) is replaced instead of failing a request.
+        pool_pre_ping=pool.pre_ping,
+    )
+
+
 @dataclass
 class Database:
     """Session factories for reads and for writes (one engine each on SQLite, shared elsewhere)."""
@@ -93,7 +129,13 @@ class Database:
         self._writer = async_sessionmaker(self.write_engine, expire_on_commit=False)
 
     @classmethod
-    def connect(cls, url: str) -> Database:
+    def from_settings(cls, settings: Settings) -> Database:
+        """The database of `settings`, with its pool options (PostgreSQL)."""
+        return cls.connect(settings.database_url, pool=PoolOptions.from_settings(settings))
+
+    @classmethod
+    def connect(cls, url: str, *, pool: PoolOptions | None = None) -> Database:
+        """Open `url`; `pool` sizes PostgreSQL's pool (SQLite needs none)."""
         aurl = async_url(url)
         if aurl.get_backend_name() == "sqlite":
             path = sqlite_path(url)
@@ -104,8 +146,12 @@ class Database:
                 write_engine=_make_sqlite_engine(aurl, immediate=True),
                 dialect="sqlite",
             )
-        engine = create_async_engine(aurl, pool_size=10, max_overflow=20, pool_pre_ping=True)
-        return cls(read_engine=engine, write_engine=engine, dialect="postgresql")
+        engine = _make_postgres_engine(aurl, pool or PoolOptions())
+        # Reads run in autocommit: under READ COMMITTED each statement takes its own snapshot
+        # inside a transaction too, and this saves the BEGIN and ROLLBACK round trips of every
+        # session (a GraphQL query opens one per loader batch). Same pool as the writers.
+        reader = engine.execution_options(isolation_level="AUTOCOMMIT")
+        return cls(read_engine=reader, write_engine=engine, dialect="postgresql")
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -120,6 +166,6 @@ class Database:
             yield session
 
     async def dispose(self) -> None:
-        await self.read_engine.dispose()
-        if self.write_engine is not self.read_engine:
-            await self.write_engine.dispose()
+        await self.write_engine.dispose()
+        if self.dialect == "sqlite":  # elsewhere the reader shares the writer's pool
+            await self.read_engine.dispose()

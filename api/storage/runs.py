@@ -11,7 +11,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.errors import BadUserInput, Conflict, NotFound
-from api.storage import cache
+from api.storage import cache, prune
 from api.storage.artifacts import (
     NewVersion,
     create_version,
@@ -169,6 +169,7 @@ async def start_step(session: AsyncSession, new: NewStepRun, exists: cache.UriEx
     missing = [vid for vid in version_ids if vid not in found]
     if missing:
         raise NotFound(f"step {new.name!r} input artifact version(s) not found: {missing}")
+    await prune.lock_inputs(session, version_ids, new.name)  # refuses pruned data
     found_cache = await _cache_lookup(session, new, run.pipeline_id, exists)
     now = utcnow()
     step = StepRun(

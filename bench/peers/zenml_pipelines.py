@@ -10,6 +10,8 @@ resolves its steps' sources from it, with the script's folder as the source root
   step 1 takes the parameter 0, step i takes step i-1's output and returns it + 1), caching on
   (ZenML's default). `changed=k` writes step k as `return x + 2 - 1` instead of
   `return x + 1 + 0 * 1`: another logic (a changed step code hash for ZenML), the same output.
+- `trivial_source(enable_cache)`: the trivial 3-step pipeline (`one() -> 1`,
+  `add(x, y=1)`, `double(x)`), ints in and out.
 - `in_process_source(steps, runs)`: the same pipeline plus a harness that runs it once, then
   `runs` fully cached reruns and `runs` reruns with `enable_cache=False`, timing each call in
   the process, and prints the timings as one JSON line.
@@ -38,22 +40,57 @@ def step_name(index: int) -> str:
     return f"step_{index:02d}"
 
 
-def linear_source(steps: int, changed: int | None = None) -> str:
+def linear_source(steps: int, changed: int | None = None, enable_cache: bool = True) -> str:
     """A ZenML script defining and running the linear pipeline (see the module docstring)."""
     lines = ["from zenml import pipeline, step", ""]
     for i in range(1, steps + 1):
         body = "x + 2 - 1" if i == changed else "x + 1 + 0 * 1"
         lines += ["", "@step", f"def {step_name(i)}(x: int) -> int:", f"    return {body}", ""]
-    lines += ["", f'@pipeline(name="{PIPELINE_NAME}", enable_cache=True)']
+    lines += ["", f'@pipeline(name="{PIPELINE_NAME}", enable_cache={enable_cache})']
     lines += [f"def {PIPELINE_NAME}() -> None:", f"    x = {step_name(1)}(0)"]
     lines += [f"    x = {step_name(i)}(x)" for i in range(2, steps + 1)]
     return "\n".join(lines) + "\n"
 
 
-def linear_script(steps: int, changed: int | None = None) -> str:
-    return (
-        linear_source(steps, changed) + f'\n\nif __name__ == "__main__":\n    {PIPELINE_NAME}()\n'
-    )
+def linear_script(steps: int, changed: int | None = None, enable_cache: bool = True) -> str:
+    return linear_source(steps, changed, enable_cache) + _main(PIPELINE_NAME)
+
+
+TRIVIAL_NAME = "trivial"
+
+
+def trivial_source(enable_cache: bool = True) -> str:
+    """The trivial 3-step pipeline, ints in and out; `double` returns 4."""
+    return f"""from zenml import pipeline, step
+
+
+@step
+def one() -> int:
+    return 1
+
+
+@step
+def add(x: int, y: int = 1) -> int:
+    return x + y
+
+
+@step
+def double(x: int) -> int:
+    return 2 * x
+
+
+@pipeline(name="{TRIVIAL_NAME}", enable_cache={enable_cache})
+def {TRIVIAL_NAME}() -> None:
+    double(add(one()))
+"""
+
+
+def trivial_script(enable_cache: bool = True) -> str:
+    return trivial_source(enable_cache) + _main(TRIVIAL_NAME)
+
+
+def _main(name: str) -> str:
+    return f'\n\nif __name__ == "__main__":\n    {name}()\n'
 
 
 _HARNESS = """
@@ -118,3 +155,32 @@ def run_in_process(script: Path, home: Path, timeout: float = 1800) -> dict[str,
             parsed: dict[str, Any] = json.loads(line.removeprefix("RESULT "))
             return parsed
     raise RuntimeError(f"no RESULT line from {script.name}:\n{result.output[-4000:]}")
+
+
+WORKER = Path(__file__).resolve().parent / "zenml_worker.py"
+
+
+def run_worker(case: str, params: dict[str, Any], home: Path, timeout: float = 1800) -> Any:
+    """Run one in-process case of `zenml_worker.py` in the peer's Python, its state under `home`;
+    the worker's result (a JSON value)."""
+    python = ensure_zenml_venv()
+    env = zenml_environ(home)
+    env["ZENML_LOGGING_VERBOSITY"] = "WARN"
+    done = subprocess.run(
+        [str(python), WORKER.name, case, json.dumps(params)],
+        cwd=WORKER.parent,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=timeout,
+    )
+    return parse_result(done, f"zenml_worker.py {case}")
+
+
+def parse_result(done: subprocess.CompletedProcess[str], label: str) -> Any:
+    """The JSON after the last `RESULT ` line of a finished worker; its log tail on failure."""
+    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    if done.returncode != 0 or not lines:
+        raise RuntimeError(f"{label} failed ({done.returncode}):\n{done.stdout[-4000:]}")
+    return json.loads(lines[-1].removeprefix("RESULT "))

@@ -16,13 +16,29 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to bind; loopback by default.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    insecure_no_auth: Annotated[
+        bool,
+        typer.Option(
+            "--insecure-no-auth",
+            help="Serve a non-loopback address without tokens (only behind an authenticating "
+            "proxy).",
+        ),
+    ] = False,
 ) -> None:
-    """Serve the GraphQL API (GraphiQL at GET /graphql) over the configured store."""
+    """Serve the GraphQL API (GraphiQL at GET /graphql) over the configured store.
+
+    Binding another address than loopback needs a token (`lineageql tokens create`)."""
     import api
 
-    settings = api.Settings.from_env()
-    typer.echo(f"LineageQL: GraphiQL at http://{host}:{port}/graphql (store: {settings.home})")
-    api.serve(settings, host=host, port=port, workers=workers)
+    try:
+        settings = api.Settings.from_env()
+        typer.echo(f"LineageQL: GraphiQL at http://{host}:{port}/graphql (store: {settings.home})")
+        api.serve(
+            settings, host=host, port=port, workers=workers, insecure_no_auth=insecure_no_auth
+        )
+    except ValueError as exc:  # a refused bind address, a bad setting or tokens file
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 @app.command("export-schema")

@@ -6,7 +6,9 @@ import abc
 import io
 import json
 import posixpath
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from enum import StrEnum
 from typing import IO, Any, ClassVar, Literal, NamedTuple, overload
 
@@ -21,6 +23,30 @@ class MaterializerError(Exception):
 
 class PickleFallbackWarning(UserWarning):
     """A value was stored with cloudpickle because no materializer stores it exactly."""
+
+
+class UntrustedArtifactError(MaterializerError):
+    """Stored data was refused before loading: loading it could run code, and its origin
+    (signature) or the Python it needs could not be verified."""
+
+
+_UNTRUSTED_ALLOWED: ContextVar[bool] = ContextVar("lineageql_untrusted_allowed", default=False)
+
+
+@contextmanager
+def allowing_untrusted(allowed: bool = True) -> Iterator[None]:
+    """Within the block, materializers load data whose signature or Python version they
+    cannot verify (what `load(allow_untrusted=True)` does); they refuse it otherwise."""
+    token = _UNTRUSTED_ALLOWED.set(allowed)
+    try:
+        yield
+    finally:
+        _UNTRUSTED_ALLOWED.reset(token)
+
+
+def untrusted_allowed() -> bool:
+    """Whether the current load was explicitly allowed to skip verification."""
+    return _UNTRUSTED_ALLOWED.get()
 
 
 class VisualizationType(StrEnum):

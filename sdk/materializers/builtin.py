@@ -12,10 +12,12 @@ import uuid
 from pathlib import Path
 from typing import Any, ClassVar
 
+from sdk.materializers import visuals
 from sdk.materializers.base import (
     BaseMaterializer,
     FileDigest,
     MaterializerError,
+    VisualizationType,
     digest_bytes,
     new_hasher,
     tree_hash,
@@ -68,6 +70,13 @@ class BuiltInMaterializer(BaseMaterializer):
 
     def extract_metadata(self, data: Any) -> dict[str, Any]:
         return {"length": len(data)} if isinstance(data, str) else {}
+
+    def save_visualizations(self, data: Any) -> dict[str, VisualizationType]:
+        """A `str` as Markdown (its first 64 KiB characters); other scalars have none."""
+        if not isinstance(data, str):
+            return {}
+        text = visuals.markdown_text(data)
+        return visuals.write(self, "text.md", text, VisualizationType.MARKDOWN)
 
 
 class BytesMaterializer(BaseMaterializer):
@@ -126,6 +135,11 @@ class BuiltInContainerMaterializer(BaseMaterializer):
 
     def extract_metadata(self, data: Any) -> dict[str, Any]:
         return {"length": len(data)}
+
+    def save_visualizations(self, data: Any) -> dict[str, VisualizationType]:
+        """Pretty JSON, bounded: at most 100 entries per container, 2,000 values in all."""
+        preview = visuals.json_preview(data)
+        return visuals.write(self, "data.json", preview, VisualizationType.JSON)
 
 
 _PATH_MARKER = "lineageql-path.json"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import posixpath
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,8 @@ from sdk.materializers.registry import (
 )
 from sdk.store import ArtifactStore
 
+log = logging.getLogger("lineageql")
+
 
 @dataclass(frozen=True)
 class SavedData:
@@ -34,7 +37,7 @@ class SavedData:
     content_hash: str
     size_bytes: int
     metadata: dict[str, Any]
-    visualizations: dict[str, str]  # uri -> VisualizationType value
+    visualizations: dict[str, VisualizationType]  # uri -> kind (a str enum: "html", ...)
 
 
 def save_data(
@@ -42,8 +45,13 @@ def save_data(
     uri: str,
     store: ArtifactStore,
     materializer: type[BaseMaterializer] | None = None,
+    *,
+    visualize: bool = True,
 ) -> SavedData:
-    """Save `data` into the empty version directory `uri`; on any error, remove `uri` again."""
+    """Save `data` into the empty version directory `uri`; on any error, remove `uri` again.
+
+    With `visualize`, the materializer's visualizations are written too; a failure there is
+    logged as a warning and the version is saved without them."""
     cls = _chosen(data) if materializer is None else _checked(materializer, data)
     path = store.path(uri)
     if store.fs.exists(path) and store.fs.ls(path):
@@ -58,11 +66,8 @@ def save_data(
         size = sum(f.size for f in files)
         metadata = {**instance.extract_metadata(data), "storage_size": size}
         _check_json(metadata, cls)
-        visualizations = {
-            key: VisualizationType(kind).value
-            for key, kind in instance.save_visualizations(data).items()
-        }
-        instance.written()  # visualization files are not part of the content hash
+        # Visualization files are not part of the content hash (`files` is already taken).
+        visualizations = save_visualizations(instance, data, files) if visualize else {}
     except BaseException:
         with contextlib.suppress(OSError):  # keep the original error
             store.remove(uri)
@@ -76,6 +81,44 @@ def save_data(
         metadata=metadata,
         visualizations=visualizations,
     )
+
+
+def save_visualizations(
+    instance: BaseMaterializer, data: Any, files: list[FileDigest]
+) -> dict[str, VisualizationType]:
+    """`instance.save_visualizations(data)`, checked: every uri must lie inside the version
+    directory (a relative path is taken as relative to it). Any error is logged as a warning,
+    the files written for the visualizations are removed, and none are recorded."""
+    try:
+        found = instance.save_visualizations(data)
+        instance.written()
+        return {_inside(instance, key): VisualizationType(kind) for key, kind in found.items()}
+    except Exception as exc:  # noqa: BLE001 - a visualization never fails the save
+        log.warning(
+            "%s could not save visualizations for a %s (%s: %s); the version is saved without them",
+            type(instance).__qualname__,
+            type(data).__qualname__,
+            type(exc).__name__,
+            exc,
+        )
+        data_files = {f.relpath for f in files}
+        for written in instance.written():
+            if written.relpath not in data_files:
+                with contextlib.suppress(OSError, MaterializerError):
+                    instance.store.fs.rm(instance._fs_path(written.relpath))
+        return {}
+
+
+def _inside(instance: BaseMaterializer, key: str) -> str:
+    """The store URI of a visualization file, which must lie inside the version directory."""
+    store, base = instance.store, instance.uri
+    uri = key if store.contains(key) else posixpath.join(base, key)
+    path, root = store.path(uri), store.path(base)
+    if not path.startswith(root.rstrip("/") + "/") or not store.fs.isfile(path):
+        raise MaterializerError(
+            f"visualization {key!r} is not a file inside the version directory {base}"
+        )
+    return uri
 
 
 def load_data(uri: str, materializer: str, data_type: str, store: ArtifactStore) -> Any:

@@ -1,14 +1,27 @@
-"""NumPy arrays and scalars as `.npy` files. Object arrays are not stored here (see `can_save`)."""
+"""NumPy arrays and scalars as `.npy` files. Object arrays are not stored here (see `can_save`).
+
+Visualizations: a 1-D or 2-D numeric array gets summary statistics (Markdown); an array that
+looks like an image (2-D, or height x width x 1/3/4 channels, uint8 or float in [0, 1]) gets a
+PNG, downsampled by striding to at most `MAX_IMAGE_SIDE` pixels a side. The statistics stay
+cheap on large arrays: min and max are exact (one pass, no copy); mean, std and the NaN count
+come from an evenly strided sample of at most `SAMPLE_SIZE` values, which the table says.
+"""
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar
 
 import numpy as np
 
-from sdk.materializers.base import BaseMaterializer
+from sdk.materializers import visuals
+from sdk.materializers.base import BaseMaterializer, VisualizationType
 
 _FILE = "data.npy"
+SAMPLE_SIZE = 100_000
+MAX_IMAGE_SIDE = 512
+MIN_IMAGE_SIDE = 8
+MAX_IMAGE_ASPECT = 8
 
 
 class NumpyMaterializer(BaseMaterializer):
@@ -34,3 +47,91 @@ class NumpyMaterializer(BaseMaterializer):
 
     def extract_metadata(self, data: np.ndarray[Any, Any] | np.generic[Any]) -> dict[str, Any]:
         return {"shape": list(np.shape(data)), "dtype": str(data.dtype)}
+
+    def save_visualizations(
+        self, data: np.ndarray[Any, Any] | np.generic[Any]
+    ) -> dict[str, VisualizationType]:
+        if not isinstance(data, np.ndarray) or data.size == 0 or data.dtype.kind not in "iuf":
+            return {}
+        found: dict[str, VisualizationType] = {}
+        if data.ndim in (1, 2):
+            table = visuals.markdown_table(summary(data), f"{data.dtype} array {_shape(data)}")
+            found |= visuals.write(self, "statistics.md", table, VisualizationType.MARKDOWN)
+        image = image_pixels(data)
+        if image is not None:
+            pixels, width, height, channels = image
+            content = visuals.png(pixels, width, height, channels)
+            found |= visuals.write(self, "image.png", content, VisualizationType.IMAGE)
+        return found
+
+
+def _shape(data: np.ndarray[Any, Any]) -> str:
+    return " x ".join(str(n) for n in data.shape)
+
+
+def _flat(data: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """The values in memory order: a view unless the array is strided."""
+    return data.ravel(order="K")
+
+
+def sample(data: np.ndarray[Any, Any], size: int = SAMPLE_SIZE) -> np.ndarray[Any, Any]:
+    """At most `size` values, evenly strided over the whole array (a view when contiguous)."""
+    flat = _flat(data)
+    step = max(1, math.ceil(flat.size / size))
+    return flat[::step]
+
+
+def summary(data: np.ndarray[Any, Any]) -> list[tuple[str, str]]:
+    """Summary statistics of a numeric array, as (name, value) rows."""
+    rows = [("shape", _shape(data)), ("dtype", str(data.dtype)), ("values", f"{data.size:,}")]
+    # fmin/fmax skip NaN and reduce without a temporary copy, so they stay exact and cheap.
+    low, high = np.fmin.reduce(data, axis=None), np.fmax.reduce(data, axis=None)
+    rows += [("min", _number(low)), ("max", _number(high))]
+    part = sample(data)
+    note = "" if part.size == data.size else f" (sample of {part.size:,})"
+    values = np.array(part, dtype=np.float64)  # one contiguous copy of the sample
+    if data.dtype.kind == "f":
+        missing = np.isnan(values)
+        nan = int(np.count_nonzero(missing))
+        rows.append((f"NaN{note}", f"{nan:,}" if not note else f"{nan / part.size:.2%}"))
+        values = values[~missing] if nan else values
+    finite = values[np.isfinite(values)] if data.dtype.kind == "f" else values
+    if finite.size:
+        rows.append((f"mean{note}", _number(finite.mean())))
+        rows.append((f"std{note}", _number(finite.std())))
+    return rows
+
+
+def _number(value: Any) -> str:
+    if isinstance(value, np.integer):
+        return str(int(value))
+    return f"{float(value):.6g}"
+
+
+def image_pixels(data: np.ndarray[Any, Any]) -> tuple[bytes, int, int, int] | None:
+    """(pixels, width, height, channels) for a PNG when `data` looks like an image, else None:
+    2-D or height x width x 1/3/4, sides of at least 8 with an aspect ratio of at most 8, uint8
+    or floats within [0, 1]. Larger images are strided down to `MAX_IMAGE_SIDE` a side."""
+    if data.ndim == 2:
+        channels = 1
+    elif data.ndim == 3 and data.shape[2] in (1, 3, 4):
+        channels = int(data.shape[2])
+    else:
+        return None
+    height, width = int(data.shape[0]), int(data.shape[1])
+    if min(height, width) < MIN_IMAGE_SIDE or max(height, width) > MAX_IMAGE_ASPECT * min(
+        height, width
+    ):
+        return None
+    step = max(1, math.ceil(max(height, width) / MAX_IMAGE_SIDE))
+    shown = data[::step, ::step]
+    if data.dtype == np.uint8:
+        pixels = np.ascontiguousarray(shown)
+    elif data.dtype.kind == "f":
+        low, high = np.fmin.reduce(shown, axis=None), np.fmax.reduce(shown, axis=None)
+        if not (np.isfinite(shown).all() and low >= 0.0 and high <= 1.0):
+            return None
+        pixels = (shown * 255.0 + 0.5).astype(np.uint8)
+    else:
+        return None
+    return pixels.tobytes(), int(shown.shape[1]), int(shown.shape[0]), channels

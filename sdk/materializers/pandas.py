@@ -4,11 +4,19 @@ Parquet loses some things pandas holds: the unit of datetime64[s], categories th
 strings, object columns, a DatetimeIndex's freq, a Series' name. `can_save` refuses what cannot
 be restored (those values go to the pickle fallback); the rest is kept in the file's own
 `lineageql` schema metadata and restored on load.
+
+Visualization: one HTML page with the first `PREVIEW_ROWS` rows and a `describe()` summary, of
+at most `MAX_COLUMNS` columns. Both are bounded: the preview is a slice, and beyond
+`SUMMARY_ROWS` rows the summary describes an evenly strided sample of rows (the page says so).
+Cells are escaped (`to_html(escape=True)`) and long texts cut, so the page holds no markup
+from the data.
 """
 
 from __future__ import annotations
 
+import html
 import json
+import math
 from typing import Any, ClassVar
 
 import numpy as np
@@ -16,7 +24,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sdk.materializers.base import BaseMaterializer
+from sdk.materializers import visuals
+from sdk.materializers.base import BaseMaterializer, VisualizationType
 from sdk.materializers.builtin import is_exact_json
 
 _FILE = "data.parquet"
@@ -36,6 +45,10 @@ _ARROW_PRIMITIVES = (
     pa.types.is_large_string,
 )
 _PANDAS_2 = int(pd.__version__.split(".")[0]) < 3
+PREVIEW_ROWS = 10
+MAX_COLUMNS = 50
+SUMMARY_ROWS = 50_000
+MAX_CELL_CHARS = 200
 
 
 def _exact_dtype(dtype: Any, values: Any) -> bool:
@@ -136,3 +149,47 @@ class PandasMaterializer(BaseMaterializer):
             "columns": len(frame.columns),
             "dtypes": {str(name): str(dtype) for name, dtype in frame.dtypes.items()},
         }
+
+    def save_visualizations(self, data: pd.DataFrame | pd.Series) -> dict[str, VisualizationType]:
+        frame = data.to_frame() if isinstance(data, pd.Series) else data
+        page = visuals.html_page(f"{type(data).__name__} preview", preview_html(frame))
+        return visuals.write(self, "preview.html", page, VisualizationType.HTML)
+
+
+def preview_html(frame: pd.DataFrame) -> str:
+    """The body of the preview page: sizes, the first rows, a `describe()` summary."""
+    rows, columns = frame.shape
+    shown = frame.iloc[:, :MAX_COLUMNS]
+    notes = [f"{rows:,} rows x {columns:,} columns"]
+    if columns > MAX_COLUMNS:
+        notes.append(f"only the first {MAX_COLUMNS} columns are shown")
+    summarized = shown
+    if rows > SUMMARY_ROWS:
+        summarized = shown.iloc[:: math.ceil(rows / SUMMARY_ROWS)]
+        notes.append(f"the summary describes every {rows // len(summarized):,}th row")
+    parts = [
+        f'<p class="note">{html.escape("; ".join(notes))}</p>',
+        f"<h3>First {min(rows, PREVIEW_ROWS)} rows</h3>",
+        _table(shown.head(PREVIEW_ROWS)),
+    ]
+    if len(shown.columns):
+        parts += ["<h3>Summary</h3>", _table(summarized.describe(include="all"))]
+    return "\n".join(parts)
+
+
+def _table(frame: pd.DataFrame) -> str:
+    """`to_html` of a small frame with long texts cut; escaping stays on."""
+    cut = frame.copy()
+    cut.columns = pd.Index([_cut(label) for label in cut.columns])
+    cut.index = pd.Index([_cut(label) for label in cut.index])
+    for position, dtype in enumerate(cut.dtypes):
+        if not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)):
+            cut.isetitem(position, cut.iloc[:, position].map(_cut, na_action="ignore"))
+    return str(cut.to_html(escape=True, border=0, max_rows=PREVIEW_ROWS * 2))
+
+
+def _cut(value: Any) -> Any:
+    text = value if isinstance(value, str) else None
+    if text is None or len(text) <= MAX_CELL_CHARS:
+        return value
+    return text[:MAX_CELL_CHARS] + "…"

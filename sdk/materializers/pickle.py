@@ -1,11 +1,16 @@
-"""The fallback: cloudpickle, with the versions it needs recorded next to the data.
+"""The fallback: cloudpickle, signed, with the versions it needs recorded next to the data.
 
-A pickle only loads on the Python it was written with, and loading one runs code, so `load`
-checks the recorded versions first (`_check_loadable`; the store's trust check belongs there).
+Loading a pickle runs code, and a pickle only loads on the Python it was written with. So
+`save` writes `versions.json`: the Python and cloudpickle versions, and an HMAC-SHA256 over
+them and `data.pkl`, keyed by the store secret (`sdk.secret`). `load` reads the bytes, checks
+the signature, then the Python major.minor, and only then unpickles; any failure is refused
+with UntrustedArtifactError unless the caller passed `allow_untrusted=True`.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import platform
 import sys
@@ -16,13 +21,35 @@ import cloudpickle
 
 from sdk.materializers.base import (
     BaseMaterializer,
-    MaterializerError,
+    HashingWriter,
     PickleFallbackWarning,
+    UntrustedArtifactError,
     type_path,
+    untrusted_allowed,
 )
+from sdk.secret import key_id, store_secret
 
 _DATA = "data.pkl"
 _VERSIONS = "versions.json"
+ALGORITHM = "hmac-sha256"
+FORMAT = 1
+_DOMAIN = b"lineageql signed pickle\0"
+_ESCAPE = (
+    "If you trust where it came from, load it with `.load(allow_untrusted=True)` (or "
+    "`load_artifact(..., allow_untrusted=True)`)"
+)
+
+
+class _SigningWriter:
+    """A write-only file that feeds every byte to an HMAC on its way to `raw`."""
+
+    def __init__(self, raw: HashingWriter, mac: hmac.HMAC) -> None:
+        self._raw = raw
+        self._mac = mac
+
+    def write(self, data: Any) -> int:
+        self._mac.update(data)
+        return self._raw.write(data)
 
 
 class PickleMaterializer(BaseMaterializer):
@@ -36,32 +63,100 @@ class PickleMaterializer(BaseMaterializer):
             PickleFallbackWarning,
             stacklevel=2,
         )
+        secret = store_secret()
+        header = {
+            "format": FORMAT,
+            "python": platform.python_version(),
+            "cloudpickle": cloudpickle.__version__,
+            "algorithm": ALGORITHM,
+            "key_id": key_id(secret),
+        }
+        mac = _new_mac(secret, header)
         with self.open(_DATA, "wb") as f:
-            cloudpickle.dump(data, f)
-        versions = {"python": platform.python_version(), "cloudpickle": cloudpickle.__version__}
+            cloudpickle.dump(data, _SigningWriter(f, mac))
+        versions = {**header, "signature": mac.hexdigest()}
         with self.open(_VERSIONS, "wb") as f:
-            f.write(json.dumps(versions).encode())
+            f.write(json.dumps(versions, indent=2).encode())
 
     def load(self, data_type: type[Any]) -> Any:
-        self._check_loadable()
+        header = self._header()
         with self.open(_DATA, "rb") as f:
-            return cloudpickle.load(f)
+            payload = f.read()  # verified and unpickled from memory: no second read to swap
+        if not untrusted_allowed():
+            self._verify(header, payload)
+            self._check_python(header)
+        return cloudpickle.loads(payload)
 
-    def _check_loadable(self) -> None:
+    def _header(self) -> dict[str, Any]:
         if not self.exists(_VERSIONS):
-            raise MaterializerError(
-                f"The pickled artifact at {self.uri} has no {_VERSIONS}, so the Python that "
-                "wrote it is unknown; refusing to unpickle it."
+            if untrusted_allowed():
+                return {}
+            raise UntrustedArtifactError(
+                f"The pickled artifact at {self.uri} has no {_VERSIONS}: it is not signed and "
+                "the Python that wrote it is unknown, so it is not unpickled (unpickling runs "
+                f"any code the file holds). {_ESCAPE}."
             )
         with self.open(_VERSIONS, "rb") as f:
-            written_with = str(json.loads(f.read())["python"])
+            raw = f.read()
+        try:
+            header = json.loads(raw)
+        except ValueError:
+            header = None
+        if isinstance(header, dict):
+            return header
+        if untrusted_allowed():
+            return {}
+        raise UntrustedArtifactError(
+            f"{_VERSIONS} of the pickled artifact at {self.uri} is not a JSON object, so the "
+            f"artifact cannot be verified and is not unpickled. {_ESCAPE}."
+        )
+
+    def _verify(self, header: dict[str, Any], payload: bytes) -> None:
+        recorded = header.get("signature")
+        if not isinstance(recorded, str) or header.get("algorithm") != ALGORITHM:
+            raise UntrustedArtifactError(
+                f"The pickled artifact at {self.uri} is not signed (it was saved before "
+                "artifacts were signed, or written by other means), so it is not unpickled: "
+                f"unpickling runs any code the file holds. {_ESCAPE}, then save it again to "
+                "sign it."
+            )
+        secret = store_secret()
+        unsigned = {k: v for k, v in header.items() if k != "signature"}
+        mac = _new_mac(secret, unsigned)
+        mac.update(payload)
+        if hmac.compare_digest(mac.hexdigest(), recorded):
+            return
+        ours, theirs = key_id(secret), header.get("key_id")
+        if theirs != ours:
+            raise UntrustedArtifactError(
+                f"The pickled artifact at {self.uri} was signed with another store secret "
+                f"(key id {theirs}; this client's is {ours}), so it is not unpickled. Every "
+                "client of one store must use the same secret: set LINEAGEQL_STORE_SECRET (or "
+                "LINEAGEQL_STORE_SECRET_FILE) to the secret of the client that saved it. "
+                f"{_ESCAPE}."
+            )
+        raise UntrustedArtifactError(
+            f"The signature of the pickled artifact at {self.uri} does not match: {_DATA} or "
+            f"{_VERSIONS} changed after it was saved (it records Python "
+            f"{header.get('python')}; this is Python {platform.python_version()}), so it is "
+            f"not unpickled. {_ESCAPE}."
+        )
+
+    def _check_python(self, header: dict[str, Any]) -> None:
+        written_with = str(header.get("python"))
         if ".".join(written_with.split(".")[:2]) != _python_minor():
-            raise MaterializerError(
+            raise UntrustedArtifactError(
                 f"The artifact at {self.uri} was pickled with Python {written_with} and this is "
                 f"Python {platform.python_version()}; pickles only load on the same Python "
                 f"minor version. Load it with Python {written_with}, or save it again with a "
-                "materializer that does not pickle."
+                f"materializer that does not pickle. {_ESCAPE}, at your own risk."
             )
+
+
+def _new_mac(secret: bytes, header: dict[str, Any]) -> hmac.HMAC:
+    """The HMAC of a pickle: over the header (canonical JSON) and then the pickled bytes."""
+    canonical = json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
+    return hmac.new(secret, _DOMAIN + canonical + b"\0", hashlib.sha256)
 
 
 def _python_minor() -> str:

@@ -464,7 +464,10 @@ def select_counter(gql: Api) -> Iterator[list[str]]:
         if statement.lstrip().upper().startswith("SELECT"):
             statements.append(statement)
 
-    engines = {db.read_engine.sync_engine, db.write_engine.sync_engine}
+    # A reader made with execution_options() shares its engine's events: listen on the root.
+    engines = {
+        getattr(e.sync_engine, "_proxied", e.sync_engine) for e in (db.read_engine, db.write_engine)
+    }
     for engine in engines:
         event.listen(engine, "before_cursor_execute", count)
     yield statements

@@ -71,6 +71,8 @@ def independent_tree_hash(store: ArtifactStore, uri: str) -> tuple[str, int]:
     for path in store.fs.find(root):
         content = store.fs.cat_file(path)
         relpath = posixpath.relpath(path.lstrip("/"), root.lstrip("/"))
+        if relpath.startswith("visualizations/"):  # not part of the content hash
+            continue
         entries.append((relpath, xxhash.xxh3_128_hexdigest(content), len(content)))
     encoded = json.dumps(sorted(entries), separators=(",", ":")).encode()
     return xxhash.xxh3_128_hexdigest(encoded), sum(e[2] for e in entries)

@@ -1,0 +1,308 @@
+"""`lineageql artifacts list|update` and `lineageql artifacts versions list|update`: tables for
+people, `--json` for scripts, tags added with `-t` and removed with `-r`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from sdk.cli.app import artifacts_app, versions_app
+from sdk.cli.common import (
+    JsonOption,
+    TokenOption,
+    UrlOption,
+    cli_errors,
+    console,
+    make_client,
+    print_json,
+)
+from sdk.errors import InputError
+from sdk.views import Artifact, ArtifactVersion, parse_time
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from sdk.client import Client
+
+PAGE = 100
+
+LIST_ARTIFACTS = """
+query CliListArtifacts($filter: ArtifactFilter, $first: Int, $after: String) {
+  artifacts(filter: $filter, first: $first, after: $after) {
+    edges {
+      node {
+        id name tags versionCount hasCustomName createdAt updatedAt
+        latestVersion { id version createdAt }
+      }
+    }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+
+COUNT_ARTIFACTS = """
+query CliCountArtifacts($filter: ArtifactFilter) {
+  artifacts(filter: $filter, first: 0) { totalCount }
+}
+"""
+
+LimitOption = Annotated[int, typer.Option(min=1, help="Show at most this many rows.")]
+AddTagsOption = Annotated[
+    list[str] | None, typer.Option("--tag", "-t", help="A tag to add (repeatable).")
+]
+RemoveTagsOption = Annotated[
+    list[str] | None, typer.Option("--remove-tag", "-r", help="A tag to remove (repeatable).")
+]
+
+
+def collect(
+    client: Client, document: str, field: str, variables: dict[str, Any], limit: int
+) -> tuple[list[dict[str, Any]], bool]:
+    """Up to `limit` nodes of the connection `field`, page after page, and whether more exist."""
+    nodes: list[dict[str, Any]] = []
+    after: str | None = None
+    while len(nodes) <= limit:
+        first = min(PAGE, limit + 1 - len(nodes))
+        data = client.execute(document, {**variables, "first": first, "after": after})[field]
+        nodes.extend(edge["node"] for edge in data["edges"])
+        if not data["pageInfo"]["hasNextPage"]:
+            break
+        after = data["pageInfo"]["endCursor"]
+    return nodes[:limit], len(nodes) > limit
+
+
+def when(value: datetime | str | None) -> str:
+    """A timestamp for people: `2026-11-22 14:30:45` in UTC; `-` when unset."""
+    moment = parse_time(value) if isinstance(value, str) else value
+    if moment is None:
+        return "-"
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def iso(value: datetime | str | None) -> str | None:
+    """A timestamp for scripts: ISO 8601 with its offset."""
+    moment = parse_time(value) if isinstance(value, str) else value
+    return None if moment is None else moment.isoformat()
+
+
+def table(*columns: str) -> Table:
+    from rich import box
+    from rich.table import Table
+
+    grid = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for column in columns:
+        grid.add_column(column, overflow="fold")
+    return grid
+
+
+def add_row(grid: Table, *cells: str) -> None:
+    """A row of plain text: brackets in names are not rich markup."""
+    from rich.text import Text
+
+    grid.add_row(*(Text(cell) for cell in cells))
+
+
+def more_hint(shown: int, what: str, limit: int) -> str:
+    return f"showing the first {shown} {what}; use --limit {limit * 2} or more to see further"
+
+
+def _size(size: int | None) -> str:
+    if size is None:
+        return "-"
+    amount = float(size)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if amount < 1024 or unit == "TB":
+            return f"{amount:.0f} {unit}" if unit == "B" else f"{amount:.1f} {unit}"
+        amount /= 1024
+    raise AssertionError("unreachable")
+
+
+def _tags(tags: Sequence[str]) -> str:
+    return ", ".join(tags) or "-"
+
+
+@artifacts_app.command("list")
+def list_artifacts(
+    tag: Annotated[
+        str | None, typer.Option("--tag", "-t", help="Only artifacts with this tag.")
+    ] = None,
+    all_: Annotated[
+        bool,
+        typer.Option(
+            "--all", "-a", help="Also list artifacts with default names (pipeline::step::output)."
+        ),
+    ] = False,
+    limit: LimitOption = 50,
+    as_json: JsonOption = False,
+    url: UrlOption = None,
+    token: TokenOption = None,
+) -> None:
+    """List artifacts by name: version count, latest version, tags, last update.
+
+    Artifacts that only have default names (`pipeline::step::output`) are hidden unless --all.
+    """
+    with cli_errors():
+        client = make_client(url, token)
+        flt: dict[str, Any] = {"tag": tag, "hasCustomName": None if all_ else True}
+        nodes, more = collect(client, LIST_ARTIFACTS, "artifacts", {"filter": flt}, limit)
+        hidden = 0
+        if not all_:
+            hidden_filter = {"tag": tag, "hasCustomName": False}
+            counted = client.execute(COUNT_ARTIFACTS, {"filter": hidden_filter})
+            hidden = counted["artifacts"]["totalCount"]
+    if as_json:
+        print_json([_artifact_json(node) for node in nodes])
+        return
+    out = console()
+    if nodes:
+        grid = table("name", "versions", "latest", "tags", "updated (UTC)")
+        for node in nodes:
+            latest = node["latestVersion"]
+            add_row(
+                grid,
+                node["name"],
+                str(node["versionCount"]),
+                latest["version"] if latest else "-",
+                _tags(node["tags"]),
+                when(node["updatedAt"]),
+            )
+        out.print(grid)
+    else:
+        out.print("No artifacts" + (f" tagged {tag!r}." if tag else "."), markup=False)
+    if more:
+        out.print(more_hint(len(nodes), "artifacts", limit))
+    if hidden:
+        out.print(
+            f"{hidden} artifact{'s' if hidden != 1 else ''} with default names "
+            "(pipeline::step::output) hidden; --all lists them."
+        )
+
+
+def _artifact_json(node: dict[str, Any]) -> dict[str, Any]:
+    latest = node["latestVersion"]
+    return {
+        "id": node["id"],
+        "name": node["name"],
+        "version_count": node["versionCount"],
+        "latest_version": latest["version"] if latest else None,
+        "tags": node["tags"],
+        "has_custom_name": node["hasCustomName"],
+        "created_at": iso(node["createdAt"]),
+        "updated_at": iso(node["updatedAt"]),
+    }
+
+
+@artifacts_app.command("update")
+def update_artifact(
+    name: Annotated[str, typer.Argument(help="The artifact's name.")],
+    add: AddTagsOption = None,
+    remove: RemoveTagsOption = None,
+    as_json: JsonOption = False,
+    url: UrlOption = None,
+    token: TokenOption = None,
+) -> None:
+    """Add (-t) and remove (-r) tags of an artifact, all at once or none."""
+    with cli_errors():
+        _need_tags(add, remove)
+        client = make_client(url, token)
+        artifact = client.update_artifact(name, add_tags=add, remove_tags=remove)
+    if as_json:
+        print_json({"id": artifact.id, "name": artifact.name, "tags": list(artifact.tags)})
+        return
+    console().print(_tag_line(artifact.name, artifact), markup=False)
+
+
+@versions_app.command("list")
+def list_versions(
+    name: Annotated[
+        str | None, typer.Argument(help="Only versions of this artifact; unset: all artifacts.")
+    ] = None,
+    tag: Annotated[
+        str | None, typer.Option("--tag", "-t", help="Only versions with this tag.")
+    ] = None,
+    limit: LimitOption = 50,
+    as_json: JsonOption = False,
+    url: UrlOption = None,
+    token: TokenOption = None,
+) -> None:
+    """List artifact versions in the order they were created, oldest first."""
+    with cli_errors():
+        client = make_client(url, token)
+        if name is not None:
+            client.get_artifact(name)  # NotFoundError with the name, rather than an empty list
+        found = client.list_artifact_versions(name=name, tag=tag, limit=limit + 1)
+    versions, more = found[:limit], len(found) > limit
+    if as_json:
+        print_json([_version_json(version) for version in versions])
+        return
+    out = console()
+    if versions:
+        grid = table("artifact", "version", "source", "tags", "size", "created (UTC)")
+        for version in versions:
+            add_row(
+                grid,
+                version.name,
+                version.version,
+                version.source,
+                _tags(version.tags),
+                _size(version.size_bytes),
+                when(version.created_at),
+            )
+        out.print(grid)
+    else:
+        where = f" of {name!r}" if name else ""
+        out.print(f"No versions{where}" + (f" tagged {tag!r}." if tag else "."), markup=False)
+    if more:
+        out.print(more_hint(len(versions), "versions", limit))
+
+
+def _version_json(version: ArtifactVersion) -> dict[str, Any]:
+    return {
+        "id": version.id,
+        "name": version.name,
+        "version": version.version,
+        "is_custom_version": version.is_custom_version,
+        "source": version.source,
+        "tags": list(version.tags),
+        "uri": version.uri,
+        "data_type": version.data_type,
+        "size_bytes": version.size_bytes,
+        "content_hash": version.content_hash,
+        "producer_id": version.producer_id,
+        "created_at": iso(version.created_at),
+    }
+
+
+@versions_app.command("update")
+def update_version(
+    name: Annotated[str, typer.Argument(help="The artifact's name.")],
+    version: Annotated[str, typer.Argument(help="The version, e.g. 3 or raw_2023.")],
+    add: AddTagsOption = None,
+    remove: RemoveTagsOption = None,
+    as_json: JsonOption = False,
+    url: UrlOption = None,
+    token: TokenOption = None,
+) -> None:
+    """Add (-t) and remove (-r) tags of one artifact version, all at once or none."""
+    with cli_errors():
+        _need_tags(add, remove)
+        client = make_client(url, token)
+        updated = client.update_artifact_version(name, version, add_tags=add, remove_tags=remove)
+    if as_json:
+        print_json(_version_json(updated))
+        return
+    console().print(_tag_line(f"{updated.name}:{updated.version}", updated), markup=False)
+
+
+def _need_tags(add: list[str] | None, remove: list[str] | None) -> None:
+    if not add and not remove:
+        raise InputError(
+            "nothing to change: give a tag to add with -t TAG or to remove with -r TAG"
+        )
+
+
+def _tag_line(label: str, tagged: Artifact | ArtifactVersion) -> str:
+    return f"{label} tags: {_tags(tagged.tags)}"

@@ -1,0 +1,233 @@
+"""`lineageql runs list` and `lineageql runs show RUN_ID`: pipeline runs and their steps."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from sdk.cli.app import runs_app
+from sdk.cli.artifacts import LimitOption, add_row, collect, iso, more_hint, table, when
+from sdk.cli.common import (
+    JsonOption,
+    TokenOption,
+    UrlOption,
+    cli_errors,
+    console,
+    make_client,
+    print_json,
+)
+from sdk.errors import InputError, NotFoundError
+from sdk.views import parse_time
+
+STATUSES = ("RUNNING", "COMPLETED", "FAILED", "CACHED")
+
+LIST_RUNS = """
+query CliListRuns($filter: PipelineRunFilter, $first: Int, $after: String) {
+  pipelineRuns(filter: $filter, first: $first, after: $after) {
+    edges { node { id name status startedAt endedAt error pipeline { name } } }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+
+SHOW_RUN = """
+query CliShowRun($id: ID!) {
+  pipelineRun(id: $id) {
+    id name status startedAt endedAt error pipeline { name }
+    steps {
+      id name status startedAt endedAt error cacheReason
+      originalStepRun { id run { id name } }
+      inputs { name artifactVersion { id name version } }
+      outputs { name artifactVersion { id name version } }
+    }
+  }
+}
+"""
+
+
+def duration(started: str | None, ended: str | None, status: str) -> str:
+    """`850 ms`, `12.3 s`, `4 min 05 s`, `2 h 03 min`; `running` while it runs."""
+    start, end = parse_time(started), parse_time(ended)
+    if start is None or end is None:
+        return "running" if status == "RUNNING" else "-"
+    seconds = max((end - start).total_seconds(), 0.0)
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def _seconds(started: str | None, ended: str | None) -> float | None:
+    start, end = parse_time(started), parse_time(ended)
+    return None if start is None or end is None else (end - start).total_seconds()
+
+
+@runs_app.command("list")
+def list_runs(
+    pipeline: Annotated[
+        str | None, typer.Option("--pipeline", "-p", help="Only runs of this pipeline.")
+    ] = None,
+    status: Annotated[
+        str | None,
+        typer.Option("--status", "-s", help="Only runs with this status: " + ", ".join(STATUSES)),
+    ] = None,
+    limit: LimitOption = 50,
+    as_json: JsonOption = False,
+    url: UrlOption = None,
+    token: TokenOption = None,
+) -> None:
+    """List pipeline runs, newest first."""
+    with cli_errors():
+        wanted = None if status is None else _status(status)
+        client = make_client(url, token)
+        if pipeline is not None:
+            client.get_pipeline(pipeline)  # NotFoundError naming it, rather than an empty list
+        flt = {"pipelineName": pipeline, "status": wanted}
+        nodes, more = collect(client, LIST_RUNS, "pipelineRuns", {"filter": flt}, limit)
+    if as_json:
+        print_json([_run_json(node) for node in nodes])
+        return
+    out = console()
+    if not nodes:
+        out.print("No pipeline runs match.", markup=False)
+        return
+    grid = table("id", "name", "pipeline", "status", "started (UTC)", "duration")
+    for node in nodes:
+        add_row(
+            grid,
+            node["id"],
+            node["name"],
+            node["pipeline"]["name"],
+            node["status"],
+            when(node["startedAt"]),
+            duration(node["startedAt"], node["endedAt"], node["status"]),
+        )
+    out.print(grid)
+    if more:
+        out.print(more_hint(len(nodes), "runs", limit))
+
+
+def _status(text: str) -> str:
+    if text.upper() not in STATUSES:
+        raise InputError(f"--status must be one of {', '.join(STATUSES)} (got {text!r})")
+    return text.upper()
+
+
+def _run_json(node: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": node["id"],
+        "name": node["name"],
+        "pipeline_name": node["pipeline"]["name"],
+        "status": node["status"],
+        "started_at": iso(node["startedAt"]),
+        "ended_at": iso(node["endedAt"]),
+        "duration_seconds": _seconds(node["startedAt"], node["endedAt"]),
+        "error": node["error"],
+    }
+
+
+@runs_app.command("show")
+def show_run(
+    run_id: Annotated[str, typer.Argument(metavar="RUN_ID", help="A run id (`runs list`).")],
+    as_json: JsonOption = False,
+    url: UrlOption = None,
+    token: TokenOption = None,
+) -> None:
+    """Show a run and its steps: status, duration, where a cached step came from, inputs and
+    outputs."""
+    with cli_errors():
+        client = make_client(url, token)
+        run = client.execute(SHOW_RUN, {"id": run_id})["pipelineRun"]
+        if run is None:
+            raise NotFoundError(
+                f"no pipeline run has id {run_id!r}; `lineageql runs list` shows the ids"
+            )
+    if as_json:
+        print_json({**_run_json(run), "steps": [_step_json(step) for step in run["steps"]]})
+        return
+    out = console()
+    out.print(f"{run['name']}  ({run['id']})", markup=False, style="bold")
+    length = duration(run["startedAt"], run["endedAt"], run["status"])
+    out.print(
+        f"pipeline: {run['pipeline']['name']}   status: {run['status']}   "
+        f"started: {when(run['startedAt'])} UTC   duration: {length}",
+        markup=False,
+    )
+    if run["error"]:
+        out.print(f"error: {_first_line(run['error'])}", markup=False)
+    if not run["steps"]:
+        out.print("No steps.", markup=False)
+        return
+    grid = table("step", "status", "duration", "inputs", "outputs", "notes")
+    for step in run["steps"]:
+        add_row(
+            grid,
+            step["name"],
+            step["status"],
+            duration(step["startedAt"], step["endedAt"], step["status"]),
+            _versions(step["inputs"]),
+            _versions(step["outputs"]),
+            _note(step),
+        )
+    out.print(grid)
+
+
+def _versions(edges: list[dict[str, Any]]) -> str:
+    """`name:version` per line."""
+    items = [f"{e['artifactVersion']['name']}:{e['artifactVersion']['version']}" for e in edges]
+    return "\n".join(items) or "-"
+
+
+def _note(step: dict[str, Any]) -> str:
+    original = step["originalStepRun"]
+    if step["status"] == "CACHED" and original is not None:
+        return f"cached from {original['run']['name']}"
+    if step["error"]:
+        return f"error: {_first_line(step['error'])}"
+    return ""
+
+
+def _first_line(text: str) -> str:
+    lines = text.strip().splitlines()
+    return lines[0] if lines else ""
+
+
+def _step_json(step: dict[str, Any]) -> dict[str, Any]:
+    original = step["originalStepRun"]
+
+    def edges(key: str) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": e["name"],
+                "artifact_name": e["artifactVersion"]["name"],
+                "version": e["artifactVersion"]["version"],
+                "artifact_version_id": e["artifactVersion"]["id"],
+            }
+            for e in step[key]
+        ]
+
+    return {
+        "id": step["id"],
+        "name": step["name"],
+        "status": step["status"],
+        "started_at": iso(step["startedAt"]),
+        "ended_at": iso(step["endedAt"]),
+        "duration_seconds": _seconds(step["startedAt"], step["endedAt"]),
+        "cached_from": None
+        if original is None
+        else {
+            "step_run_id": original["id"],
+            "run_id": original["run"]["id"],
+            "run_name": original["run"]["name"],
+        },
+        "cache_reason": step["cacheReason"],
+        "error": step["error"],
+        "inputs": edges("inputs"),
+        "outputs": edges("outputs"),
+    }

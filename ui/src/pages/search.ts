@@ -1,0 +1,164 @@
+// The start page: artifacts searched by name and tag.
+
+import { query } from "../api";
+import { formatDate, h, tagList } from "../dom";
+import {
+  ARTIFACTS,
+  type ArtifactSummary,
+  type Connection,
+  TAGGED_VERSIONS,
+  type TaggedVersion,
+} from "../queries";
+import { links, type Route } from "../route";
+import { loadMore } from "../widgets";
+
+const PAGE = 50;
+
+export async function searchPage(main: HTMLElement, route: Route): Promise<void> {
+  const q = route.params.get("q") ?? "";
+  const tag = route.params.get("tag") ?? "";
+  const nameInput = h("input", {
+    id: "search-name",
+    type: "search",
+    name: "q",
+    value: q,
+    placeholder: "part of a name, e.g. iris",
+    "data-testid": "search-name",
+  });
+  const tagInput = h("input", {
+    id: "search-tag",
+    type: "search",
+    name: "tag",
+    value: tag,
+    placeholder: "a tag, e.g. raw",
+    "data-testid": "search-tag",
+  });
+  const form = h(
+    "form",
+    { className: "search", role: "search", "data-testid": "search-form" },
+    h("label", { for: "search-name" }, "Name"),
+    nameInput,
+    h("label", { for: "search-tag" }, "Tag"),
+    tagInput,
+    h("button", { type: "submit", "data-testid": "search-submit" }, "Search"),
+  );
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    location.hash = links.search(nameInput.value.trim(), tagInput.value.trim());
+  });
+
+  const filter = { nameContains: q || null, tag: tag || null };
+  const first = await query<{ artifacts: Connection<ArtifactSummary> }>(ARTIFACTS, {
+    filter,
+    first: PAGE,
+  });
+  const body = h("tbody", {});
+  const addRows = (conn: Connection<ArtifactSummary>): void => {
+    for (const { node } of conn.edges) {
+      body.append(
+        h(
+          "tr",
+          { "data-testid": "artifact-row", "data-name": node.name },
+          h("td", {}, h("a", { href: links.artifact(node.name), "data-testid": "artifact-link" }, node.name)),
+          h("td", {}, tagList(node.tags)),
+          h("td", { className: "num" }, node.versionCount),
+          h(
+            "td",
+            {},
+            node.latestVersion
+              ? h("a", { href: links.version(node.latestVersion.id) }, node.latestVersion.version)
+              : "",
+          ),
+          h("td", {}, formatDate(node.latestVersion?.createdAt)),
+        ),
+      );
+    }
+  };
+  addRows(first.artifacts);
+  const total = first.artifacts.totalCount;
+  const what = [q && `name contains “${q}”`, tag && `tag “${tag}”`].filter(Boolean).join(", ");
+  const tagged = tag ? await taggedVersions(tag, q) : null;
+  main.replaceChildren(
+    h("h1", {}, "Artifacts"),
+    form,
+    h(
+      "p",
+      { className: "muted", "data-testid": "result-count" },
+      `${total} artifact${total === 1 ? "" : "s"}${what ? ` with ${what}` : ""}`,
+    ),
+    total === 0
+      ? tagged
+        ? ""
+        : h("p", { "data-testid": "no-results" }, "Nothing matches. Try part of a name, or clear the tag.")
+      : h(
+          "table",
+          { className: "list", "data-testid": "artifact-results" },
+          h(
+            "thead",
+            {},
+            h("tr", {}, ["Name", "Tags", "Versions", "Latest", "Latest created"].map((t) => h("th", { scope: "col" }, t))),
+          ),
+          body,
+        ),
+    loadMore(first.artifacts.pageInfo, async (after) => {
+      const next = await query<{ artifacts: Connection<ArtifactSummary> }>(ARTIFACTS, {
+        filter,
+        first: PAGE,
+        after,
+      });
+      addRows(next.artifacts);
+      return next.artifacts.pageInfo;
+    }),
+  );
+  if (tagged) main.append(tagged);
+  if (!q && !tag) nameInput.focus();
+}
+
+/** Tags are set on versions too (`ArtifactConfig(tags=...)`): list the versions with `tag`. */
+async function taggedVersions(tag: string, nameContains: string): Promise<HTMLElement> {
+  const wanted = nameContains.toLowerCase();
+  const body = h("tbody", {});
+  const addRows = (conn: Connection<TaggedVersion>): void => {
+    for (const { node } of conn.edges) {
+      if (wanted && !node.name.toLowerCase().includes(wanted)) continue;
+      body.append(
+        h(
+          "tr",
+          { "data-testid": "tagged-version-row", "data-name": node.name, "data-version": node.version },
+          h("td", {}, h("a", { href: links.artifact(node.name) }, node.name)),
+          h("td", {}, h("a", { href: links.version(node.id), "data-testid": "version-link" }, node.version)),
+          h("td", {}, tagList(node.tags)),
+          h("td", {}, node.source),
+          h("td", {}, formatDate(node.createdAt)),
+        ),
+      );
+    }
+  };
+  const first = await query<{ artifactVersions: Connection<TaggedVersion> }>(TAGGED_VERSIONS, {
+    tag,
+    first: PAGE,
+  });
+  addRows(first.artifactVersions);
+  return h(
+    "section",
+    { className: "card", "data-testid": "tagged-versions" },
+    h("h2", {}, `Versions tagged “${tag}”`),
+    body.childElementCount === 0 && !first.artifactVersions.pageInfo.hasNextPage
+      ? h("p", { className: "muted", "data-testid": "no-tagged-versions" }, "No version has this tag.")
+      : h(
+          "table",
+          { className: "list" },
+          h("thead", {}, h("tr", {}, ["Artifact", "Version", "Tags", "Source", "Created"].map((t) => h("th", { scope: "col" }, t)))),
+          body,
+        ),
+    loadMore(first.artifactVersions.pageInfo, async (after) => {
+      const next = await query<{ artifactVersions: Connection<TaggedVersion> }>(TAGGED_VERSIONS, {
+        tag,
+        first: PAGE,
+        after,
+      });
+      addRows(next.artifactVersions);
+      return next.artifactVersions.pageInfo;
+    }),
+  );
+}

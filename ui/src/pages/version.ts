@@ -1,0 +1,56 @@
+// One artifact version: its facts, metadata, producer and consumers, visualizations and lineage.
+
+import { QueryError, query } from "../api";
+import { facts, formatBytes, formatDate, h, tagList } from "../dom";
+import { lineageSection } from "../lineage";
+import { VERSION, type VersionDetail } from "../queries";
+import { links, type Route } from "../route";
+import { visualizationSection } from "../visualizations";
+import { section, stepLink, valueTable } from "../widgets";
+
+export async function versionPage(main: HTMLElement, route: Route): Promise<void> {
+  const id = route.path[1];
+  const data = await query<{ artifactVersion: VersionDetail | null }>(VERSION, { id });
+  const v = data.artifactVersion;
+  if (!v) throw new QueryError(`No artifact version has the id “${id}”.`, "NOT_FOUND");
+  main.replaceChildren(
+    h(
+      "p",
+      { className: "crumbs" },
+      h("a", { href: links.search() }, "Artifacts"),
+      " / ",
+      h("a", { href: links.artifact(v.name), "data-testid": "artifact-crumb" }, v.name),
+      " / ",
+      `version ${v.version}`,
+    ),
+    h("h1", { "data-testid": "version-title" }, `${v.name}:${v.version}`),
+    facts(
+      [
+        ["Tags", tagList(v.tags)],
+        ["Source", v.source],
+        [
+          "Produced by",
+          v.producer ? stepLink(v.producer, "producer-link") : h("span", { className: "muted" }, "no step (saved or registered)"),
+        ],
+        ["Type", v.dataType],
+        ["Materializer", v.materializer],
+        ["Size", formatBytes(v.sizeBytes)],
+        ["Content hash", v.contentHash ? h("code", {}, v.contentHash) : ""],
+        ["URI", h("code", {}, v.uri)],
+        ["Created", formatDate(v.createdAt)],
+        ["Id", h("code", {}, v.id)],
+      ],
+      "version-facts",
+    ),
+    section("Metadata", "version-metadata", valueTable(v.metadata, "metadata")),
+    v.consumers.length > 0
+      ? section(
+          "Used by",
+          "consumers",
+          h("ul", {}, v.consumers.map((step) => h("li", {}, stepLink(step, "consumer-link")))),
+        )
+      : "",
+    visualizationSection(v.id),
+    lineageSection(v.id, route, `Lineage of ${v.name}:${v.version}`),
+  );
+}

@@ -1,0 +1,242 @@
+// GraphQL documents the explorer sends, kept as constants (one place to read what it asks for).
+
+export interface PageInfo {
+  hasNextPage: boolean;
+  endCursor: string | null;
+}
+export interface Connection<T> {
+  totalCount: number;
+  pageInfo: PageInfo;
+  edges: { node: T }[];
+}
+export interface RunRef {
+  id: string;
+  name: string;
+  pipeline: { name: string };
+}
+export interface VersionRef {
+  id: string;
+  name: string;
+  version: string;
+}
+export interface StepRef {
+  id: string;
+  name: string;
+  status: string;
+  run: RunRef;
+}
+
+export const ARTIFACTS = `
+query Artifacts($filter: ArtifactFilter, $first: Int, $after: String) {
+  artifacts(filter: $filter, first: $first, after: $after) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges { node { id name tags versionCount latestVersion { id version createdAt } } }
+  }
+}`;
+export interface ArtifactSummary {
+  id: string;
+  name: string;
+  tags: string[];
+  versionCount: number;
+  latestVersion: { id: string; version: string; createdAt: string } | null;
+}
+
+export const RUNS = `
+query Runs($first: Int, $after: String, $filter: PipelineRunFilter) {
+  pipelineRuns(first: $first, after: $after, filter: $filter) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges { node { id name status startedAt endedAt pipeline { name } } }
+  }
+}`;
+export interface RunSummary {
+  id: string;
+  name: string;
+  status: string;
+  startedAt: string;
+  endedAt: string | null;
+  pipeline: { name: string };
+}
+
+const VERSION_ROW = `id version isCustomVersion source dataType sizeBytes tags createdAt`;
+
+export const ARTIFACT = `
+query Artifact($name: String!, $first: Int, $after: String) {
+  artifact(name: $name) {
+    id name tags createdAt updatedAt versionCount
+    latestVersion { id version metadata }
+    versions(first: $first, after: $after, newestFirst: true) {
+      totalCount
+      pageInfo { hasNextPage endCursor }
+      edges { node { ${VERSION_ROW} } }
+    }
+  }
+}`;
+export interface VersionRow {
+  id: string;
+  version: string;
+  isCustomVersion: boolean;
+  source: string;
+  dataType: string;
+  sizeBytes: number | string | null;
+  tags: string[];
+  createdAt: string;
+}
+export interface ArtifactDetail {
+  id: string;
+  name: string;
+  tags: string[];
+  createdAt: string;
+  updatedAt: string;
+  versionCount: number;
+  latestVersion: { id: string; version: string; metadata: unknown } | null;
+  versions: Connection<VersionRow>;
+}
+
+const STEP_REF = `id name status run { id name pipeline { name } }`;
+
+export const VERSION = `
+query Version($id: ID, $name: String, $version: String) {
+  artifactVersion(id: $id, name: $name, version: $version) {
+    id name version isCustomVersion uri dataType materializer contentHash sizeBytes metadata
+    tags createdAt source
+    producer { ${STEP_REF} }
+    consumers { ${STEP_REF} }
+  }
+}`;
+export interface VersionDetail {
+  id: string;
+  name: string;
+  version: string;
+  isCustomVersion: boolean;
+  uri: string;
+  dataType: string;
+  materializer: string;
+  contentHash: string | null;
+  sizeBytes: number | string | null;
+  metadata: unknown;
+  tags: string[];
+  createdAt: string;
+  source: string;
+  producer: StepRef | null;
+  consumers: StepRef[];
+}
+
+// Asked separately, so that the rest of the page works against a server without this field.
+export const VISUALIZATIONS = `
+query Visualizations($id: ID!) {
+  artifactVersion(id: $id) { id visualizations { type uri url } }
+}`;
+export interface Visualization {
+  type: string;
+  uri: string;
+  url: string;
+}
+
+export const LINEAGE = `
+query Lineage($id: ID!, $direction: LineageDirection!, $depth: Int!, $first: Int, $after: String) {
+  lineage(id: $id, direction: $direction, depth: $depth, first: $first, after: $after) {
+    truncated
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    nodes {
+      __typename
+      ... on ArtifactVersion { id name version source }
+      ... on StepRun { id name status originalStepRun { id } run { id name pipeline { name } } }
+    }
+    edges { source target kind name }
+  }
+}`;
+export type LineageNode =
+  | { __typename: "ArtifactVersion"; id: string; name: string; version: string; source: string }
+  | {
+      __typename: "StepRun";
+      id: string;
+      name: string;
+      status: string;
+      originalStepRun: { id: string } | null;
+      run: RunRef;
+    };
+export interface LineageEdge {
+  source: string;
+  target: string;
+  kind: "PRODUCED" | "CONSUMED";
+  name: string;
+}
+export interface LineagePage {
+  truncated: boolean;
+  totalCount: number;
+  pageInfo: PageInfo;
+  nodes: LineageNode[];
+  edges: LineageEdge[];
+}
+
+const STEP_ARTIFACTS = `
+  inputs { name artifactVersion { id name version } }
+  outputs { name artifactVersion { id name version } }`;
+
+export const RUN = `
+query Run($id: ID!) {
+  pipelineRun(id: $id) {
+    id name status startedAt endedAt error pipeline { name }
+    steps {
+      id name status startedAt endedAt error cacheReason
+      originalStepRun { id run { id name } }
+      ${STEP_ARTIFACTS}
+    }
+  }
+}`;
+export interface StepArtifact {
+  name: string;
+  artifactVersion: VersionRef;
+}
+export interface RunStep {
+  id: string;
+  name: string;
+  status: string;
+  startedAt: string;
+  endedAt: string | null;
+  error: string | null;
+  cacheReason: string | null;
+  originalStepRun: { id: string; run: { id: string; name: string } } | null;
+  inputs: StepArtifact[];
+  outputs: StepArtifact[];
+}
+export interface RunDetail {
+  id: string;
+  name: string;
+  status: string;
+  startedAt: string;
+  endedAt: string | null;
+  error: string | null;
+  pipeline: { name: string };
+  steps: RunStep[];
+}
+
+export const STEP = `
+query Step($id: ID!) {
+  stepRun(id: $id) {
+    id name status startedAt endedAt error cacheReason cacheKey parameters
+    run { id name pipeline { name } }
+    originalStepRun { id run { id name } }
+    ${STEP_ARTIFACTS}
+  }
+}`;
+export interface StepDetail extends RunStep {
+  cacheKey: string | null;
+  parameters: unknown;
+  run: RunRef;
+}
+
+export const TAGGED_VERSIONS = `
+query TaggedVersions($tag: String!, $first: Int, $after: String) {
+  artifactVersions(filter: { tag: $tag }, first: $first, after: $after) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges { node { name ${VERSION_ROW} } }
+  }
+}`;
+export interface TaggedVersion extends VersionRow {
+  name: string;
+}

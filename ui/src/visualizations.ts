@@ -1,0 +1,111 @@
+// A version's visualizations, served by the same server at their relative `url`: HTML in a
+// fully sandboxed frame, images as images, Markdown/JSON/CSV as plain text (never as markup).
+
+import { AuthError, QueryError, authHeaders, getToken, query, serverUrl } from "./api";
+import { h } from "./dom";
+import { VISUALIZATIONS, type Visualization } from "./queries";
+import { onLeave } from "./route";
+
+const MAX_TEXT = 1_000_000;
+
+async function fetchFile(url: string): Promise<Response> {
+  const response = await fetch(url, { headers: authHeaders(), credentials: "same-origin" });
+  if (response.status === 401 || response.status === 403) {
+    throw new AuthError("The server refused the token for this visualization.");
+  }
+  if (!response.ok) throw new Error(`${response.status} ${response.statusText}`);
+  return response;
+}
+
+/**
+ * What a frame or image should load. Without a token, the server's URL itself, so the file
+ * keeps the sandboxing policy the server sends with it. A frame or image cannot send an
+ * Authorization header, so with a token the file is fetched here and shown from a blob: URL
+ * (the frame stays sandboxed by its `sandbox` attribute and inherits this page's policy).
+ */
+async function sourceOf(url: string): Promise<string> {
+  if (!getToken()) return url;
+  const blob = await (await fetchFile(url)).blob();
+  const local = URL.createObjectURL(blob);
+  onLeave(() => URL.revokeObjectURL(local));
+  return local;
+}
+
+async function textOf(url: string): Promise<string> {
+  const response = await fetchFile(url);
+  const text = await response.text();
+  return text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT)}\n… (cut at ${MAX_TEXT} characters)` : text;
+}
+
+function figure(viz: Visualization, index: number): HTMLElement {
+  const type = viz.type.toLowerCase();
+  const url = serverUrl(viz.url);
+  const name = viz.uri.split("/").pop() || `visualization ${index + 1}`;
+  const caption = h(
+    "figcaption",
+    {},
+    `${type}: ${name} `,
+    h("a", { href: url, target: "_blank", rel: "noopener noreferrer" }, "open"),
+  );
+  const fig = h("figure", { className: `viz viz-${type}`, "data-testid": "visualization", "data-type": type });
+  if (type === "html" || type === "image") {
+    const el =
+      type === "html"
+        ? h("iframe", {
+            sandbox: "",
+            title: `visualization ${index + 1}: ${name}`,
+            referrerpolicy: "no-referrer",
+            "data-testid": "visualization-frame",
+          })
+        : h("img", { alt: `visualization ${index + 1}: ${name}`, "data-testid": "visualization-image" });
+    sourceOf(url)
+      .then((src) => {
+        el.src = src;
+      })
+      .catch((error: unknown) => {
+        el.replaceWith(h("p", { className: "muted" }, `Could not load it: ${String(error)}`));
+      });
+    fig.append(el);
+  } else {
+    const pre = h("pre", { className: "viz-text", "data-testid": "visualization-text" }, "Loading…");
+    textOf(url)
+      .then((text) => {
+        if (type === "json") {
+          try {
+            text = JSON.stringify(JSON.parse(text), null, 2);
+          } catch {
+            // shown as it came
+          }
+        }
+        pre.textContent = text;
+      })
+      .catch((error: unknown) => {
+        pre.textContent = `Could not load it: ${String(error)}`;
+      });
+    fig.append(pre);
+  }
+  fig.append(caption);
+  return fig;
+}
+
+export function visualizationSection(versionId: string): HTMLElement {
+  const body = h("div", { className: "viz-list" }, h("p", { className: "muted" }, "Loading…"));
+  const sectionEl = h("section", { className: "card", "data-testid": "visualizations" }, h("h2", {}, "Visualizations"), body);
+  query<{ artifactVersion: { visualizations: Visualization[] } | null }>(VISUALIZATIONS, { id: versionId })
+    .then((data) => {
+      const items = data.artifactVersion?.visualizations ?? [];
+      body.replaceChildren(
+        ...(items.length === 0
+          ? [h("p", { className: "muted", "data-testid": "no-visualizations" }, "This version has no visualizations.")]
+          : items.map(figure)),
+      );
+    })
+    .catch((error: unknown) => {
+      const message =
+        error instanceof QueryError && /visualizations/.test(error.message)
+          ? "This server does not provide visualizations."
+          : `Could not load the visualizations: ${String(error)}`;
+      body.replaceChildren(h("p", { className: "muted", "data-testid": "no-visualizations" }, message));
+    });
+  return sectionEl;
+}
