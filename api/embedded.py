@@ -48,7 +48,7 @@ class LocalExecutor:
         atexit.register(self.close)
 
     async def _open(self) -> Database:
-        db = Database.from_settings(self.settings)
+        db = Database.from_settings(self.settings, inline_sqlite=True)
         await ensure_schema(db, self.settings.database_url)
         return db
 

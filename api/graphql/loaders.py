@@ -58,6 +58,21 @@ class Loaders:
     step_outputs: DataLoader[str, list[tuple[str, str]]]
     consumers: DataLoader[str, list[StepRun]]
 
+    def prime_version(self, row: ArtifactVersion, tags: Sequence[str]) -> None:
+        """A version this request has just written: its answer needs no read back."""
+        self.version.prime(row.id, row)
+        self.version_tags.prime(row.id, sorted(dict.fromkeys(tags)))
+
+    def prime_finished_step(
+        self, step: StepRun, outputs: Sequence[tuple[str, ArtifactVersion, Sequence[str]]]
+    ) -> None:
+        """A step run closed by this request, with its (name, version) outputs and their tags:
+        `outputs` holds (name, version row, tags)."""
+        self.step_run.prime(step.id, step)
+        self.step_outputs.prime(step.id, sorted((name, row.id) for name, row, _ in outputs))
+        for _, row, tags in outputs:
+            self.prime_version(row, tags)
+
     @classmethod
     def create(cls, db: Database) -> Loaders:
         async def inputs(s: AsyncSession, ids: Sequence[str]) -> Mapping[str, Any]:

@@ -69,8 +69,13 @@ class Mutation(TagMutations, PruneMutations):
             ],
         )
         async with info.context.db.write() as session:
-            row = await run_store.finish_step(session, result)
-            return StepRun.from_model(row)
+            finished = await run_store.finish_step(session, result)
+        tags = [new.tags for _, new in result.outputs]
+        info.context.loaders.prime_finished_step(
+            finished.step,
+            [(name, row, t) for (name, row), t in zip(finished.outputs, tags, strict=True)],
+        )
+        return StepRun.from_model(finished.step)
 
     @strawberry.mutation
     async def finish_pipeline_run(self, info: Info, input: FinishPipelineRunInput) -> PipelineRun:
@@ -91,8 +96,8 @@ class Mutation(TagMutations, PruneMutations):
             raise BadUserInput(
                 "STEP_OUTPUT versions are registered by finishStepRun, not createArtifactVersion"
             )
+        new = input.to_new(models.ArtifactSource(source))
         async with info.context.db.write() as session:
-            row = await artifact_store.create_version(
-                session, input.to_new(models.ArtifactSource(source))
-            )
-            return ArtifactVersion.from_model(row)
+            row = await artifact_store.create_version(session, new)
+        info.context.loaders.prime_version(row, new.tags)
+        return ArtifactVersion.from_model(row)

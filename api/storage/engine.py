@@ -5,6 +5,7 @@ pool per process, sized from the settings."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from api.settings import Settings
+from api.storage.inline_sqlite import inline_creator
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
 
@@ -69,8 +71,12 @@ def configure_sqlite_connection(dbapi_connection: Any) -> None:
     cursor.close()
 
 
-def _make_sqlite_engine(url: URL, *, immediate: bool) -> AsyncEngine:
-    engine = create_async_engine(url)
+def _make_sqlite_engine(url: URL, *, immediate: bool, inline_path: Path | None) -> AsyncEngine:
+    """With `inline_path`, statements run on the event loop's thread (see inline_sqlite)."""
+    if inline_path is None:
+        engine = create_async_engine(url)
+    else:
+        engine = create_async_engine(url, async_creator=inline_creator(inline_path))
     begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -124,27 +130,40 @@ class Database:
     write_engine: AsyncEngine
     dialect: str
 
+    # Set for inline SQLite: this process's write transactions take turns here, so none of
+    # them waits inside SQLite (blocking the loop) for a lock another of them holds.
+    write_turns: asyncio.Lock | None = None
+
     def __post_init__(self) -> None:
         self._reader = async_sessionmaker(self.read_engine, expire_on_commit=False)
         self._writer = async_sessionmaker(self.write_engine, expire_on_commit=False)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Database:
+    def from_settings(cls, settings: Settings, *, inline_sqlite: bool = False) -> Database:
         """The database of `settings`, with its pool options (PostgreSQL)."""
-        return cls.connect(settings.database_url, pool=PoolOptions.from_settings(settings))
+        return cls.connect(
+            settings.database_url,
+            pool=PoolOptions.from_settings(settings),
+            inline_sqlite=inline_sqlite,
+        )
 
     @classmethod
-    def connect(cls, url: str, *, pool: PoolOptions | None = None) -> Database:
-        """Open `url`; `pool` sizes PostgreSQL's pool (SQLite needs none)."""
+    def connect(
+        cls, url: str, *, pool: PoolOptions | None = None, inline_sqlite: bool = False
+    ) -> Database:
+        """Open `url`; `pool` sizes PostgreSQL's pool (SQLite needs none). `inline_sqlite`
+        (the embedded store) runs a SQLite file's statements on the loop's own thread."""
         aurl = async_url(url)
         if aurl.get_backend_name() == "sqlite":
             path = sqlite_path(url)
             if path is not None:
                 path.parent.mkdir(parents=True, exist_ok=True)
+            inline = path if inline_sqlite else None
             return cls(
-                read_engine=_make_sqlite_engine(aurl, immediate=False),
-                write_engine=_make_sqlite_engine(aurl, immediate=True),
+                read_engine=_make_sqlite_engine(aurl, immediate=False, inline_path=inline),
+                write_engine=_make_sqlite_engine(aurl, immediate=True, inline_path=inline),
                 dialect="sqlite",
+                write_turns=asyncio.Lock() if inline is not None else None,
             )
         engine = _make_postgres_engine(aurl, pool or PoolOptions())
         # Reads run in autocommit: under READ COMMITTED each statement takes its own snapshot
@@ -162,7 +181,11 @@ class Database:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """One transaction: committed when the block ends, rolled back whole on any error."""
-        async with self._writer() as session, session.begin():
+        if self.write_turns is None:
+            async with self._writer() as session, session.begin():
+                yield session
+            return
+        async with self.write_turns, self._writer() as session, session.begin():
             yield session
 
     async def dispose(self) -> None:

@@ -217,7 +217,13 @@ async def _cache_lookup(
     )
 
 
-async def finish_step(session: AsyncSession, result: StepResult) -> StepRun:
+@dataclass(frozen=True)
+class FinishedStep:
+    step: StepRun
+    outputs: list[tuple[str, ArtifactVersion]]  # (output name, the version registered)
+
+
+async def finish_step(session: AsyncSession, result: StepResult) -> FinishedStep:
     """Close a step run; on COMPLETED register its outputs, all in the caller's transaction."""
     step = await session.get(StepRun, result.step_run_id)
     if step is None:
@@ -231,11 +237,13 @@ async def finish_step(session: AsyncSession, result: StepResult) -> StepRun:
     names = [name for name, _ in result.outputs]
     if len(set(names)) != len(names):
         raise BadUserInput(f"output names of step {step.name!r} repeat: {names}")
+    registered = []
     for name, new in result.outputs:
         version = await create_version(
             session,
             replace(new, producer_step_run_id=step.id),
         )
+        registered.append((name, version))
         session.add(
             StepOutput(
                 step_run_id=step.id, name=name, artifact_version_id=version.id, created_at=utcnow()
@@ -245,7 +253,7 @@ async def finish_step(session: AsyncSession, result: StepResult) -> StepRun:
     step.error = result.error
     step.ended_at = utcnow()
     await session.flush()
-    return step
+    return FinishedStep(step, registered)
 
 
 async def finish_run(
