@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
+import weakref
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -120,6 +121,9 @@ def _is_uuid(value: str) -> bool:
     return True
 
 
+_reported_stores: weakref.WeakKeyDictionary[Transport, str] = weakref.WeakKeyDictionary()
+
+
 class Client:
     """Reads the store: artifacts, versions, pipelines and runs.
 
@@ -148,12 +152,18 @@ class Client:
         if self._store is None:
             from sdk.store import ArtifactStore
 
-            uri = (
-                os.environ.get("LINEAGEQL_ARTIFACT_STORE")
-                or self.execute(ops.SERVER_INFO)["serverInfo"]["artifactStore"]
-            )
+            uri = os.environ.get("LINEAGEQL_ARTIFACT_STORE") or self._reported_store()
             self._store = ArtifactStore(uri)
         return self._store
+
+    def _reported_store(self) -> str:
+        """The store the API reports, asked once per transport (a `Client()` is made per
+        `save_artifact` call; the answer never changes while the process runs)."""
+        known = _reported_stores.get(self.transport)
+        if known is None:
+            known = str(self.execute(ops.SERVER_INFO)["serverInfo"]["artifactStore"])
+            _reported_stores[self.transport] = known
+        return known
 
     def _pages(
         self, document: str, path: tuple[str, ...], variables: dict[str, Any], limit: int | None

@@ -144,10 +144,24 @@ class RequestLimits(SchemaExtension):
         document = self.execution_context.graphql_document
         if settings is None or document is None or self.execution_context.pre_execution_errors:
             return  # an invalid document is refused already, and the limits assume a valid one
+        query = self.execution_context.query or ""
+        key = (query, settings.max_aliases, settings.max_query_depth, settings.introspection)
+        if query and key in _ACCEPTED:
+            return  # the SDK sends the same few documents again and again
         schema = self.execution_context.schema._schema
         errors = document_limit_errors(schema, document, settings)
         if errors:
             self.execution_context.pre_execution_errors = errors
+        elif query:
+            if len(_ACCEPTED) >= ACCEPTED_CACHE_SIZE:
+                _ACCEPTED.clear()
+            _ACCEPTED.add(key)
+
+
+# Documents found within the limits, with the limits they were checked against (walking a
+# document for its depth costs about as much as validating it again).
+ACCEPTED_CACHE_SIZE = 1_000
+_ACCEPTED: set[tuple[str, int, int, bool]] = set()
 
 
 def _settings(context: object) -> Settings | None:
