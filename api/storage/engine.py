@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -181,11 +181,8 @@ class Database:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """One transaction: committed when the block ends, rolled back whole on any error."""
-        if self.write_turns is None:
-            async with self._writer() as session, session.begin():
-                yield session
-            return
-        async with self.write_turns, self._writer() as session, session.begin():
+        turns = self.write_turns or nullcontext()
+        async with turns, self._writer() as session, session.begin():
             yield session
 
     async def dispose(self) -> None:
