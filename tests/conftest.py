@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -16,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.net import free_port
 from tests.pgserver import find_pg_bin, postgres_server
 from tests.s3server import s3_endpoint, s3_env, s3_store_uri  # noqa: F401 (fixtures)
 
@@ -92,12 +92,6 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     _admin(base, f"CREATE DATABASE {name} TEMPLATE {template}")
     yield make_url(base).set(database=name).render_as_string(hide_password=False)
     _admin(base, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class LiveServer:

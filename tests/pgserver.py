@@ -28,12 +28,13 @@ import re
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+
+from tests.net import free_port
 
 SUPERUSER = "lineageql"
 DATABASE = "lineageql_test"
@@ -216,12 +217,6 @@ def _make_cluster_dir(base_dir: Path, runner: _Runner) -> Path:
     raise RuntimeError("no usable directory for the PostgreSQL cluster:\n" + "\n".join(tried))
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _read_tail(path: Path, lines: int = 40) -> str:
     try:
         return _tail(path.read_text(errors="replace"), lines)
@@ -267,7 +262,7 @@ def _start(bindir: Path, runner: _Runner, cluster: Path, data: Path, sock: Path,
     settings = " ".join(f"-c {key}={value}" for key, value in SERVER_SETTINGS.items())
     error: RuntimeError | None = None
     for _ in range(_START_ATTEMPTS):
-        port = _free_port()
+        port = free_port()
         options = f"-h 127.0.0.1 -p {port} -k {shlex.quote(str(sock))} -F {settings}"
         result = runner.run(
             [
