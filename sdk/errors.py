@@ -33,3 +33,31 @@ class GraphQLError(LineageQLError):
         self.errors: list[dict[str, Any]] = errors or []
         first = self.errors[0] if self.errors else {}
         self.code: str | None = (first.get("extensions") or {}).get("code")
+
+
+class OutcomeUnknownError(TransportError):
+    """A request that changes the store was sent, but whether the API applied it is unknown
+    (the connection broke, the answer was lost or timed out) even after retrying it. Nothing
+    was deleted: retrying with the same idempotency key is safe, and data written for it is
+    kept (an orphan sweep reclaims it only if no version points there)."""
+
+
+class ArtifactDataMissingError(LineageQLError, FileNotFoundError):
+    """A version is registered, but its data is not where the store says it is."""
+
+
+class ArtifactDataChangedError(LineageQLError):
+    """A version's data no longer matches the size or content hash recorded when it was saved."""
+
+
+class StoreMismatchError(LineageQLError):
+    """The artifact store looked at is not the one the database describes (moved, another
+    store, or empty), so nothing in it is deleted and its data cannot be trusted to match."""
+
+
+class StoreFullError(LineageQLError, OSError):
+    """The artifact store (or the disk under it) is full; nothing was registered."""
+
+
+class DatabaseBusyError(LineageQLError):
+    """The embedded database file is locked by another process; retry."""
