@@ -2,29 +2,42 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import re
 import sys
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, fields
 from typing import Any
 
-from cross_web import AsyncHTTPRequestAdapter
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from sqlalchemy import text
 from starlette.applications import Starlette
+from starlette.datastructures import Headers
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLRequestData
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 
-from api.auth import Principal, Tokens, check_bind, require_scope
+from api.auth import Principal, Tokens, TokensUnavailable, check_bind, is_loopback, require_scope
 from api.embedded import ensure_schema
-from api.errors import ApiError, Forbidden, LimitExceeded, Unauthenticated
+from api.errors import (
+    ApiError,
+    BadRequest,
+    BadUserInput,
+    Forbidden,
+    LimitExceeded,
+    Unauthenticated,
+)
 from api.graphql.context import Context, build_context
+from api.graphql.extensions import check_json_value, json_depth_error
 from api.graphql.schema import schema
 from api.limits import BodySizeLimit, BodyTooLarge, check_batch
 from api.settings import Settings
@@ -59,7 +72,48 @@ class GraphQLApp(GraphQL[Context, None]):
             response=response,
         )
         response.headers[REQUEST_ID_HEADER] = context.request_id
+        request.state.request_id = context.request_id  # for errors answered outside GraphQL
         return context
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """As Strawberry's, but its plain-text refusals (a body that is not JSON, no query, an
+        unsupported content type or method) answered as GraphQL-style JSON errors."""
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope=scope, receive=receive)
+        try:
+            response = await self.run(request)
+        except HTTPException as exc:
+            response = error_response(
+                request, exc.status_code, BadRequest(exc.reason or "bad request")
+            )
+        await response(scope, receive, send)
+
+    def parse_json(self, data: str | bytes) -> Any:
+        """The request's JSON: an object (one operation) or a non-empty array of objects (a
+        batch), nested at most `max_json_depth` deep, whose strings are all text."""
+        try:
+            value = json.loads(data)
+        except RecursionError:  # nested deeper than the decoder can follow
+            raise json_depth_error(self.settings.max_json_depth) from None
+        except ValueError:  # not JSON, or not UTF-8
+            raise BadRequest(
+                "the request body is not JSON: send a JSON object such as "
+                '{"query": "{ artifacts { totalCount } }", "variables": {}}'
+            ) from None
+        if isinstance(value, list):
+            if not value or not all(isinstance(item, dict) for item in value):
+                raise BadRequest(
+                    "a batch must be a non-empty JSON array of objects, each with a `query`"
+                )
+        elif not isinstance(value, dict):
+            raise BadRequest(
+                f"the request body is JSON {type(value).__name__}, not an object: send "
+                '{"query": "...", "variables": {...}, "operationName": "..."}'
+            )
+        check_json_value(value, self.settings.max_json_depth, "")
+        return value
 
     async def parse_http_body(
         self, request: AsyncHTTPRequestAdapter
@@ -67,6 +121,32 @@ class GraphQLApp(GraphQL[Context, None]):
         data = await super().parse_http_body(request)
         check_batch(data, self.settings.max_batch_operations)
         return data
+
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: Response,
+    ) -> Response:
+        """HTTP 400 for a refused request: one operation that did not run because of its
+        input (no `data`, no error with a `path`, each a BAD_REQUEST, BAD_USER_INPUT or
+        LIMIT_EXCEEDED error). Syntax and validation errors keep HTTP 200, as before."""
+        response = super().create_response(response_data, sub_response)
+        if response.status_code == 200 and is_refused_request(response_data):
+            response.status_code = 400
+        return response
+
+
+REFUSED_CODES = {BadRequest.code, BadUserInput.code, LimitExceeded.code}
+
+
+def is_refused_request(response_data: Any) -> bool:
+    if not isinstance(response_data, dict) or response_data.get("data") is not None:
+        return False
+    errors = response_data.get("errors") or []
+    return bool(errors) and all(
+        not error.get("path") and (error.get("extensions") or {}).get("code") in REFUSED_CODES
+        for error in errors
+    )
 
 
 class GraphQLEndpoint:
@@ -83,21 +163,38 @@ class GraphQLEndpoint:
         await self.app(scope, receive, send)
 
 
-HTTP_STATUS: dict[type[ApiError], int] = {
+HTTP_STATUS: dict[type[ApiError], int] = {  # the first class that matches wins
+    TokensUnavailable: 503,
     Unauthenticated: 401,
     Forbidden: 403,
     BodyTooLarge: 413,
     LimitExceeded: 400,
+    BadRequest: 400,
+    BadUserInput: 400,
 }
 
 
+
 async def api_error_response(request: Request, exc: Exception) -> Response:
-    """An API error raised outside GraphQL execution (auth, body size, batch size; any route
-    calling `api.auth.require_scope`), as a GraphQL-style error body with its HTTP status."""
+    """An API error raised outside GraphQL execution (auth, body size, batch size, a body that
+    is not a GraphQL request; any route calling `api.auth.require_scope`), as a GraphQL-style
+    error body with its HTTP status."""
     assert isinstance(exc, ApiError)
     status = next(code for cls, code in HTTP_STATUS.items() if isinstance(exc, cls))
-    headers = {"WWW-Authenticate": 'Bearer realm="lineageql"'} if status == 401 else {}
-    body = {"errors": [{"message": exc.message, "extensions": exc.extensions}]}
+    return error_response(request, status, exc)
+
+
+def error_response(request: Request, status: int, exc: ApiError) -> Response:
+    request_id = getattr(request.state, "request_id", None) or uuid.uuid4().hex
+    headers = {REQUEST_ID_HEADER: request_id}
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="lineageql"'
+    extensions = exc.extensions
+    # As in GraphQL responses: the request id in the errors' extensions too, but for limit
+    # errors (their extensions are the limit and its maximum).
+    if not isinstance(exc, LimitExceeded):
+        extensions = {**extensions, "requestId": request_id}
+    body = {"errors": [{"message": exc.message, "extensions": extensions}]}
     return JSONResponse(body, status_code=status, headers=headers)
 
 
@@ -105,6 +202,62 @@ async def healthz(request: Request) -> Response:
     async with request.app.state.db.read() as session:
         await session.execute(text("SELECT 1"))
     return JSONResponse({"status": "ok"})
+
+
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+_HOST = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[^:\[\]/@\s]+)(?::\d{1,5})?")
+
+
+def trusted_hosts(settings: Settings) -> tuple[str, ...] | None:
+    """The Host header names a server accepts, or None for any.
+
+    Checked when `serve` binds loopback (against DNS rebinding: a web page whose name
+    resolves to 127.0.0.1 must not reach the API from a browser): the loopback names, the
+    address bound and LINEAGEQL_ALLOWED_HOSTS; on another address only when
+    LINEAGEQL_ALLOWED_HOSTS is set (a proxy in front usually checks names there). An app built
+    without a bind address (tests, embedding) checks names only when the list is set."""
+    host = settings.bind_host
+    if not settings.allowed_hosts and (host is None or not is_loopback(host)):
+        return None
+    names = {*LOOPBACK_HOSTS, *(name.lower() for name in settings.allowed_hosts)}
+    if host is not None:
+        names.add(f"[{host.strip('[]')}]" if ":" in host else host.lower())
+    return tuple(sorted(names))
+
+
+class HostCheck:
+    """Refuse a request whose Host header names another host than `allowed` (any port), with
+    HTTP 400 and a GraphQL-style error."""
+
+    def __init__(self, app: ASGIApp, allowed: tuple[str, ...]) -> None:
+        self.app = app
+        self.exact = {name for name in allowed if not name.startswith("*.")}
+        self.suffixes = tuple(name[1:] for name in allowed if name.startswith("*."))
+
+    def allows(self, header: str | None) -> bool:
+        match = _HOST.fullmatch(header or "")
+        if match is None:
+            return False
+        host = match.group(1).lower()
+        return host in self.exact or host.endswith(self.suffixes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket") and not self.allows(
+            Headers(scope=scope).get("host")
+        ):
+            names = ", ".join(sorted(self.exact | {"*" + s for s in self.suffixes}))
+            exc = BadRequest(
+                f"this server does not answer to the host name in the Host header; it accepts "
+                f"{names} (any port). Add names with `lineageql serve --allowed-hosts` or "
+                "LINEAGEQL_ALLOWED_HOSTS."
+            )
+            log.warning("refused a request for host %r", Headers(scope=scope).get("host"))
+            if scope["type"] == "websocket":
+                await send({"type": "websocket.close", "code": 1008})
+                return
+            await error_response(Request(scope), 400, exc)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -128,14 +281,18 @@ def create_app(settings: Settings) -> Starlette:
         *ui_routes(),
         visualization_route,
     ]
+    hosts = trusted_hosts(settings)
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
         exception_handlers={cls: api_error_response for cls in HTTP_STATUS},
+        middleware=[] if hosts is None else [Middleware(HostCheck, allowed=hosts)],
     )
     # Read here, not in the lifespan: a broken tokens file stops the app from being built,
-    # and no request can ever meet an app without its tokens (access would be open).
-    app.state.tokens = Tokens(settings)
+    # and no request can ever meet an app without its tokens (access would be open). Tokens
+    # are required from the start on a non-loopback address, even if none exists.
+    exposed = settings.bind_host is not None and not is_loopback(settings.bind_host)
+    app.state.tokens = Tokens(settings, require=exposed and not settings.insecure_no_auth)
     return app
 
 
@@ -151,11 +308,13 @@ def serve(
     port: int = 8000,
     workers: int = 1,
     insecure_no_auth: bool = False,
+    allowed_hosts: tuple[str, ...] | None = None,
 ) -> None:
     """Run uvicorn; with several workers each process builds the app from the environment.
 
     Raises api.auth.InsecureBindError (a ValueError) for a non-loopback `host` while no token
-    is configured, unless `insecure_no_auth`."""
+    is configured, unless `insecure_no_auth`. `allowed_hosts` (else the settings') are Host
+    header names accepted besides the loopback ones."""
     import uvicorn
 
     warning = check_bind(settings, host, insecure_no_auth=insecure_no_auth)
@@ -167,6 +326,10 @@ def serve(
     os.environ["LINEAGEQL_HOME"] = str(settings.home)
     os.environ["LINEAGEQL_DATABASE_URL"] = settings.database_url
     os.environ["LINEAGEQL_ARTIFACT_STORE"] = settings.artifact_store
+    os.environ["LINEAGEQL_BIND_HOST"] = host
+    os.environ["LINEAGEQL_INSECURE_NO_AUTH"] = "true" if insecure_no_auth else "false"
+    hosts = settings.allowed_hosts if allowed_hosts is None else allowed_hosts
+    os.environ["LINEAGEQL_ALLOWED_HOSTS"] = ",".join(hosts)
     uvicorn.run(
         "api.app:app_from_env",
         factory=True,

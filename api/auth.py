@@ -4,6 +4,12 @@ Tokens are stored hashed (SHA-256 of a 256-bit random token) in a JSON file, by 
 `{home}/tokens.json`, and may also come from LINEAGEQL_TOKENS as `scope:sha256hex` entries.
 With no token configured the server asks for none; `serve` refuses to bind a non-loopback
 address in that state. Any route checks access with `require_scope(request, "read")`.
+
+Fail-closed: whether a server requires tokens is decided when it starts (tokens exist, or it
+serves a non-loopback address) and only ever turns on (when a first token is created). A server
+that requires tokens never serves a request without a valid one: if its tokens file is then
+emptied or removed every request gets 401, if the file cannot be read 503, each with a log line
+saying why.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import hashlib
 import hmac
 import ipaddress
 import json
+import logging
 import os
 import secrets
 import tempfile
@@ -25,6 +32,8 @@ from typing import TYPE_CHECKING, Literal
 
 from api.errors import Forbidden, Unauthenticated
 from api.settings import Settings
+
+log = logging.getLogger("lineageql.api")
 
 if TYPE_CHECKING:
     from starlette.requests import HTTPConnection
@@ -154,43 +163,102 @@ def _check_hash(value: object) -> str:
     return text
 
 
+class TokensUnavailable(Unauthenticated):
+    """A server that requires tokens cannot read its tokens file: every request is refused
+    (HTTP 503) until the file is fixed."""
+
+
 class Tokens:
     """The tokens a server accepts. The file is read again whenever it changes, so tokens
-    created or removed while the server runs take effect on the next request."""
+    created or removed while the server runs take effect on the next request.
 
-    def __init__(self, settings: Settings) -> None:
+    `required` is decided here, once: true when a token exists now or `require` says so (a
+    server on a non-loopback address); it turns on when a first token appears later, and
+    never off again."""
+
+    def __init__(self, settings: Settings, *, require: bool = False) -> None:
         self.path = settings.tokens_path
         self._env = parse_env_tokens(settings.env_tokens)
         self._lock = threading.Lock()
-        self._stamp: tuple[int, int] | None = None
+        self._stamp: tuple[int, int] | None | bool = False  # False: never read
         self._file: list[TokenEntry] = []
-        self._entries()  # a broken file fails at start-up, not on the first request
+        self._problem: str | None = None
+        self._reported: str | None = None
+        self.required = require
+        self._read()
+        if self._problem is not None:  # a broken file fails at start-up, not on a request
+            raise TokensFileError(self._problem)
+        self.required = require or bool(self._env or self._file)
 
     @property
     def configured(self) -> bool:
-        """Whether any token exists; without one, access is open."""
-        return bool(self._entries())
+        """Whether any token exists; without one (and not `required`), access is open."""
+        return bool(self.entries())
+
+    def entries(self) -> list[TokenEntry]:
+        """The tokens accepted now. Raises TokensUnavailable when the tokens file cannot be
+        read: no request may be served then, whether or not tokens were required so far."""
+        self._read()
+        with self._lock:
+            if self._problem is not None:
+                self.required = True
+                self._report(self._problem)
+                raise TokensUnavailable(
+                    "the server cannot read its tokens file, so it refuses every request until "
+                    "its administrator fixes the file (the server log says what is wrong)"
+                )
+            entries = [*self._env, *self._file]
+            if entries:
+                self.required = True
+                self._report(None)
+            elif self.required:
+                self._report(
+                    f"no token is configured any more (the tokens file {self.path} is "
+                    f"{'empty' if self._stamp else 'missing'} and LINEAGEQL_TOKENS is unset): "
+                    "every request is refused with 401 until a token is created with "
+                    f"`{HOW_TO_CREATE}`"
+                )
+            return entries
 
     def authenticate(self, token: str) -> Principal | None:
         digest = hash_token(token)
         found = None
-        for entry in self._entries():
+        for entry in self.entries():
             # Compare every entry in constant time; no early exit on a match.
             if hmac.compare_digest(entry.sha256, digest) and found is None:
                 found = Principal(entry.name, entry.scope)
         return found
 
-    def _entries(self) -> list[TokenEntry]:
+    def _read(self) -> None:
+        """Read the tokens file again if it changed (by its modification time and size)."""
         try:
             stat = self.path.stat()
             stamp: tuple[int, int] | None = (stat.st_mtime_ns, stat.st_size)
         except FileNotFoundError:
             stamp = None
+        except OSError as exc:
+            with self._lock:
+                self._stamp, self._problem = False, f"cannot read the tokens file ({exc})"
+            return
         with self._lock:
-            if stamp != self._stamp:
+            if stamp == self._stamp:
+                return
+            try:
                 self._file = read_tokens_file(self.path) if stamp else []
-                self._stamp = stamp
-            return [*self._env, *self._file]
+                self._problem = None
+            except TokensFileError as exc:
+                self._file, self._problem = [], str(exc)
+            self._stamp = stamp
+
+    def _report(self, problem: str | None) -> None:
+        """Log a change of state once: refusing every request (and why), or serving again."""
+        if problem == self._reported:
+            return
+        if problem is not None:
+            log.error("refusing every request: %s", problem)
+        else:
+            log.warning("tokens are configured again (%s); serving requests", self.path)
+        self._reported = problem
 
 
 def bearer_token(request: HTTPConnection) -> str | None:
@@ -205,13 +273,24 @@ def bearer_token(request: HTTPConnection) -> str | None:
 
 
 def authenticate(request: HTTPConnection) -> Principal | None:
-    """The sender of `request`; None when the server has no tokens (open access).
+    """The sender of `request`; None when the server has no tokens and never required any
+    (open access, on loopback).
 
-    Raises Unauthenticated when tokens are configured and the request has none or a wrong one.
+    Raises Unauthenticated when tokens are required and the request has none or a wrong one
+    (or none is configured any more), TokensUnavailable when the tokens file cannot be read.
     """
     tokens: Tokens | None = getattr(request.app.state, "tokens", None)
-    if tokens is None or not tokens.configured:
+    if tokens is None:
         return None
+    entries = tokens.entries()
+    if not entries and not tokens.required:
+        return None
+    if not entries:
+        raise Unauthenticated(
+            "this server requires a bearer token but has no token configured any more, so it "
+            "refuses every request; its administrator creates one with "
+            f"`{HOW_TO_CREATE}`."
+        )
     token = bearer_token(request)
     if token is None:
         raise Unauthenticated(

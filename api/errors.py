@@ -42,3 +42,10 @@ class Forbidden(ApiError):
 
 class LimitExceeded(ApiError):
     code = "LIMIT_EXCEEDED"
+
+
+class BadRequest(ApiError):
+    """A request that is not a GraphQL request this server can run: a body that is not a JSON
+    object, no query, an operation to run that is not clear. HTTP 400."""
+
+    code = "BAD_REQUEST"

@@ -32,14 +32,25 @@ class Settings:
     # Request limits; each is answered with LIMIT_EXCEEDED naming it (see LIMIT_VARIABLES).
     max_query_depth: int = 15
     max_aliases: int = 30
+    # Fields a document selects once its fragments are expanded (checked before validation).
+    max_fields: int = 500
     max_tokens: int = 5_000
     max_batch_operations: int = 10
     max_body_bytes: int = 4 * 1024 * 1024
+    # Nesting of arrays and objects in a request's JSON (its variables, batches).
+    max_json_depth: int = 64
     introspection: bool = True
     # Access: hashed bearer tokens from a file (default `{home}/tokens.json`) and from
     # LINEAGEQL_TOKENS (`scope:sha256hex` entries); none configured means no authentication.
     tokens_file: Path | None = None
     env_tokens: tuple[str, ...] = ()
+    # Set by `serve` for its workers (LINEAGEQL_BIND_HOST, LINEAGEQL_INSECURE_NO_AUTH): the
+    # address bound, which decides whether tokens are required and Host headers checked.
+    bind_host: str | None = None
+    insecure_no_auth: bool = False
+    # Host header names accepted besides the loopback ones (LINEAGEQL_ALLOWED_HOSTS, comma
+    # separated; `*.example.com` matches subdomains).
+    allowed_hosts: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # A configured maximum below a default page size lowers the default with it.
@@ -74,9 +85,10 @@ class Settings:
             artifact_store=store,
             introspection=_flag(env, "LINEAGEQL_INTROSPECTION", default=True),
             tokens_file=Path(tokens_file).expanduser().absolute() if tokens_file else None,
-            env_tokens=tuple(
-                filter(None, map(str.strip, env.get("LINEAGEQL_TOKENS", "").split(",")))
-            ),
+            env_tokens=_list(env, "LINEAGEQL_TOKENS"),
+            bind_host=env.get("LINEAGEQL_BIND_HOST") or None,
+            insecure_no_auth=_flag(env, "LINEAGEQL_INSECURE_NO_AUTH", default=False),
+            allowed_hosts=_list(env, "LINEAGEQL_ALLOWED_HOSTS"),
             **limits,  # the limits and the pool settings set in `env`
         )
 
@@ -87,9 +99,11 @@ LIMIT_VARIABLES = {
     "max_lineage_depth": "LINEAGEQL_MAX_LINEAGE_DEPTH",
     "max_query_depth": "LINEAGEQL_MAX_QUERY_DEPTH",
     "max_aliases": "LINEAGEQL_MAX_ALIASES",
+    "max_fields": "LINEAGEQL_MAX_FIELDS",
     "max_tokens": "LINEAGEQL_MAX_TOKENS",
     "max_batch_operations": "LINEAGEQL_MAX_BATCH_OPERATIONS",
     "max_body_bytes": "LINEAGEQL_MAX_BODY_BYTES",
+    "max_json_depth": "LINEAGEQL_MAX_JSON_DEPTH",
 }
 
 
@@ -118,6 +132,10 @@ def pool_settings(env: Mapping[str, str]) -> dict[str, Any]:
     if env.get("LINEAGEQL_DB_POOL_PRE_PING", "").strip():
         values["db_pool_pre_ping"] = _flag(env, "LINEAGEQL_DB_POOL_PRE_PING", default=True)
     return values
+
+
+def _list(env: Mapping[str, str], variable: str) -> tuple[str, ...]:
+    return tuple(filter(None, map(str.strip, env.get(variable, "").split(","))))
 
 
 def _positive_int(env: Mapping[str, str], variable: str) -> int:

@@ -9,29 +9,41 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
     DocumentNode,
+    FieldNode,
     FragmentDefinitionNode,
+    FragmentSpreadNode,
     GraphQLError,
     GraphQLSchema,
+    InlineFragmentNode,
     OperationDefinitionNode,
-    ValidationRule,
+    SelectionSetNode,
     validate,
 )
 from graphql.validation import NoSchemaIntrospectionCustomRule
+from graphql.validation.rules import overlapping_fields_can_be_merged
 from strawberry.extensions import SchemaExtension
-from strawberry.extensions.max_aliases import count_fields_with_alias
-from strawberry.extensions.query_depth_limiter import create_validator
 from strawberry.types.graphql import OperationType
 
 from api.auth import Principal, Scope, forbidden
-from api.errors import ApiError, LimitExceeded
+from api.errors import ApiError, BadRequest, BadUserInput, LimitExceeded
 from api.settings import Settings
 
 log = logging.getLogger("lineageql.api")
+
+# graphql-core's rule that fields of one name can be merged compares every pair of them: its
+# work grows with the square of the fields a document repeats, and it stops (the document is
+# refused) once it has spent this budget. Its default, 500,000, costs about half a second of
+# CPU; the documents the SDK sends spend at most 16, GraphiQL's introspection query none.
+# With the field limit (Settings.max_fields, checked before validation) no document can make
+# validation cost more than a few tens of milliseconds.
+OVERLAP_BUDGET = 10_000
+overlapping_fields_can_be_merged.MAX_COMPLEXITY_BUDGET = OVERLAP_BUDGET
 
 VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
 PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
@@ -49,8 +61,21 @@ class ErrorCodes(SchemaExtension):
 
 
 def convert_error(error: GraphQLError, request_id: str | None) -> GraphQLError:
-    """`error` with its code; an unexpected one logged under `request_id` and masked.
-    Idempotent: a converted error converts to itself."""
+    """`error` with its code and the request id (`requestId`; not on LIMIT_EXCEEDED errors,
+    whose extensions are the limit and its maximum); an unexpected one logged under
+    `request_id` and masked. Idempotent: a converted error converts to itself."""
+    converted = _convert_error(error, request_id)
+    extensions = converted.extensions or {}
+    if (
+        request_id is None
+        or "requestId" in extensions
+        or extensions.get("code") == LimitExceeded.code
+    ):
+        return converted
+    return _with_extensions(converted, {**extensions, "requestId": request_id})
+
+
+def _convert_error(error: GraphQLError, request_id: str | None) -> GraphQLError:
     original = error.original_error
     if isinstance(original, ApiError):
         return _with_extensions(error, original.extensions)
@@ -70,6 +95,13 @@ def ensure_code(error: GraphQLError) -> GraphQLError:
     if error.extensions and "code" in error.extensions:
         return error
     code = PARSE_FAILED if error.message.startswith("Syntax Error") else VALIDATION_FAILED
+    if error.message.endswith("Validation aborted."):
+        return GraphQLError(
+            f"{error.message} The document repeats fields too often (or has too many errors) "
+            "to be validated at a bounded cost; send fewer fields of the same name.",
+            nodes=error.nodes,
+            extensions={**(error.extensions or {}), "code": code},
+        )
     return _with_extensions(error, {**(error.extensions or {}), "code": code})
 
 
@@ -124,9 +156,16 @@ class OperationScope(SchemaExtension):
 
 
 class RequestLimits(SchemaExtension):
-    """The document limits of the context's settings: tokens (while parsing), then, once the
-    document is valid and before it runs, query depth, aliases, and introspection when it is
-    disabled."""
+    """The document limits of the context's settings, all checked before the document is
+    validated (validation, and graphql-core's overlapping-fields rule in particular, costs more
+    than linear time in the fields a document selects):
+
+    - tokens, while parsing (the parser stops counting at the maximum);
+    - right after parsing, in one pass over the document that costs each fragment once
+      (`document_cost`): fields selected once fragments are expanded, aliases, query depth;
+      and which operation to run (a document with several needs `operationName`);
+    - after validation, introspection where it is disabled.
+    """
 
     def on_operation(self) -> Iterator[None]:
         settings = _settings(self.execution_context.context)
@@ -134,34 +173,45 @@ class RequestLimits(SchemaExtension):
             self.execution_context.parse_options["max_tokens"] = settings.max_tokens
         yield
 
+    def on_parse(self) -> Iterator[None]:
+        yield
+        # Raised, not stored: the validation hooks that follow would replace stored errors.
+        # Strawberry turns an error raised here into the operation's only error.
+        document = self.execution_context.graphql_document
+        if document is None:
+            return
+        # The name the request gave; `operation_name` defaults to the first operation's.
+        name = getattr(
+            self.execution_context,
+            "_provided_operation_name",
+            self.execution_context.operation_name,
+        )
+        operation_error = select_operation_error(document, name)
+        if operation_error is not None:
+            raise operation_error
+        settings = _settings(self.execution_context.context)
+        if settings is not None:
+            check_json_value(
+                self.execution_context.variables or {}, settings.max_json_depth, "variables"
+            )
+            errors = cost_limit_errors(document_cost(document), settings)
+            if errors:
+                raise errors[0]
+
     def on_validate(self) -> Iterator[None]:
         # Before the yield, as in OperationScope; after ValidationCache in the list.
-        self._check()
-        yield
-
-    def _check(self) -> None:
         settings = _settings(self.execution_context.context)
         document = self.execution_context.graphql_document
-        if settings is None or document is None or self.execution_context.pre_execution_errors:
-            return  # an invalid document is refused already, and the limits assume a valid one
-        query = self.execution_context.query or ""
-        key = (query, settings.max_aliases, settings.max_query_depth, settings.introspection)
-        if query and key in _ACCEPTED:
-            return  # the SDK sends the same few documents again and again
-        schema = self.execution_context.schema._schema
-        errors = document_limit_errors(schema, document, settings)
-        if errors:
-            self.execution_context.pre_execution_errors = errors
-        elif query:
-            if len(_ACCEPTED) >= ACCEPTED_CACHE_SIZE:
-                _ACCEPTED.clear()
-            _ACCEPTED.add(key)
-
-
-# Documents found within the limits, with the limits they were checked against (walking a
-# document for its depth costs about as much as validating it again).
-ACCEPTED_CACHE_SIZE = 1_000
-_ACCEPTED: set[tuple[str, int, int, bool]] = set()
+        if (
+            settings is not None
+            and not settings.introspection
+            and document is not None
+            and not self.execution_context.pre_execution_errors
+        ):
+            errors = introspection_errors(self.execution_context.schema._schema, document)
+            if errors:
+                self.execution_context.pre_execution_errors = errors
+        yield
 
 
 def _settings(context: object) -> Settings | None:
@@ -169,25 +219,142 @@ def _settings(context: object) -> Settings | None:
     return settings if isinstance(settings, Settings) else None
 
 
-def document_limit_errors(
-    schema: GraphQLSchema, document: DocumentNode, settings: Settings
-) -> list[GraphQLError]:
-    """LIMIT_EXCEEDED errors for a document too deep or with too many aliases; a validation
-    error for introspection where it is disabled."""
-    aliases = _alias_count(document)
-    if aliases > settings.max_aliases:
+# --- the cost of a document, in linear time ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DocumentCost:
+    """What a document asks for once every fragment spread is expanded.
+
+    `depth` is the deepest operation's field nesting, counted as Strawberry's depth limiter
+    counts it (a leaf field is 0 deep, a field with a selection one more than its deepest
+    child; introspection fields do not count); `aliases` and `fields` are totals over the
+    operations (and over fragments no operation uses, which validation still walks)."""
+
+    depth: int = 0
+    aliases: int = 0
+    fields: int = 0
+
+
+_ZERO = DocumentCost()
+
+
+def document_cost(document: DocumentNode) -> DocumentCost:
+    """The cost of `document`, in time linear in its size: each fragment is costed once, after
+    the fragments it spreads, and a spread adds that cost (a number, however large the
+    expansion it stands for). A spread closing a cycle, or of an unknown fragment, adds
+    nothing; validation reports both."""
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    costs = _fragment_costs(fragments)
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    used: set[str] = set()
+    pending = [name for op in operations for name in _spread_names(op.selection_set)]
+    while pending:
+        name = pending.pop()
+        if name in fragments and name not in used:
+            used.add(name)
+            pending.extend(_spread_names(fragments[name].selection_set))
+    parts = [_selection_cost(op.selection_set, costs) for op in operations]
+    parts += [cost for name, cost in costs.items() if name not in used]
+    return DocumentCost(
+        depth=max((p.depth for p in parts[: len(operations)]), default=0),
+        aliases=sum(p.aliases for p in parts),
+        fields=sum(p.fields for p in parts),
+    )
+
+
+def _fragment_costs(fragments: dict[str, FragmentDefinitionNode]) -> dict[str, DocumentCost]:
+    """Each fragment's cost, computed once, the spread fragments first (an explicit stack, so
+    that a long chain of fragments cannot exhaust Python's recursion limit)."""
+    spreads = {name: _spread_names(f.selection_set) for name, f in fragments.items()}
+    costs: dict[str, DocumentCost] = {}
+    for root in fragments:
+        if root in costs:
+            continue
+        stack: list[tuple[str, Iterator[str]]] = [(root, iter(spreads[root]))]
+        on_path = {root}
+        while stack:
+            name, remaining = stack[-1]
+            for spread in remaining:
+                if spread in fragments and spread not in costs and spread not in on_path:
+                    stack.append((spread, iter(spreads[spread])))
+                    on_path.add(spread)
+                    break
+            else:
+                stack.pop()
+                on_path.discard(name)
+                costs[name] = _selection_cost(fragments[name].selection_set, costs)
+    return costs
+
+
+def _spread_names(selection_set: SelectionSetNode) -> list[str]:
+    """The fragments spread anywhere inside `selection_set` (not inside those fragments)."""
+    names: list[str] = []
+    stack = [selection_set]
+    while stack:
+        for selection in stack.pop().selections:
+            if isinstance(selection, FragmentSpreadNode):
+                names.append(selection.name.value)
+            elif isinstance(selection, FieldNode | InlineFragmentNode) and selection.selection_set:
+                stack.append(selection.selection_set)
+    return names
+
+
+def _selection_cost(
+    selection_set: SelectionSetNode, fragments: dict[str, DocumentCost]
+) -> DocumentCost:
+    """The cost of one selection set, with the costs of the fragments it spreads. Recursion
+    follows the nesting within one definition, which the parser bounds."""
+    depth = aliases = fields = 0
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            fields += 1
+            aliases += selection.alias is not None
+            if selection.selection_set is None:
+                continue
+            inner = _selection_cost(selection.selection_set, fragments)
+            aliases += inner.aliases
+            fields += inner.fields
+            if not selection.name.value.startswith("__"):  # introspection: not counted
+                depth = max(depth, 1 + inner.depth)
+        else:
+            if isinstance(selection, InlineFragmentNode):
+                inner = _selection_cost(selection.selection_set, fragments)
+            else:
+                assert isinstance(selection, FragmentSpreadNode)
+                inner = fragments.get(selection.name.value, _ZERO)
+            depth = max(depth, inner.depth)
+            aliases += inner.aliases
+            fields += inner.fields
+    return DocumentCost(depth, aliases, fields)
+
+
+def cost_limit_errors(cost: DocumentCost, settings: Settings) -> list[GraphQLError]:
+    """LIMIT_EXCEEDED for a document over the field, alias or depth limit (the first one)."""
+    if cost.fields > settings.max_fields:
         return [
             _limit(
-                f"alias limit exceeded: the document has {aliases} aliases, the maximum is "
-                f"{settings.max_aliases} (LINEAGEQL_MAX_ALIASES); split it into several requests",
+                f"field limit exceeded: the document selects {_count(cost.fields)} fields once "
+                f"its fragments are expanded, the maximum is {settings.max_fields} "
+                "(LINEAGEQL_MAX_FIELDS); ask for fewer fields, or split the document into "
+                "several requests",
+                "maxFields",
+                settings.max_fields,
+            )
+        ]
+    if cost.aliases > settings.max_aliases:
+        return [
+            _limit(
+                f"alias limit exceeded: the document has {_count(cost.aliases)} aliases, the "
+                f"maximum is {settings.max_aliases} (LINEAGEQL_MAX_ALIASES); split it into "
+                "several requests",
                 "maxAliases",
                 settings.max_aliases,
             )
         ]
-    depths: dict[str, int] = {}
-    validate(schema, document, [_depth_rule(settings.max_query_depth, depths.update)])
-    deepest = max(depths.values(), default=0)
-    if deepest > settings.max_query_depth:
+    if cost.depth > settings.max_query_depth:
         return [
             _limit(
                 "query depth limit exceeded: the document nests fields deeper than the maximum "
@@ -197,35 +364,57 @@ def document_limit_errors(
                 settings.max_query_depth,
             )
         ]
-    if not settings.introspection:
-        errors = validate(schema, document, [NoSchemaIntrospectionCustomRule])
-        return [
-            GraphQLError(
-                f"{error.message} Introspection is disabled on this server "
-                "(LINEAGEQL_INTROSPECTION=false); the schema is published as schema.graphql.",
-                nodes=error.nodes,
-                extensions={"code": VALIDATION_FAILED},
-            )
-            for error in errors
-        ]
     return []
 
 
-def _depth_rule(max_depth: int, report: Callable[[dict[str, int]], None]) -> type[ValidationRule]:
-    """Strawberry's depth rule (fragment-aware); its callback reports each operation's depth,
-    which stops counting once past `max_depth`."""
-    return create_validator(max_depth, None, report)
+def _count(number: int) -> str:
+    """A count for a message; an astronomic one (fragments doubling at each level) as a power
+    of ten rather than a few hundred digits."""
+    return str(number) if number < 10**12 else f"about 10^{len(str(number)) - 1}"
 
 
-def _alias_count(document: DocumentNode) -> int:
-    fragments = {
-        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
-    }
-    return sum(
-        count_fields_with_alias(d, fragments)
-        for d in document.definitions
-        if isinstance(d, OperationDefinitionNode)
-    )
+def select_operation_error(document: DocumentNode, name: str | None) -> GraphQLError | None:
+    """The error for a document whose operation to run is not clear: several operations and
+    no `operationName` (the GraphQL spec requires an error), or a name it does not define."""
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if name is None and len(operations) > 1:
+        named = [op.name.value for op in operations if op.name is not None]
+        return _bad_request(
+            f"the document defines {len(operations)} operations; say which one to run with "
+            f"`operationName` (one of: {', '.join(named) or 'none of them is named'})"
+        )
+    if name is not None and not any(op.name and op.name.value == name for op in operations):
+        return _bad_request(f"the document defines no operation named {name!r} (operationName)")
+    return None
+
+
+def _bad_request(message: str) -> GraphQLError:
+    error = BadRequest(message)
+    return GraphQLError(message, original_error=error, extensions=error.extensions)
+
+
+def document_limit_errors(
+    schema: GraphQLSchema, document: DocumentNode, settings: Settings
+) -> list[GraphQLError]:
+    """LIMIT_EXCEEDED errors for a document with too many fields or aliases, or too deep; a
+    validation error for introspection where it is disabled."""
+    errors = cost_limit_errors(document_cost(document), settings)
+    if errors or settings.introspection:
+        return errors
+    return introspection_errors(schema, document)
+
+
+def introspection_errors(schema: GraphQLSchema, document: DocumentNode) -> list[GraphQLError]:
+    errors = validate(schema, document, [NoSchemaIntrospectionCustomRule])
+    return [
+        GraphQLError(
+            f"{error.message} Introspection is disabled on this server "
+            "(LINEAGEQL_INTROSPECTION=false); the schema is published as schema.graphql.",
+            nodes=error.nodes,
+            extensions={"code": VALIDATION_FAILED},
+        )
+        for error in errors
+    ]
 
 
 def _limit(message: str, limit: str, maximum: int) -> GraphQLError:
@@ -250,3 +439,50 @@ def limit_error(error: GraphQLError) -> GraphQLError | None:
         message,
         extensions={"code": LimitExceeded.code, "limit": "maxTokens", "maximum": maximum},
     )
+
+
+# --- request values: nesting and text ------------------------------------------------------
+
+
+def json_depth_error(maximum: int) -> LimitExceeded:
+    return LimitExceeded(
+        f"JSON nesting limit exceeded: the request nests arrays and objects deeper than "
+        f"{maximum} levels (LINEAGEQL_MAX_JSON_DEPTH); send flatter values",
+        limit="maxJsonDepth",
+        maximum=maximum,
+    )
+
+
+def check_json_value(value: object, maximum_depth: int, where: str) -> None:
+    """Refuse a decoded JSON value nested deeper than `maximum_depth`, or holding a string (or
+    key) that is not valid Unicode text (a lone surrogate such as "\\ud800", which no
+    database or file accepts). Iterative: any depth is refused without recursion."""
+    stack: list[tuple[object, int, str]] = [(value, 0, where)]
+    while stack:
+        item, depth, path = stack.pop()
+        if isinstance(item, str):
+            _check_text(item, path)
+        elif isinstance(item, dict | list):
+            if depth >= maximum_depth:
+                raise json_depth_error(maximum_depth)
+            if isinstance(item, dict):
+                for key, child in item.items():
+                    _check_text(key, path)
+                    stack.append((child, depth + 1, f"{path}.{key}" if path else key))
+            else:
+                stack.extend((child, depth + 1, f"{path}[{i}]") for i, child in enumerate(item))
+
+
+def _check_text(text: str, path: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadUserInput(
+            f"{_short(path)} holds a lone surrogate (such as \\ud800), which is not text: "
+            "send valid UTF-8 strings",
+            field=_short(path),
+        ) from None
+
+
+def _short(path: str) -> str:
+    return path if len(path) <= 200 else path[:200] + "..."

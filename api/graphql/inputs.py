@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, NewType, cast
 
 import strawberry
 from strawberry.scalars import JSON
 
+from api.errors import BadUserInput
 from api.storage import lineage, models
 from api.storage.artifacts import ArtifactFilter as ArtifactQuery
 from api.storage.artifacts import NewVersion
@@ -39,6 +41,58 @@ class VisualizationType(StrEnum):
 
 
 BigInt = NewType("BigInt", int)
+BIG_INT_MAX = 2**63 - 1  # what a database BIGINT column holds
+
+
+def parse_big_int(value: object) -> int:
+    """A size in bytes: an integer from 0 to 2^63 - 1 (JSON numbers with no fraction; not
+    booleans, strings or floats with one)."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BadUserInput(f"a BigInt (sizeBytes) is a whole number of bytes, got {value!r}")
+    if not 0 <= value <= BIG_INT_MAX:
+        raise BadUserInput(
+            f"a BigInt (sizeBytes) lies between 0 and {BIG_INT_MAX} (2^63 - 1), got {value}"
+        )
+    return value
+
+
+BIG_INT = strawberry.scalar(
+    name="BigInt",
+    serialize=int,
+    parse_value=parse_big_int,
+    description="An integer that may exceed 32 bits (sizes in bytes).",
+)
+
+
+def parse_aware_datetime(value: object) -> datetime:
+    """A DateTime argument (`asOf`): ISO 8601 with a time zone (`Z` or an offset). A date, or
+    a time without a zone, is refused: the server would have to guess which zone it meant."""
+    if not isinstance(value, str):
+        raise BadUserInput(f"a DateTime (asOf) is an ISO 8601 string, got {value!r}")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise BadUserInput(
+            f"a DateTime (asOf) is an ISO 8601 date and time such as 2026-11-30T00:00:00Z, "
+            f"got {value!r}"
+        ) from None
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        raise BadUserInput(
+            f"a DateTime (asOf) needs a time zone: {value!r} has none; write it in UTC with "
+            f"a Z (such as {parsed.replace(tzinfo=None).isoformat()}Z) or with an offset "
+            "(+01:00)"
+        )
+    return parsed
+
+
+AWARE_DATETIME = strawberry.scalar(
+    name="DateTime",
+    serialize=datetime.isoformat,
+    parse_value=parse_aware_datetime,
+    description="Date with time (isoformat)",
+)
 BIG_INT = strawberry.scalar(
     name="BigInt",
     serialize=int,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import strawberry
@@ -12,7 +13,7 @@ from strawberry.types import ExecutionResult
 
 from api.errors import ApiError
 from api.graphql.extensions import ErrorCodes, OperationScope, RequestLimits, convert_error
-from api.graphql.inputs import BIG_INT, BigInt
+from api.graphql.inputs import AWARE_DATETIME, BIG_INT, BigInt
 from api.graphql.mutation import Mutation
 from api.graphql.query import Query
 
@@ -48,7 +49,8 @@ schema = Schema(
     # that it has validated, and refuse it before it runs.
     extensions=[ErrorCodes, ParserCache, ValidationCache, RequestLimits, OperationScope],
     config=StrawberryConfig(
-        scalar_map={BigInt: BIG_INT},
+        # DateTime arguments (asOf) must name their time zone; BigInt is a size in bytes.
+        scalar_map={BigInt: BIG_INT, datetime: AWARE_DATETIME},
         # The server caps operations per batch with Settings.max_batch_operations (api.limits).
         batching_config={"max_operations": BATCH_CEILING},
     ),

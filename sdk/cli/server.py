@@ -24,17 +24,36 @@ def serve(
             "proxy).",
         ),
     ] = False,
+    allowed_hosts: Annotated[
+        str | None,
+        typer.Option(
+            "--allowed-hosts",
+            help="Comma-separated Host header names to accept besides localhost, 127.0.0.1 "
+            "and [::1] (`*.example.com` for subdomains); default LINEAGEQL_ALLOWED_HOSTS.",
+        ),
+    ] = None,
 ) -> None:
     """Serve the GraphQL API (GraphiQL at GET /graphql) over the configured store.
 
-    Binding another address than loopback needs a token (`lineageql tokens create`)."""
+    Binding another address than loopback needs a token (`lineageql tokens create`). On
+    loopback, requests naming another host in their Host header are refused."""
     import api
 
     try:
         settings = api.Settings.from_env()
+        hosts = (
+            None
+            if allowed_hosts is None
+            else tuple(filter(None, map(str.strip, allowed_hosts.split(","))))
+        )
         typer.echo(f"LineageQL: GraphiQL at http://{host}:{port}/graphql (store: {settings.home})")
         api.serve(
-            settings, host=host, port=port, workers=workers, insecure_no_auth=insecure_no_auth
+            settings,
+            host=host,
+            port=port,
+            workers=workers,
+            insecure_no_auth=insecure_no_auth,
+            allowed_hosts=hosts,
         )
     except ValueError as exc:  # a refused bind address, a bad setting or tokens file
         typer.echo(f"error: {exc}", err=True)
