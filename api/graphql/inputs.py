@@ -93,12 +93,6 @@ AWARE_DATETIME = strawberry.scalar(
     parse_value=parse_aware_datetime,
     description="Date with time (isoformat)",
 )
-BIG_INT = strawberry.scalar(
-    name="BigInt",
-    serialize=int,
-    parse_value=int,
-    description="An integer that may exceed 32 bits (sizes in bytes).",
-)
 
 
 @strawberry.input
