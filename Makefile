@@ -2,6 +2,7 @@
 #   make demo    run the examples, then serve GraphiQL on http://127.0.0.1:8000/graphql
 #   make test    run the test suite (extra pytest options: make test PYTEST_ARGS='-k foo -x')
 #   make lint    ruff + mypy
+#   make fuzz    a long schemathesis run against a live server (FUZZ_CASES=N per operation)
 #   make schema  write schema.graphql from the GraphQL API
 #   make ui      rebuild the lineage explorer (ui/ -> api/ui_static/; needs Node and npm)
 #   make bench   LineageQL next to ZenML, side by side (writes bench/RESULTS.md; BENCH_ARGS='--runs 3')
@@ -16,8 +17,9 @@ STAMP := $(VENV)/.installed
 LINEAGEQL_HOME ?= ./.lineageql
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
+FUZZ_CASES ?= 200
 
-.PHONY: venv demo test lint schema ui bench clean distclean
+.PHONY: venv demo test lint fuzz schema ui bench clean distclean
 
 venv: $(STAMP)
 
@@ -42,6 +44,10 @@ test: venv
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+
+# Prints the cases run, the time, the errors by code and any finding; fails on a finding.
+fuzz: venv
+	$(BIN)/python -m tests.api.test_fuzz --cases $(FUZZ_CASES) --scenarios $(FUZZ_CASES)
 
 bench: venv
 	$(BIN)/python bench/suite.py --results bench/RESULTS.md $(BENCH_ARGS)
