@@ -61,3 +61,12 @@ class StoreFullError(LineageQLError, OSError):
 
 class DatabaseBusyError(LineageQLError):
     """The embedded database file is locked by another process; retry."""
+
+
+class MaterializerError(LineageQLError):
+    """A value could not be saved or loaded by its materializer."""
+
+
+class UntrustedArtifactError(MaterializerError):
+    """Stored data was refused before loading: loading it could run code, and its origin
+    (signature) or the Python it needs could not be verified."""

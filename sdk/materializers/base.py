@@ -14,20 +14,14 @@ from typing import IO, Any, ClassVar, Literal, NamedTuple, overload
 
 import xxhash
 
+# Defined in sdk.errors (one error family with LineageQLError), re-exported here.
+from sdk.errors import MaterializerError as MaterializerError
+from sdk.errors import UntrustedArtifactError as UntrustedArtifactError
 from sdk.store import ArtifactStore
-
-
-class MaterializerError(Exception):
-    """A value could not be saved or loaded by its materializer."""
 
 
 class PickleFallbackWarning(UserWarning):
     """A value was stored with cloudpickle because no materializer stores it exactly."""
-
-
-class UntrustedArtifactError(MaterializerError):
-    """Stored data was refused before loading: loading it could run code, and its origin
-    (signature) or the Python it needs could not be verified."""
 
 
 _UNTRUSTED_ALLOWED: ContextVar[bool] = ContextVar("lineageql_untrusted_allowed", default=False)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import pickle
 import platform
 import sys
 import warnings
@@ -22,6 +23,7 @@ import cloudpickle
 from sdk.materializers.base import (
     BaseMaterializer,
     HashingWriter,
+    MaterializerError,
     PickleFallbackWarning,
     UntrustedArtifactError,
     type_path,
@@ -73,7 +75,16 @@ class PickleMaterializer(BaseMaterializer):
         }
         mac = _new_mac(secret, header)
         with self.open(_DATA, "wb") as f:
-            cloudpickle.dump(data, _SigningWriter(f, mac))
+            try:
+                cloudpickle.dump(data, _SigningWriter(f, mac))
+            except (pickle.PicklingError, TypeError, RecursionError) as exc:
+                # What pickling itself raises ("cannot pickle '_thread.lock' object" is a
+                # TypeError); the store's OSError and other errors pass unchanged.
+                raise MaterializerError(
+                    f"Cannot save a {type_path(type(data))}: cloudpickle failed on it "
+                    f"({type(exc).__name__}: {exc}). Register a materializer for this type "
+                    "with sdk.materializers.register(...), or make the value picklable."
+                ) from exc
         versions = {**header, "signature": mac.hexdigest()}
         with self.open(_VERSIONS, "wb") as f:
             f.write(json.dumps(versions, indent=2).encode())
