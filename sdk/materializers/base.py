@@ -132,8 +132,10 @@ class HashingWriter(io.RawIOBase):
 class BaseMaterializer(abc.ABC):
     """Saves values of `ASSOCIATED_TYPES` into the version directory `uri` and loads them back.
 
-    Write every file with `self.open(relpath, "wb")`: that is how the content hash and size of
-    the version are computed while writing.
+    The content hash and size of a version cover every file in `uri` except `visualizations/`.
+    Files written with `self.open(relpath, "wb")` are hashed while they are written (the fast
+    path); files written any other way (plain `open()` under `uri`, fsspec, a library's own
+    writer) are read back once after `save()` returns.
     """
 
     ASSOCIATED_TYPES: ClassVar[tuple[type[Any], ...]] = ()
