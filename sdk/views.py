@@ -92,14 +92,21 @@ class ArtifactVersion:
         ]
         visuals.show(items, f"{self.name}:{self.version}")
 
-    def load(self, *, allow_untrusted: bool = False) -> Any:
+    def load(self, *, allow_untrusted: bool = False, verify: str | bool | None = None) -> Any:
         """The stored Python object, read back by the materializer that wrote it.
+
+        First the data is checked against what was recorded when it was saved, at the level
+        `verify` asks for: "full" (or True) recomputes the content hash, "size" checks that it
+        exists with the recorded size, "off" (or False) checks nothing; unset, the
+        environment variable LINEAGEQL_VERIFY decides, and without it "size" (see sdk.verify).
 
         A pickled value is verified first (its signature by the store secret, and the Python
         version); `allow_untrusted=True` skips that: only for data whose origin you trust.
 
         Raises:
             ArtifactDataDeletedError: prune deleted this version's data (a NotFoundError).
+            ArtifactDataMissingError: the data is not where it was saved (a FileNotFoundError).
+            ArtifactDataChangedError: the data no longer matches its recorded hash or size.
         """
         from sdk.materializers import load_data
 
@@ -107,10 +114,18 @@ class ArtifactVersion:
             from sdk.prune import data_deleted_error
 
             raise data_deleted_error(self)
+        from sdk.errors import ArtifactDataMissingError
         from sdk.materializers.base import allowing_untrusted
+        from sdk.verify import missing_file_error, verify_version
 
-        with allowing_untrusted(allow_untrusted):
-            return load_data(self.uri, self.materializer, self.data_type, self.client.store)
+        verify_version(self, verify)
+        try:
+            with allowing_untrusted(allow_untrusted):
+                return load_data(self.uri, self.materializer, self.data_type, self.client.store)
+        except ArtifactDataMissingError:
+            raise
+        except FileNotFoundError as exc:
+            raise missing_file_error(self, exc) from exc
 
     @property
     def producer(self) -> StepRun | None:
@@ -254,10 +269,11 @@ class Artifact:
         """Every version, oldest first."""
         return self.client.list_artifact_versions(name=self.name)
 
-    def load(self, *, allow_untrusted: bool = False) -> Any:
-        """The latest version's data (see `ArtifactVersion.load` for `allow_untrusted`)."""
+    def load(self, *, allow_untrusted: bool = False, verify: str | bool | None = None) -> Any:
+        """The latest version's data (see `ArtifactVersion.load` for `allow_untrusted` and
+        `verify`)."""
         if self.latest_version is None:
             from sdk.errors import NotFoundError
 
             raise NotFoundError(f"artifact {self.name!r} has no versions")
-        return self.latest_version.load(allow_untrusted=allow_untrusted)
+        return self.latest_version.load(allow_untrusted=allow_untrusted, verify=verify)
