@@ -1,5 +1,5 @@
-"""`lineageql artifacts list|update` and `lineageql artifacts versions list|update`: tables for
-people, `--json` for scripts, tags added with `-t` and removed with `-r`."""
+"""`lineageql artifacts list|update|verify` and `lineageql artifacts versions list|update`:
+tables for people, `--json` for scripts, tags added with `-t` and removed with `-r`."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from rich.table import Table
 
     from sdk.client import Client
+    from sdk.verify import VersionCheck
 
 PAGE = 100
 
@@ -306,3 +307,112 @@ def _need_tags(add: list[str] | None, remove: list[str] | None) -> None:
 
 def _tag_line(label: str, tagged: Artifact | ArtifactVersion) -> str:
     return f"{label} tags: {_tags(tagged.tags)}"
+
+
+@artifacts_app.command("verify")
+def verify(
+    target: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[NAME[:VERSION]]",
+            help="Every version of NAME, one version NAME:VERSION, or a version id; "
+            "unset: every version of every artifact.",
+        ),
+    ] = None,
+    all_: Annotated[
+        bool, typer.Option("--all", "-a", help="Every version of every artifact (the default).")
+    ] = False,
+    size_only: Annotated[
+        bool,
+        typer.Option(
+            "--size-only", help="Check that the data exists with its size, without reading it."
+        ),
+    ] = False,
+    as_json: JsonOption = False,
+    url: UrlOption = None,
+    token: TokenOption = None,
+) -> None:
+    """Check that each version's data exists and matches its recorded content hash and size.
+
+    An fsck for the artifact store: versions whose data prune deleted are skipped and counted.
+    Exits 1 when any data is missing or changed.
+    """
+    from sdk.verify import VerifyLevel
+
+    with cli_errors():
+        if target is not None and all_:
+            raise InputError("give NAME[:VERSION] or --all, not both")
+        client = make_client(url, token)
+        versions = _versions_to_verify(client, target)
+        level = VerifyLevel.SIZE if size_only else VerifyLevel.FULL
+        checks = [_check(version, level) for version in versions]
+    counts = _verify_counts(checks)
+    if as_json:
+        print_json({**counts, "versions": [check.to_dict() for check in checks]})
+    else:
+        out = console()
+        shown = [check for check in checks if check.status != "ok"]
+        if shown:
+            grid = table("artifact", "version", "status", "detail")
+            for check in shown:
+                add_row(grid, check.name, check.version, check.status, check.detail)
+            out.print(grid)
+        out.print(_verify_summary(counts, level), markup=False)
+    if counts["missing"] or counts["changed"]:
+        raise typer.Exit(1)
+
+
+def _versions_to_verify(client: Client, target: str | None) -> list[ArtifactVersion]:
+    import uuid
+
+    from sdk.cli.lineage import parse_target
+
+    if target is None:
+        return client.list_artifact_versions()
+    try:
+        uuid.UUID(target)
+    except ValueError:
+        pass
+    else:
+        return [client.get_artifact_version(target)]
+    name, version = parse_target(target)
+    if version is not None:
+        return [client.get_artifact_version(name, version)]
+    client.get_artifact(name)  # NotFoundError with the name, rather than nothing to check
+    return client.list_artifact_versions(name=name)
+
+
+def _check(version: ArtifactVersion, level: str) -> VersionCheck:
+    """`check_version`, with a file that cannot be read (permissions, I/O) counted as changed:
+    its data cannot be the data recorded until it can be read again."""
+    from sdk.verify import VersionCheck, check_version
+
+    try:
+        return check_version(version, level)
+    except OSError as exc:
+        detail = f"its data could not be read ({type(exc).__name__}: {exc})"
+        return VersionCheck(
+            version.id, version.name, version.version, version.uri, "changed", detail
+        )
+
+
+def _verify_counts(checks: Sequence[VersionCheck]) -> dict[str, int]:
+    statuses = [check.status for check in checks]
+    counts = {
+        status: statuses.count(status)
+        for status in ("ok", "unverifiable", "missing", "changed", "skipped")
+    }
+    return {"checked": len(checks) - counts["skipped"], **counts}
+
+
+def _verify_summary(counts: dict[str, int], level: str) -> str:
+    how = "sizes" if level == "size" else "content hashes"
+    parts = [f"{counts['ok']} ok", f"{counts['missing']} missing", f"{counts['changed']} changed"]
+    if counts["unverifiable"]:
+        parts.append(f"{counts['unverifiable']} unverifiable (no usable hash recorded)")
+    skipped = counts["skipped"]
+    tail = f"; {skipped} skipped (data deleted by prune)" if skipped else ""
+    checked = counts["checked"]
+    return f"checked {checked} version{'s' if checked != 1 else ''} ({how}): " + (
+        ", ".join(parts) + tail
+    )
