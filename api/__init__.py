@@ -52,8 +52,9 @@ def create_token(settings: Settings, scope: str, name: str | None = None) -> tup
     return token, entry.name
 
 
-def upgrade_database(url: str) -> None:
-    """Migrate the database at `url` to the newest revision."""
+def upgrade_database(url: str, artifact_store: str | None = None) -> None:
+    """Migrate the database at `url` to the newest revision; `artifact_store` is the store it
+    describes (locations inside it are rewritten store-relative)."""
     from api.storage.migrate import upgrade
 
-    upgrade(url)
+    upgrade(url, artifact_store=artifact_store)

@@ -266,7 +266,7 @@ def create_app(settings: Settings) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         db = Database.from_settings(settings)
-        await ensure_schema(db, settings.database_url)
+        await ensure_schema(db, settings.database_url, settings.artifact_store)
         app.state.db = db
         app.state.settings = settings
         try:

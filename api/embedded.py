@@ -5,6 +5,7 @@ calls work from plain scripts and from notebooks that already run a loop of thei
 from __future__ import annotations
 
 import atexit
+import functools
 import threading
 from contextlib import AbstractContextManager
 from typing import Any
@@ -18,18 +19,27 @@ from api.graphql.context import build_context
 from api.graphql.schema import schema
 from api.settings import Settings
 from api.storage.engine import Database
+from api.storage.identity import create_store_id, read_store_id
 from api.storage.migrate import HEAD_REVISION, upgrade
 
 
-async def ensure_schema(db: Database, url: str) -> None:
-    """Upgrade the database unless it is already at the head revision (one cheap query)."""
+async def ensure_schema(db: Database, url: str, artifact_store: str | None = None) -> None:
+    """Upgrade the database unless it is already at the head revision (one cheap query), and
+    give the store its identity when it has none yet."""
     try:
         async with db.read() as session:
             current = await session.scalar(text("SELECT version_num FROM alembic_version"))
     except DBAPIError:
         current = None
     if current != HEAD_REVISION:
-        await anyio.to_thread.run_sync(upgrade, url)
+        await anyio.to_thread.run_sync(
+            functools.partial(upgrade, url, artifact_store=artifact_store)
+        )
+    async with db.read() as session:
+        known = await read_store_id(session)
+    if known is None:
+        async with db.write() as session:
+            await create_store_id(session)
 
 
 class LocalExecutor:
@@ -49,7 +59,7 @@ class LocalExecutor:
 
     async def _open(self) -> Database:
         db = Database.from_settings(self.settings, inline_sqlite=True)
-        await ensure_schema(db, self.settings.database_url)
+        await ensure_schema(db, self.settings.database_url, self.settings.artifact_store)
         return db
 
     async def _execute(

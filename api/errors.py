@@ -44,6 +44,12 @@ class LimitExceeded(ApiError):
     code = "LIMIT_EXCEEDED"
 
 
+class DatabaseBusy(ApiError):
+    """The database is locked by another process; the request changed nothing: retry."""
+
+    code = "DATABASE_BUSY"
+
+
 class BadRequest(ApiError):
     """A request that is not a GraphQL request this server can run: a body that is not a JSON
     object, no query, an operation to run that is not clear. HTTP 400."""

@@ -24,6 +24,7 @@ from starlette.routing import Route
 
 from api.auth import require_scope
 from api.storage.artifacts import version_visualizations
+from api.storage.locations import locate
 
 PATH = "/artifact-versions/{version_id:str}/visualizations/{index:int}"
 CHUNK = 1 << 16
@@ -61,10 +62,11 @@ async def visualization(request: Request) -> Response:
         found = await version_visualizations(session, version_id)
     if found is None or not 0 <= index < len(found[1]):
         return _not_found()
-    version_uri, entries = found
-    kind, uri = str(entries[index].get("type")), str(entries[index].get("uri"))
-    content_type = CONTENT_TYPES.get(kind)
     store = request.app.state.settings.artifact_store
+    version_uri = locate(store, found[0])
+    entry = found[1][index]
+    kind, uri = str(entry.get("type")), locate(store, str(entry.get("uri")))
+    content_type = CONTENT_TYPES.get(kind)
     file = await run_in_threadpool(_open, uri, version_uri, store)
     if content_type is None or file is None:
         return _not_found()

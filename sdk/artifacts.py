@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -10,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from sdk import operations as ops
 from sdk.client import Client
 from sdk.config import ArtifactConfig, check_text
-from sdk.errors import InputError, LineageQLError
+from sdk.errors import InputError, LineageQLError, OutcomeUnknownError
 from sdk.views import ArtifactVersion
 
 if TYPE_CHECKING:
@@ -70,13 +71,22 @@ def save_version(
             name,
             version=None if version is None else str(version),
             tags=list(tags or []),
+            store=store,
         ),
         "source": source,
+        # The new folder's id: a retry of this request registers this folder once.
+        "clientKey": f"version:{uri.rstrip('/').rsplit('/', 1)[-1]}",
     }
     try:
         created = client.execute(ops.CREATE_ARTIFACT_VERSION, variables)
+    except OutcomeUnknownError as exc:
+        raise OutcomeUnknownError(
+            f"{exc}. The data of {name!r} is kept at {uri}: if the version was registered it "
+            "loads from there; if not, `lineageql artifacts prune --orphans` reclaims the folder "
+            "later. Look it up with Client().list_artifact_versions(name=...) before saving again."
+        ) from exc
     except LineageQLError:
-        store.remove(uri)
+        store.remove(uri)  # refused, or never sent: registered nothing
         raise
     return ArtifactVersion.from_graphql(created["createArtifactVersion"], client)
 
@@ -132,8 +142,11 @@ def register_artifact(
         visualizations={},
     )
     variables = {
-        "input": _version_input(saved, name, version=config.version, tags=list(config.tags)),
+        "input": _version_input(
+            saved, name, version=config.version, tags=list(config.tags), store=store
+        ),
         "source": "REGISTERED",
+        "clientKey": f"register:{uuid.uuid4().hex}",
     }
     created = client.execute(ops.CREATE_ARTIFACT_VERSION, variables)
     return ArtifactVersion.from_graphql(created["createArtifactVersion"], client)

@@ -6,12 +6,14 @@ import os
 import uuid
 import weakref
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sdk import operations as ops
 from sdk.errors import (
     ArtifactVersionExistsError,
+    DatabaseBusyError,
     GraphQLError,
     InputError,
     LineageQLError,
@@ -68,6 +70,8 @@ def translate(error: GraphQLError) -> LineageQLError:
         return ArtifactVersionExistsError(message)
     if error.code == "BAD_USER_INPUT":
         return InputError(message)
+    if error.code == "DATABASE_BUSY":
+        return DatabaseBusyError(f"{message} (LINEAGEQL_HOME or LINEAGEQL_DATABASE_URL names it)")
     return error
 
 
@@ -121,7 +125,14 @@ def _is_uuid(value: str) -> bool:
     return True
 
 
-_reported_stores: weakref.WeakKeyDictionary[Transport, str] = weakref.WeakKeyDictionary()
+@dataclass
+class _ServerInfo:
+    artifact_store: str
+    store_id: str | None
+    claimed: set[str] = field(default_factory=set)  # identities written (or found) at the root
+
+
+_reported_stores: weakref.WeakKeyDictionary[Transport, _ServerInfo] = weakref.WeakKeyDictionary()
 
 
 class Client:
@@ -148,20 +159,35 @@ class Client:
 
     @property
     def store(self) -> ArtifactStore:
-        """The artifact store: LINEAGEQL_ARTIFACT_STORE, else the one the API reports."""
+        """The artifact store: LINEAGEQL_ARTIFACT_STORE, else the one the API reports. Its
+        identity (`.lineageql/store.json` at its root) is written on first use."""
         if self._store is None:
             from sdk.store import ArtifactStore
 
-            uri = os.environ.get("LINEAGEQL_ARTIFACT_STORE") or self._reported_store()
-            self._store = ArtifactStore(uri)
+            configured = os.environ.get("LINEAGEQL_ARTIFACT_STORE")
+            if configured:  # no round trip; prune writes the identity after its checks
+                self._store = ArtifactStore(configured)
+                return self._store
+            info = self._server_info()
+            store = ArtifactStore(info.artifact_store)
+            if info.store_id is not None and info.store_id not in info.claimed:
+                store.claim(info.store_id)
+                info.claimed.add(info.store_id)
+            self._store = store
         return self._store
 
-    def _reported_store(self) -> str:
-        """The store the API reports, asked once per transport (a `Client()` is made per
-        `save_artifact` call; the answer never changes while the process runs)."""
+    @property
+    def store_id(self) -> str | None:
+        """The identity of the store the database describes (None from an older server)."""
+        return self._server_info().store_id
+
+    def _server_info(self) -> _ServerInfo:
+        """What the API reports of its store, asked once per transport (a `Client()` is made
+        per `save_artifact` call; the answer never changes while the process runs)."""
         known = _reported_stores.get(self.transport)
         if known is None:
-            known = str(self.execute(ops.SERVER_INFO)["serverInfo"]["artifactStore"])
+            data = self.execute(ops.SERVER_INFO)["serverInfo"]
+            known = _ServerInfo(str(data["artifactStore"]), data.get("storeId"))
             _reported_stores[self.transport] = known
         return known
 

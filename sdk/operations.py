@@ -28,12 +28,22 @@ fragment RunFields on PipelineRun {
 """
 
 SERVER_INFO = """
-query ServerInfo { serverInfo { version artifactStore database } }
+query ServerInfo { serverInfo { version artifactStore database storeId } }
 """
 
 START_PIPELINE_RUN = """
 mutation StartPipelineRun($input: StartPipelineRunInput!) {
   startPipelineRun(input: $input) { id name }
+}
+"""
+
+RECORD_HEARTBEAT = """
+mutation RecordHeartbeat($runId: ID!) { recordHeartbeat(runId: $runId) { id status } }
+"""
+
+REAP_ABANDONED_RUNS = """
+mutation ReapAbandonedRuns {
+  reapAbandonedRuns { id name status startedAt endedAt error pipeline { name } }
 }
 """
 
@@ -51,8 +61,12 @@ mutation FinishStepRun($input: FinishStepRunInput!) {
 
 CREATE_ARTIFACT_VERSION = (
     """
-mutation CreateArtifactVersion($input: ArtifactVersionInput!, $source: ArtifactSource!) {
-  createArtifactVersion(input: $input, source: $source) { ...VersionFields }
+mutation CreateArtifactVersion(
+  $input: ArtifactVersionInput!, $source: ArtifactSource!, $clientKey: String
+) {
+  createArtifactVersion(input: $input, source: $source, clientKey: $clientKey) {
+    ...VersionFields
+  }
 }
 """
     + VERSION_FIELDS

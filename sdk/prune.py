@@ -36,7 +36,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sdk.errors import InputError, LineageQLError, NotFoundError
+from sdk.errors import InputError, LineageQLError, NotFoundError, StoreMismatchError
 
 if TYPE_CHECKING:
     from sdk.client import Client
@@ -65,7 +65,7 @@ query PruneCandidates($first: Int, $after: String) {{
 VERSION_URIS = """
 query PruneKnownUris($first: Int, $after: String) {
   artifactVersions(first: $first, after: $after) {
-    edges { node { id name version uri } }
+    edges { node { id name version uri dataDeletedAt } }
     pageInfo { hasNextPage endCursor }
   }
 }
@@ -254,6 +254,52 @@ def _nodes(client: Client, document: str) -> list[dict[str, Any]]:
         after = page["pageInfo"]["endCursor"]
 
 
+def check_store(
+    client: Client, store: ArtifactStore, nodes: Iterable[dict[str, Any]], *, deletes_files: bool
+) -> None:
+    """Refuse to prune a store that may not be the one the database describes.
+
+    The store's identity (`.lineageql/store.json` at its root) must be the database's; a store
+    without one counts as the database's only when the data of some version is found in it (a
+    store from before identities), and it is then given the identity. Otherwise — another
+    store's folder, an empty or wrong path, a store restored without its data — every folder
+    in it would look like an orphan: nothing is deleted and StoreMismatchError says why."""
+    expected = client.store_id
+    found = store.identity()
+    if expected is not None and found is not None:
+        if found == expected:
+            return
+        raise StoreMismatchError(
+            f"the artifact store {store.uri} belongs to another store (id {found}), not to the "
+            f"one this database describes (id {expected}); nothing was deleted. Point "
+            "LINEAGEQL_ARTIFACT_STORE (or LINEAGEQL_HOME) at this database's own store."
+        )
+    if not deletes_files:
+        return
+    live = [node for node in nodes if not node.get("dataDeletedAt")]
+    if not any(_exists(store, node["uri"]) for node in live):
+        what = (
+            f"none of the {len(live)} versions the database holds has its data there"
+            if live
+            else "the database holds no version, and the store carries no identity"
+        )
+        raise StoreMismatchError(
+            f"refusing to prune the artifact store {store.uri}: {what}, so it may be another "
+            "store, a moved one seen from the wrong place, or an empty path; nothing was "
+            "deleted. Point LINEAGEQL_ARTIFACT_STORE (or LINEAGEQL_HOME) at the store that "
+            "holds this database's data."
+        )
+    if expected is not None:
+        store.claim(expected)
+
+
+def _exists(store: ArtifactStore, uri: str) -> bool:
+    try:
+        return store.exists(uri)
+    except ValueError:  # outside this store
+        return False
+
+
 def _key(store: ArtifactStore, uri: str) -> str:
     """A comparable path for `uri`: its store path when inside the store, else the URI."""
     try:
@@ -321,6 +367,8 @@ def plan_prune(
                 note="registered data" if registered and not files and not only_metadata else None,
             )
         )
+    deletes_files = orphans or any(c.delete_files for c in candidates)
+    check_store(client, store, every.values(), deletes_files=deletes_files)
     candidates = _keep_shared_files(store, candidates, every)
     if only_artifact:
         candidates = [c for c in candidates if c.delete_files and _has_data(store, c)]
@@ -597,7 +645,9 @@ def _remove_orphans(
     """Delete the planned orphans that are still orphans: no version points into them now (a
     fresh look), none is protected, and they are still older than the grace period."""
     store = client.store
-    known = _known_keys(store, _nodes(client, VERSION_URIS)) | set(plan.protected)
+    nodes = _nodes(client, VERSION_URIS)
+    check_store(client, store, nodes, deletes_files=True)
+    known = _known_keys(store, nodes) | set(plan.protected)
     known |= kept_registered(store)
     grace = plan.orphan_grace or timedelta(0)
     for orphan in plan.orphans:

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import difflib
 import logging
+import os
+import threading
 import time
 import traceback
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,8 +34,10 @@ from sdk.views import ArtifactVersion, PipelineRun
 
 if TYPE_CHECKING:
     from sdk.materializers import BaseMaterializer, SavedData
+    from sdk.store import ArtifactStore
 
 log = logging.getLogger("lineageql")
+DEFAULT_HEARTBEAT = 30.0  # seconds between a running pipeline's heartbeats
 SIMILAR_NAMES_SCANNED = 1000  # artifact names searched for near misses of an unknown name
 
 
@@ -77,17 +82,22 @@ def run_composition(composition: Composition, options: PipelineOptions) -> Pipel
     client = Client()
     client.store  # where outputs go is known before anything runs  # noqa: B018
     external = resolve_external_inputs(client, composition)
-    run = client.execute(
-        ops.START_PIPELINE_RUN,
-        {"input": {"pipelineName": composition.pipeline, "runName": options.run_name}},
-    )["startPipelineRun"]
+    interval = heartbeat_interval()
+    start = {
+        "pipelineName": composition.pipeline,
+        "runName": options.run_name,
+        "clientKey": _key(),
+        "heartbeatInterval": interval,
+    }
+    run = client.execute(ops.START_PIPELINE_RUN, {"input": start})["startPipelineRun"]
     state = RunState(
         client, run["id"], composition.pipeline, options, names, produced={}, external=external
     )
     log.info("Pipeline %s: run %s started", composition.pipeline, run["name"])
     try:
-        for invocation in composition.invocations:
-            _run_step(state, invocation)
+        with Heartbeat(client, state.run_id, interval):
+            for invocation in composition.invocations:
+                _run_step(state, invocation)
     except BaseException as exc:
         _best_effort(_finish_run, client, state.run_id, "FAILED", _error_text(exc))
         log.info("Pipeline %s: run %s FAILED", composition.pipeline, run["name"])
@@ -95,6 +105,64 @@ def run_composition(composition: Composition, options: PipelineOptions) -> Pipel
     finished = _finish_run(client, state.run_id, "COMPLETED", None)
     log.info("Pipeline %s: run %s completed", composition.pipeline, run["name"])
     return PipelineRun.from_graphql(finished, client)
+
+
+def _key() -> str:
+    """An idempotency key, chosen once per request before its first attempt: the transport
+    may send the request again (same variables, same key) when an answer is lost."""
+    return uuid.uuid4().hex
+
+
+def heartbeat_interval() -> float | None:
+    """Seconds between a running pipeline's heartbeats: LINEAGEQL_HEARTBEAT_INTERVAL (default
+    30; 0 or "off" sends none, and the run is then never recorded ABANDONED)."""
+    raw = os.environ.get("LINEAGEQL_HEARTBEAT_INTERVAL", "").strip().lower()
+    if not raw:
+        return DEFAULT_HEARTBEAT
+    if raw in {"0", "off", "false", "no"}:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0.05 <= value <= 86_400:
+        raise InputError(
+            f"LINEAGEQL_HEARTBEAT_INTERVAL must be seconds between 0.05 and 86400, or 0/off to "
+            f"send none (got {raw!r})"
+        )
+    return value
+
+
+class Heartbeat:
+    """While the block runs, a daemon thread tells the API every `interval` seconds that the
+    run is alive. If this process dies (SIGKILL, power loss), the heartbeats stop and the API
+    records the run ABANDONED a few intervals later. A failed heartbeat is logged, not raised."""
+
+    def __init__(self, client: Client, run_id: str, interval: float | None) -> None:
+        self._client, self._run_id, self._interval = client, run_id, interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> Heartbeat:
+        if self._interval is not None:
+            self._thread = threading.Thread(
+                target=self._beat, name=f"lineageql-heartbeat-{self._run_id}", daemon=True
+            )
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _beat(self) -> None:
+        assert self._interval is not None
+        while not self._stop.wait(self._interval):
+            try:
+                self._client.execute(ops.RECORD_HEARTBEAT, {"runId": self._run_id})
+            except (LineageQLError, OSError) as exc:
+                log.warning("heartbeat of run %s not recorded: %s", self._run_id, exc)
 
 
 def _best_effort(record: Callable[..., object], *args: Any) -> None:
@@ -113,13 +181,18 @@ def _abandon_step(
     if not isinstance(exc, TransportError):
         for uri in written:
             _best_effort(state.client.store.remove, uri)
-    failed = {"stepRunId": step_run_id, "status": "FAILED", "error": _error_text(exc)}
+    failed = {
+        "stepRunId": step_run_id,
+        "status": "FAILED",
+        "error": _error_text(exc),
+        "clientKey": _key(),
+    }
     _best_effort(state.client.execute, ops.FINISH_STEP_RUN, {"input": failed})
 
 
 def _finish_run(client: Client, run_id: str, status: str, error: str | None) -> dict[str, Any]:
     """Close the run; the answer holds the whole run, steps and versions included."""
-    variables = {"input": {"runId": run_id, "status": status, "error": error}}
+    variables = {"input": {"runId": run_id, "status": status, "error": error, "clientKey": _key()}}
     finished: dict[str, Any] = client.execute(ops.FINISH_PIPELINE_RUN, variables)[
         "finishPipelineRun"
     ]
@@ -271,10 +344,13 @@ def _run_step(state: RunState, invocation: Invocation) -> None:
     clock = time.perf_counter()
     try:
         outputs = _execute(state, invocation, artifacts, parameters, written)
-        result = state.client.execute(
-            ops.FINISH_STEP_RUN,
-            {"input": {"stepRunId": step_run_id, "status": "COMPLETED", "outputs": outputs}},
-        )["finishStepRun"]
+        finish = {
+            "stepRunId": step_run_id,
+            "status": "COMPLETED",
+            "outputs": outputs,
+            "clientKey": _key(),
+        }
+        result = state.client.execute(ops.FINISH_STEP_RUN, {"input": finish})["finishStepRun"]
     except BaseException as exc:
         _abandon_step(state, step_run_id, written, exc)
         log.info("Step %s FAILED: %s", invocation.name, _error_text(exc))
@@ -309,6 +385,7 @@ def _start_input(
         "useCache": off_reason is None,
         "cacheOffReason": off_reason,
         "inputs": [{"name": n, "artifactVersionId": v.id} for n, v in artifacts.items()],
+        "clientKey": _key(),
     }
 
 
@@ -416,17 +493,20 @@ def _save_output(
             name,
             version=None if config is None or config.version is None else str(config.version),
             tags=list(config.tags) if config else [],
+            store=store,
         ),
     }
 
 
 def _version_input(
-    saved: SavedData, name: str, *, version: str | None, tags: list[str]
+    saved: SavedData, name: str, *, version: str | None, tags: list[str], store: ArtifactStore
 ) -> dict[str, Any]:
+    """The `ArtifactVersionInput` of saved data; locations are sent store-relative (what the
+    database records, so the store can move)."""
     return {
         "name": name,
         "version": version,
-        "uri": saved.uri,
+        "uri": store.relative(saved.uri),
         "dataType": saved.data_type,
         "materializer": saved.materializer,
         "contentHash": saved.content_hash,
@@ -434,6 +514,7 @@ def _version_input(
         "metadata": saved.metadata,
         "tags": tags,
         "visualizations": [
-            {"type": kind.upper(), "uri": uri} for uri, kind in saved.visualizations.items()
+            {"type": kind.upper(), "uri": store.relative(uri)}
+            for uri, kind in saved.visualizations.items()
         ],
     }

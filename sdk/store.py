@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import posixpath
 import re
@@ -15,6 +16,7 @@ from fsspec.implementations.local import LocalFileSystem
 
 from sdk.errors import InputError
 
+IDENTITY_FILE = ".lineageql/store.json"  # {"id": the store id the database records}
 _WHOLE_STORE = "it is the whole artifact store; register one file or folder inside it"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 _MAX_NAME = 128
@@ -119,6 +121,39 @@ class ArtifactStore:
             f"Cannot register {uri!r}: there is no file or folder there (the artifact store is "
             f"{self.uri!r}). Write the data first, then register it."
         )
+
+    def relative(self, uri: str) -> str:
+        """`uri`'s location relative to the store's root, as the database records it (a
+        trailing `/` kept): what stays true when the whole store is moved."""
+        path = self.path(uri)
+        root = self.root.rstrip("/")
+        relative = path[len(root) :].lstrip("/") if root else path.lstrip("/")
+        if not relative:
+            raise ValueError(f"{uri!r} is the artifact store itself, not a location inside it")
+        return relative + "/" if uri.endswith("/") else relative
+
+    def identity(self) -> str | None:
+        """The store id written at the store's root (`.lineageql/store.json`), or None."""
+        try:
+            with self.fs.open(posixpath.join(self.root, IDENTITY_FILE), "rb") as file:
+                found = json.loads(file.read()).get("id")
+        except (FileNotFoundError, ValueError, AttributeError):
+            return None
+        return found if isinstance(found, str) else None
+
+    def claim(self, store_id: str) -> str | None:
+        """Write `store_id` at the store's root unless an id is there; returns the id that is
+        there now (another store's id when this folder belongs to another store)."""
+        found = self.identity()
+        if found is not None:
+            return found
+        path = posixpath.join(self.root, IDENTITY_FILE)
+        with contextlib.suppress(OSError):
+            self.fs.makedirs(posixpath.dirname(path), exist_ok=True)
+            with self.fs.open(path, "wb") as file:
+                file.write(json.dumps({"id": store_id}).encode())
+            return store_id
+        return None
 
     def exists(self, uri: str) -> bool:
         return bool(self.fs.exists(self.path(uri)))

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sdk.errors import GraphQLError, TransportError
+from sdk.errors import GraphQLError, InputError, OutcomeUnknownError, TransportError
 
 if TYPE_CHECKING:
     import httpx
@@ -20,6 +21,9 @@ ENV_KEYS = (
     "LINEAGEQL_HOME",
     "LINEAGEQL_DATABASE_URL",
     "LINEAGEQL_ARTIFACT_STORE",
+    "LINEAGEQL_RETRIES",
+    "LINEAGEQL_RETRY_BACKOFF",
+    "LINEAGEQL_TIMEOUT",
 )
 
 
@@ -55,30 +59,98 @@ class LocalTransport:
         self._executor.close()
 
 
+RETRY_STATUS = frozenset({502, 503, 504})  # a proxy or load balancer, not the API, answered
+DEFAULT_RETRIES = 4  # attempts after the first, for requests that are safe to repeat
+DEFAULT_BACKOFF = 0.25  # seconds before the first retry, doubled each time (capped at 5 s)
+
+
+def is_repeatable(document: str, variables: Mapping[str, Any] | None) -> bool:
+    """Whether sending `document` twice does what sending it once does: a query, or a mutation
+    that carries the client's idempotency key (`clientKey`, at the top or in `input`)."""
+    if _operation_keyword(document) != "mutation":
+        return True
+    variables = variables or {}
+    nested = variables.get("input")
+    return variables.get("clientKey") is not None or (
+        isinstance(nested, Mapping) and nested.get("clientKey") is not None
+    )
+
+
+def _operation_keyword(document: str) -> str:
+    for line in document.splitlines():
+        text = line.split("#", 1)[0].strip()
+        if text:
+            word = text.split(None, 1)[0].split("(", 1)[0].split("{", 1)[0]
+            return word if word in {"query", "mutation", "subscription", "fragment"} else "query"
+    return "query"
+
+
 class HttpTransport:
-    """POSTs documents to a LineageQL server; accepts an `httpx.Client` (or a test client)."""
+    """POSTs documents to a LineageQL server; accepts an `httpx.Client` (or a test client).
+
+    A request that is safe to repeat (`is_repeatable`) is retried, with exponential backoff, on
+    connection errors, timeouts and HTTP 502/503/504, up to `retries` more times. When a
+    mutation may have reached the server and no answer came back, OutcomeUnknownError says so:
+    the caller must not assume it failed (and must not delete what it registered)."""
 
     def __init__(
-        self, url: str, token: str | None = None, client: httpx.Client | None = None
+        self,
+        url: str,
+        token: str | None = None,
+        client: httpx.Client | None = None,
+        *,
+        retries: int = DEFAULT_RETRIES,
+        backoff: float = DEFAULT_BACKOFF,
+        timeout: float = 60.0,
     ) -> None:
         import httpx
 
         self.url = url
+        self.retries = max(0, retries)
+        self.backoff = max(0.0, backoff)
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self._client = client or httpx.Client(timeout=httpx.Timeout(60.0, connect=10.0))
+        self._client = client or httpx.Client(timeout=httpx.Timeout(timeout, connect=10.0))
         self._headers = headers
 
     def execute(self, document: str, variables: Mapping[str, Any] | None = None) -> dict[str, Any]:
         import httpx
 
         payload = {"query": document, "variables": dict(variables or {})}
-        try:
-            response = self._client.post(self.url, json=payload, headers=self._headers)
-        except httpx.HTTPError as exc:
-            raise TransportError(
-                f"cannot reach the LineageQL server at {self.url} ({exc}); start it with "
-                "`lineageql serve` or unset LINEAGEQL_URL to use the embedded store"
-            ) from exc
+        mutation = _operation_keyword(document) == "mutation"
+        attempts = 1 + (self.retries if is_repeatable(document, variables) else 0)
+        maybe_applied = False  # some attempt may have reached the server
+        failure = ""
+        for attempt in range(attempts):
+            if attempt:
+                time.sleep(min(self.backoff * 2 ** (attempt - 1), 5.0))
+            try:
+                response = self._client.post(self.url, json=payload, headers=self._headers)
+            except httpx.HTTPError as exc:
+                sent = not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+                maybe_applied = maybe_applied or sent
+                failure = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                last: BaseException | None = exc
+                continue
+            if response.status_code in RETRY_STATUS:
+                maybe_applied = True
+                failure = f"HTTP {response.status_code} from a gateway"
+                last = None
+                continue
+            return _data_or_raise(self._body(response))
+        where = f"the LineageQL server at {self.url}"
+        tries = f"{attempts} attempt{'s' if attempts > 1 else ''}"
+        if mutation and maybe_applied:
+            raise OutcomeUnknownError(
+                f"no answer from {where} after {tries} ({failure}): the change may or may not "
+                "have been applied. Nothing was deleted; check the store (or retry: a request "
+                "with the same clientKey is answered with what it created)"
+            ) from last
+        raise TransportError(
+            f"cannot reach {where} after {tries} ({failure}); start it with `lineageql serve` "
+            "or unset LINEAGEQL_URL to use the embedded store"
+        ) from last
+
+    def _body(self, response: httpx.Response) -> dict[str, Any]:
         try:
             body = response.json()
         except ValueError:
@@ -88,7 +160,7 @@ class HttpTransport:
             ) from None
         if not isinstance(body, dict):
             raise TransportError(f"the server at {self.url} answered with unexpected JSON")
-        return _data_or_raise(body)
+        return body
 
     def close(self) -> None:
         self._client.close()
@@ -107,7 +179,31 @@ def transport_from_env(env: Mapping[str, str] | None = None) -> Transport:
         if cached is None:
             url = env.get("LINEAGEQL_URL")
             cached = (
-                HttpTransport(url, env.get("LINEAGEQL_TOKEN")) if url else LocalTransport(dict(env))
+                HttpTransport(url, env.get("LINEAGEQL_TOKEN"), **retry_settings(env))
+                if url
+                else LocalTransport(dict(env))
             )
             _cache[key] = cached
         return cached
+
+
+def retry_settings(env: Mapping[str, str]) -> dict[str, Any]:
+    """HttpTransport's retries, backoff and timeout from LINEAGEQL_RETRIES (attempts after the
+    first), LINEAGEQL_RETRY_BACKOFF and LINEAGEQL_TIMEOUT (seconds)."""
+    found: dict[str, Any] = {}
+    for key, variable, kind in (
+        ("retries", "LINEAGEQL_RETRIES", int),
+        ("backoff", "LINEAGEQL_RETRY_BACKOFF", float),
+        ("timeout", "LINEAGEQL_TIMEOUT", float),
+    ):
+        raw = env.get(variable, "").strip()
+        if not raw:
+            continue
+        try:
+            value = kind(raw)
+        except ValueError:
+            value = -1
+        if value < 0 or (key == "timeout" and value == 0):
+            raise InputError(f"{variable} must be a non-negative number, got {raw!r}")
+        found[key] = value
+    return found

@@ -164,7 +164,7 @@ def test_show_a_failed_run_gives_the_error_first_line(cli: Cli, runs: Runs) -> N
         ),
         (
             ("runs", "list", "--status", "done"),
-            "--status must be one of RUNNING, COMPLETED, FAILED, CACHED (got 'done')",
+            "--status must be one of RUNNING, COMPLETED, FAILED, CACHED, ABANDONED (got 'done')",
         ),
         (
             ("runs", "list", "--pipeline", "nope"),

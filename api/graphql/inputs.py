@@ -204,10 +204,25 @@ class ArtifactVersionInput:
         )
 
 
+KEY_DESCRIPTION = (
+    "A key chosen by the client before its first attempt (e.g. a UUID): a retry with the same "
+    "key answers with what the first request created instead of creating it again."
+)
+
+
 @strawberry.input
 class StartPipelineRunInput:
     pipeline_name: str
     run_name: str | None = None
+    client_key: str | None = strawberry.field(
+        default=None, description=KEY_DESCRIPTION
+    )
+    heartbeat_interval: float | None = strawberry.field(
+        default=None,
+        description="Seconds between the heartbeats the client promises to send "
+        "(`recordHeartbeat`); a run silent for several intervals becomes ABANDONED. Unset: no "
+        "heartbeats, the run is never abandoned.",
+    )
 
 
 @strawberry.input
@@ -235,6 +250,9 @@ class StartStepRunInput:
         default=None, description="Why the caller did not ask for a lookup (recorded)."
     )
     inputs: list[StepInputEdge] = strawberry.field(default_factory=list)
+    client_key: str | None = strawberry.field(
+        default=None, description=KEY_DESCRIPTION
+    )
 
 
 @strawberry.input
@@ -249,6 +267,9 @@ class FinishStepRunInput:
     status: RunStatus
     error: str | None = None
     outputs: list[StepOutputInput] = strawberry.field(default_factory=list)
+    client_key: str | None = strawberry.field(
+        default=None, description=KEY_DESCRIPTION
+    )
 
 
 @strawberry.input
@@ -256,3 +277,6 @@ class FinishPipelineRunInput:
     run_id: strawberry.ID
     status: RunStatus
     error: str | None = None
+    client_key: str | None = strawberry.field(
+        default=None, description=KEY_DESCRIPTION
+    )

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Annotated, Any, TypeVar, cast
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.errors import BadUserInput
+from api.errors import BadUserInput, Conflict
 from api.files import uri_exists
 from api.graphql.context import Info
 from api.graphql.inputs import (
+    KEY_DESCRIPTION,
     ArtifactSource,
     ArtifactVersionInput,
     FinishPipelineRunInput,
@@ -21,8 +23,11 @@ from api.graphql.prune_mutations import PruneMutations
 from api.graphql.tag_mutations import TagMutations
 from api.graphql.types import ArtifactVersion, PipelineRun, StepRun
 from api.storage import artifacts as artifact_store
-from api.storage import models
+from api.storage import idempotency, models
 from api.storage import runs as run_store
+from api.storage.locations import locate, place
+
+STEP_OUTPUT = models.ArtifactSource.STEP_OUTPUT
 
 
 @strawberry.type
@@ -30,8 +35,31 @@ class Mutation(TagMutations, PruneMutations):
     @strawberry.mutation(description="Open a run of a pipeline (created on first use).")
     async def start_pipeline_run(self, info: Info, input: StartPipelineRunInput) -> PipelineRun:
         async with info.context.db.write() as session:
-            row = await run_store.create_run(session, input.pipeline_name, input.run_name)
+            done = await idempotency.replay(session, input.client_key, "startPipelineRun")
+            if done is not None:
+                return PipelineRun.from_model(await _get(session, models.PipelineRun, done))
+            row = await run_store.create_run(
+                session, input.pipeline_name, input.run_name, input.heartbeat_interval
+            )
+            await idempotency.remember(session, input.client_key, "startPipelineRun", row.id)
             return PipelineRun.from_model(row)
+
+    @strawberry.mutation(
+        description="The running pipeline's heartbeat: extends the run's lease (see "
+        "`heartbeatInterval`). An ABANDONED or finished run is answered as it is."
+    )
+    async def record_heartbeat(self, info: Info, run_id: strawberry.ID) -> PipelineRun:
+        async with info.context.db.write() as session:
+            return PipelineRun.from_model(await run_store.record_heartbeat(session, run_id))
+
+    @strawberry.mutation(
+        description="Record every RUNNING run whose heartbeats stopped (and its open step "
+        "runs) as ABANDONED, with the reason; returns those runs. Reads of runs do it too."
+    )
+    async def reap_abandoned_runs(self, info: Info) -> list[PipelineRun]:
+        async with info.context.db.write() as session:
+            ids = await run_store.abandon_expired(session)
+            return [PipelineRun.from_model(await _get(session, models.PipelineRun, i)) for i in ids]
 
     @strawberry.mutation(
         description="Open a step run and record its input edges; with `useCache`, a hit is "
@@ -49,8 +77,17 @@ class Mutation(TagMutations, PruneMutations):
             cache_off_reason=input.cache_off_reason,
             inputs=[(edge.name, str(edge.artifact_version_id)) for edge in input.inputs],
         )
+        store = info.context.settings.artifact_store
+
+        async def exists(stored: str) -> bool:
+            return await uri_exists(locate(store, stored))
+
         async with info.context.db.write() as session:
-            row = await run_store.start_step(session, new, uri_exists)
+            done = await idempotency.replay(session, input.client_key, "startStepRun")
+            if done is not None:
+                return StepRun.from_model(await _get(session, models.StepRun, done))
+            row = await run_store.start_step(session, new, exists)
+            await idempotency.remember(session, input.client_key, "startStepRun", row.id)
         if row.status != models.RunStatus.CACHED:
             info.context.loaders.step_outputs.prime(row.id, [])
         return StepRun.from_model(row)
@@ -59,17 +96,22 @@ class Mutation(TagMutations, PruneMutations):
         description="Close a step run; when COMPLETED, register all its outputs atomically."
     )
     async def finish_step_run(self, info: Info, input: FinishStepRunInput) -> StepRun:
+        store = info.context.settings.artifact_store
         result = run_store.StepResult(
             step_run_id=input.step_run_id,
             status=models.RunStatus(input.status),
             error=input.error,
             outputs=[
-                (out.output_name, out.artifact.to_new(models.ArtifactSource.STEP_OUTPUT))
+                (out.output_name, place(out.artifact.to_new(STEP_OUTPUT), store))
                 for out in input.outputs
             ],
         )
         async with info.context.db.write() as session:
+            done = await idempotency.replay(session, input.client_key, "finishStepRun")
+            if done is not None:
+                return StepRun.from_model(await _get(session, models.StepRun, done))
             finished = await run_store.finish_step(session, result)
+            await idempotency.remember(session, input.client_key, "finishStepRun", finished.step.id)
         tags = [new.tags for _, new in result.outputs]
         info.context.loaders.prime_finished_step(
             finished.step,
@@ -80,9 +122,13 @@ class Mutation(TagMutations, PruneMutations):
     @strawberry.mutation
     async def finish_pipeline_run(self, info: Info, input: FinishPipelineRunInput) -> PipelineRun:
         async with info.context.db.write() as session:
+            done = await idempotency.replay(session, input.client_key, "finishPipelineRun")
+            if done is not None:
+                return PipelineRun.from_model(await _get(session, models.PipelineRun, done))
             row = await run_store.finish_run(
                 session, input.run_id, models.RunStatus(input.status), input.error
             )
+            await idempotency.remember(session, input.client_key, "finishPipelineRun", row.id)
             return PipelineRun.from_model(row)
 
     @strawberry.mutation(description="Register a version created outside a pipeline step.")
@@ -91,13 +137,35 @@ class Mutation(TagMutations, PruneMutations):
         info: Info,
         input: ArtifactVersionInput,
         source: ArtifactSource = models.ArtifactSource.SAVED,
+        client_key: Annotated[str | None, strawberry.argument(description=KEY_DESCRIPTION)] = None,
     ) -> ArtifactVersion:
         if source == models.ArtifactSource.STEP_OUTPUT:
             raise BadUserInput(
                 "STEP_OUTPUT versions are registered by finishStepRun, not createArtifactVersion"
             )
-        new = input.to_new(models.ArtifactSource(source))
+        new = place(
+            input.to_new(models.ArtifactSource(source)), info.context.settings.artifact_store
+        )
         async with info.context.db.write() as session:
+            done = await idempotency.replay(session, client_key, "createArtifactVersion")
+            if done is not None:
+                return ArtifactVersion.from_model(await _get(session, models.ArtifactVersion, done))
             row = await artifact_store.create_version(session, new)
+            await idempotency.remember(session, client_key, "createArtifactVersion", row.id)
         info.context.loaders.prime_version(row, new.tags)
         return ArtifactVersion.from_model(row)
+
+
+Row = TypeVar("Row", models.PipelineRun, models.StepRun, models.ArtifactVersion)
+
+
+async def _get(session: AsyncSession, model: type[Row], id: str) -> Row:
+    """What an earlier request with the same key created (refused if it was deleted since)."""
+    row = await session.get(model, id)
+    if row is None:
+        raise Conflict(
+            f"the {model.__name__} this clientKey created ({id}) was deleted since; send the "
+            "request again with a new key",
+            reason="IDEMPOTENCY_KEY_REUSED",
+        )
+    return row

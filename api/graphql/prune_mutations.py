@@ -13,6 +13,7 @@ from api.graphql.context import Info
 from api.graphql.inputs import ArtifactSource
 from api.storage import models
 from api.storage import prune as prune_store
+from api.storage.locations import locate
 
 
 @strawberry.type(description="An artifact version whose metadata was deleted or marked.")
@@ -20,8 +21,12 @@ class PrunedArtifactVersion:
     id: strawberry.ID
     name: str
     version: str
-    uri: str
     source: ArtifactSource
+    stored_uri: strawberry.Private[str]
+
+    @strawberry.field(description="Where the version's data lies (see ArtifactVersion.uri).")
+    def uri(self, info: Info) -> str:
+        return locate(info.context.settings.artifact_store, self.stored_uri)
 
     @classmethod
     def from_summary(cls, row: prune_store.DeletedVersion) -> PrunedArtifactVersion:
@@ -29,7 +34,7 @@ class PrunedArtifactVersion:
             id=strawberry.ID(row.id),
             name=row.name,
             version=row.version,
-            uri=row.uri,
+            stored_uri=row.uri,
             source=models.ArtifactSource(row.source),
         )
 

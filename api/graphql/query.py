@@ -30,6 +30,7 @@ from api.storage import artifacts as artifact_store
 from api.storage import models
 from api.storage import runs as run_store
 from api.storage.engine import sqlite_path
+from api.storage.identity import read_store_id
 
 SERVER_VERSION = "0.1.0"
 
@@ -98,6 +99,7 @@ class Query:
 
     @strawberry.field
     async def pipeline_run(self, info: Info, id: strawberry.ID) -> PipelineRun | None:
+        await sweep_abandoned(info)
         row = await info.context.loaders.run.load(id)
         return PipelineRun.from_model(row) if row else None
 
@@ -109,6 +111,7 @@ class Query:
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[PipelineRun]:
+        await sweep_abandoned(info)
         stmt = run_store.runs_stmt(filter.to_query() if filter else None)
         keys = [models.PipelineRun.started_at, models.PipelineRun.id]
         return await connection(
@@ -153,10 +156,25 @@ class Query:
         return await resolve_path(info, from_, to, as_of)
 
     @strawberry.field
-    def server_info(self, info: Info) -> ServerInfo:
+    async def server_info(self, info: Info) -> ServerInfo:
         settings = info.context.settings
         path = sqlite_path(settings.database_url)
         database = "sqlite" if path is not None else info.context.db.dialect
+        async with info.context.db.read() as session:
+            store_id = await read_store_id(session)
         return ServerInfo(
-            version=SERVER_VERSION, artifact_store=settings.artifact_store, database=database
+            version=SERVER_VERSION,
+            artifact_store=settings.artifact_store,
+            database=database,
+            store_id=store_id,
         )
+
+
+async def sweep_abandoned(info: Info) -> None:
+    """Before runs are read: record runs whose heartbeats stopped as ABANDONED (a write only
+    when one is due)."""
+    async with info.context.db.read() as session:
+        due = await run_store.any_expired(session)
+    if due:
+        async with info.context.db.write() as session:
+            await run_store.abandon_expired(session)

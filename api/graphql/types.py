@@ -21,6 +21,7 @@ from api.graphql.inputs import (
 from api.storage import artifacts as artifact_store
 from api.storage import models
 from api.storage import runs as run_store
+from api.storage.locations import is_relative, locate
 from api.storage.pagination import Page, count, page_request, paginate
 
 if TYPE_CHECKING:
@@ -167,7 +168,6 @@ class ArtifactVersion:
     name: str = strawberry.field(description="The artifact's name.")
     version: str
     is_custom_version: bool
-    uri: str
     data_type: str
     materializer: str
     content_hash: str | None
@@ -181,7 +181,22 @@ class ArtifactVersion:
     )
     artifact_id: strawberry.Private[str]
     producer_id: strawberry.Private[str | None]
+    stored_uri: strawberry.Private[str]
     visualization_rows: strawberry.Private[list[dict[str, Any]] | None] = None
+
+    @strawberry.field(
+        description="Where the data lies: the store-relative location joined to this server's "
+        "artifact store (a location recorded outside any store is given as it was)."
+    )
+    def uri(self, info: Info) -> str:
+        return locate(info.context.settings.artifact_store, self.stored_uri)
+
+    @strawberry.field(
+        description="The data's location relative to the artifact store's root (null for a "
+        "location recorded outside the store): what stays true when the store is moved."
+    )
+    def store_path(self) -> str | None:
+        return self.stored_uri if is_relative(self.stored_uri) else None
 
     @classmethod
     def from_model(cls, row: models.ArtifactVersion) -> ArtifactVersion:
@@ -195,7 +210,7 @@ class ArtifactVersion:
             name=name,
             version=row.version,
             is_custom_version=row.is_custom,
-            uri=row.uri,
+            stored_uri=row.uri,
             data_type=row.data_type,
             materializer=row.materializer,
             content_hash=row.content_hash,
@@ -210,11 +225,12 @@ class ArtifactVersion:
         )
 
     @strawberry.field(description="Views of the data saved with it (HTML, Markdown, PNG, ...).")
-    def visualizations(self) -> list[Visualization]:
+    def visualizations(self, info: Info) -> list[Visualization]:
+        store = info.context.settings.artifact_store
         return [
             Visualization(
                 type=VisualizationType(entry["type"]),
-                uri=entry["uri"],
+                uri=locate(store, str(entry["uri"])),
                 url=visualization_url(self.id, index),
             )
             for index, entry in enumerate(self.visualization_rows or [])
@@ -427,3 +443,8 @@ class ServerInfo:
     version: str
     artifact_store: str
     database: str
+    store_id: str | None = strawberry.field(
+        default=None,
+        description="The identity of the store this database describes; the SDK writes it at "
+        "the artifact store's root too, and prune refuses a store whose identity differs.",
+    )

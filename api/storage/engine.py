@@ -6,14 +6,15 @@ pool per process, sized from the settings."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, nullcontext
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -21,6 +22,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from api.errors import DatabaseBusy
 from api.settings import Settings
 from api.storage.inline_sqlite import inline_creator
 
@@ -175,17 +177,35 @@ class Database:
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
         """A short read-only session."""
-        async with self._reader() as session:
-            yield session
+        with _busy_as_error():
+            async with self._reader() as session:
+                yield session
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """One transaction: committed when the block ends, rolled back whole on any error."""
         turns = self.write_turns or nullcontext()
-        async with turns, self._writer() as session, session.begin():
-            yield session
+        with _busy_as_error():
+            async with turns, self._writer() as session, session.begin():
+                yield session
 
     async def dispose(self) -> None:
         await self.write_engine.dispose()
         if self.dialect == "sqlite":  # elsewhere the reader shares the writer's pool
             await self.read_engine.dispose()
+
+
+@contextmanager
+def _busy_as_error() -> Iterator[None]:
+    """A SQLite file locked by another process past the busy timeout is DATABASE_BUSY (a
+    caller's retry may succeed), not an unexpected error."""
+    try:
+        yield
+    except OperationalError as exc:
+        text = str(exc.orig or exc).lower()
+        if "database is locked" in text or "database is busy" in text:
+            raise DatabaseBusy(
+                "the database file is locked by another process (a long write, or a process "
+                "stopped mid-transaction); nothing was changed: retry"
+            ) from exc
+        raise

@@ -14,17 +14,19 @@ from pathlib import Path
 from api.storage.engine import sqlite_path, sync_url
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
-HEAD_REVISION = "0003"
+HEAD_REVISION = "0004"
 PG_MIGRATION_LOCK = 7_216_450_113
 
 
-def alembic_config(url: str):  # type: ignore[no-untyped-def]
+def alembic_config(url: str, artifact_store: str | None = None):  # type: ignore[no-untyped-def]
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", sync_url(url).render_as_string(hide_password=False))
     config.attributes["pg_lock_id"] = PG_MIGRATION_LOCK
+    # Migration 0004 rewrites the locations inside this store as store-relative ones.
+    config.attributes["artifact_store"] = artifact_store
     return config
 
 
@@ -54,9 +56,10 @@ def _quiet_alembic() -> Iterator[None]:
         logger.setLevel(level)
 
 
-def upgrade(url: str, revision: str = "head") -> None:
-    """Run every pending migration (blocking)."""
+def upgrade(url: str, revision: str = "head", artifact_store: str | None = None) -> None:
+    """Run every pending migration (blocking); `artifact_store` is the store the database
+    describes (its absolute locations inside it become store-relative)."""
     from alembic import command
 
     with _file_lock(sqlite_path(url)), _quiet_alembic():
-        command.upgrade(alembic_config(url), revision)
+        command.upgrade(alembic_config(url, artifact_store), revision)

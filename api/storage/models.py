@@ -26,6 +26,8 @@ class RunStatus(StrEnum):
     COMPLETED = "COMPLETED"
     FAILED = "FAILED"
     CACHED = "CACHED"
+    # A run (and its open steps) whose process stopped sending heartbeats: killed or lost.
+    ABANDONED = "ABANDONED"
 
 
 class ArtifactSource(StrEnum):
@@ -51,6 +53,10 @@ class PipelineRun(IdMixin, Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     error: Mapped[str | None] = mapped_column(Text)
+    # The running process's heartbeat: past `lease_expires_at` (a few heartbeat intervals after
+    # the last one) a RUNNING run is ABANDONED. NULL: the client sends no heartbeats.
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
 
 
 class StepRun(IdMixin, Base):
@@ -99,6 +105,8 @@ class ArtifactVersion(IdMixin, CreatedMixin, Base):
     seq: Mapped[int] = mapped_column(Integer)
     version: Mapped[str] = mapped_column(String(255))
     is_custom: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Relative to the artifact store's root (see api/storage/locations.py); absolute only in
+    # rows written before migration 0004 that lay outside the store it ran with.
     uri: Mapped[str] = mapped_column(Text)
     data_type: Mapped[str] = mapped_column(String(512))
     materializer: Mapped[str] = mapped_column(String(512))
@@ -172,3 +180,25 @@ class StepOutput(CreatedMixin, Base):
     artifact_version_id: Mapped[str] = mapped_column(
         ForeignKey("artifact_versions.id", ondelete="RESTRICT"), index=True
     )
+
+
+class IdempotencyKey(Base):
+    """A key a client chose before sending a mutation that creates something: a repeat with
+    the same key answers with what the first one created (`result_id`), never a second row."""
+
+    __tablename__ = "idempotency_keys"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    operation: Mapped[str] = mapped_column(String(64))
+    result_id: Mapped[str] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class StoreInfo(Base):
+    """Facts about the store this database describes, e.g. `store_id`: the identity written
+    at the artifact store's root too, so prune can tell its own store from another one."""
+
+    __tablename__ = "store_info"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

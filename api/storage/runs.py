@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.errors import BadUserInput, Conflict, NotFound
@@ -27,6 +28,10 @@ from api.storage.models import (
     StepOutput,
     StepRun,
 )
+
+LEASE_INTERVALS = 4  # heartbeat intervals without a heartbeat before a run is ABANDONED
+MIN_HEARTBEAT = 0.05
+MAX_HEARTBEAT = 86_400.0
 
 
 @dataclass(frozen=True)
@@ -129,7 +134,10 @@ async def consumers_of_versions(
 
 
 async def create_run(
-    session: AsyncSession, pipeline_name: str, run_name: str | None
+    session: AsyncSession,
+    pipeline_name: str,
+    run_name: str | None,
+    heartbeat_interval: float | None = None,
 ) -> PipelineRun:
     validate_name(pipeline_name, "pipeline name")
     pipeline = await get_pipeline(session, pipeline_name)
@@ -142,10 +150,83 @@ async def create_run(
     validate_name(name, "run name")
     if await session.scalar(select(PipelineRun.id).where(PipelineRun.name == name)):
         raise Conflict(f"a pipeline run named {name!r} already exists; choose another run name")
-    run = PipelineRun(pipeline_id=pipeline.id, name=name, status=RunStatus.RUNNING, started_at=now)
+    lease = _lease(heartbeat_interval)
+    run = PipelineRun(
+        pipeline_id=pipeline.id,
+        name=name,
+        status=RunStatus.RUNNING,
+        started_at=now,
+        heartbeat_at=None if lease is None else now,
+        lease_expires_at=None if lease is None else now + lease,
+    )
     session.add(run)
     await session.flush()
     return run
+
+
+def _lease(heartbeat_interval: float | None) -> timedelta | None:
+    """How long a run stays RUNNING after a heartbeat: LEASE_INTERVALS heartbeat intervals."""
+    if heartbeat_interval is None:
+        return None
+    if not MIN_HEARTBEAT <= heartbeat_interval <= MAX_HEARTBEAT:
+        raise BadUserInput(
+            f"heartbeatInterval must be between {MIN_HEARTBEAT} and {MAX_HEARTBEAT} seconds "
+            f"(got {heartbeat_interval})"
+        )
+    return timedelta(seconds=heartbeat_interval * LEASE_INTERVALS)
+
+
+async def record_heartbeat(session: AsyncSession, run_id: str) -> PipelineRun:
+    """Extend a RUNNING run's lease by the length it was given; an ABANDONED run stays so."""
+    run = await session.get(PipelineRun, run_id)
+    if run is None:
+        raise NotFound(f"no pipeline run has id {run_id!r}", id=run_id)
+    if run.status == RunStatus.RUNNING and run.heartbeat_at and run.lease_expires_at:
+        now = utcnow()
+        run.lease_expires_at = now + (run.lease_expires_at - run.heartbeat_at)
+        run.heartbeat_at = now
+        await session.flush()
+    return run
+
+
+def expired_runs_stmt(now: datetime) -> Select[str]:
+    return select(PipelineRun.id).where(
+        PipelineRun.status == RunStatus.RUNNING, PipelineRun.lease_expires_at < now
+    )
+
+
+async def any_expired(session: AsyncSession) -> bool:
+    """Whether some RUNNING run's lease has ended (one indexed read: cheap on every listing)."""
+    return await session.scalar(expired_runs_stmt(utcnow()).limit(1)) is not None
+
+
+async def abandon_expired(session: AsyncSession) -> list[str]:
+    """Record every RUNNING run whose heartbeats stopped (and its open step runs) ABANDONED,
+    with the reason; returns their ids. Their outputs were never registered, and nothing is
+    cached from an abandoned step run (only COMPLETED ones are)."""
+    now = utcnow()
+    ids = list(await session.scalars(expired_runs_stmt(now).with_for_update()))
+    if not ids:
+        return []
+    for run in await session.scalars(select(PipelineRun).where(PipelineRun.id.in_(ids))):
+        last = run.heartbeat_at.isoformat(timespec="seconds") if run.heartbeat_at else "never"
+        run.status = RunStatus.ABANDONED
+        run.ended_at = now
+        run.error = (
+            f"ABANDONED: no heartbeat from the process running it since {last} (its lease "
+            f"ended {run.lease_expires_at:%Y-%m-%d %H:%M:%S} UTC); it was killed or lost"
+        )
+    await session.execute(
+        update(StepRun)
+        .where(StepRun.run_id.in_(ids), StepRun.status == RunStatus.RUNNING)
+        .values(
+            status=RunStatus.ABANDONED,
+            ended_at=now,
+            error="ABANDONED: the pipeline run stopped sending heartbeats while this step ran",
+        )
+    )
+    await session.flush()
+    return ids
 
 
 async def _require_running_run(session: AsyncSession, run_id: str) -> PipelineRun:

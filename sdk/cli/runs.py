@@ -1,4 +1,5 @@
-"""`lineageql runs list` and `lineageql runs show RUN_ID`: pipeline runs and their steps."""
+"""`lineageql runs list`, `lineageql runs show RUN_ID` and `lineageql runs reap`: pipeline runs
+and their steps."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
+from sdk import operations as ops
 from sdk.cli.app import runs_app
 from sdk.cli.artifacts import LimitOption, add_row, collect, iso, more_hint, table, when
 from sdk.cli.common import (
@@ -20,7 +22,7 @@ from sdk.cli.common import (
 from sdk.errors import InputError, NotFoundError
 from sdk.views import parse_time
 
-STATUSES = ("RUNNING", "COMPLETED", "FAILED", "CACHED")
+STATUSES = ("RUNNING", "COMPLETED", "FAILED", "CACHED", "ABANDONED")
 
 LIST_RUNS = """
 query CliListRuns($filter: PipelineRunFilter, $first: Int, $after: String) {
@@ -231,3 +233,29 @@ def _step_json(step: dict[str, Any]) -> dict[str, Any]:
         "inputs": edges("inputs"),
         "outputs": edges("outputs"),
     }
+
+
+@runs_app.command("reap")
+def reap_runs(
+    as_json: JsonOption = False,
+    url: UrlOption = None,
+    token: TokenOption = None,
+) -> None:
+    """Record runs whose process stopped sending heartbeats (killed, lost) as ABANDONED, with
+    their open steps. Listing or showing runs does it too; this does it now."""
+    with cli_errors():
+        client = make_client(url, token)
+        reaped = client.execute(ops.REAP_ABANDONED_RUNS)["reapAbandonedRuns"]
+    if as_json:
+        print_json([_run_json(node) for node in reaped])
+        return
+    out = console()
+    if not reaped:
+        out.print("No run to reap: every RUNNING run is sending heartbeats.", markup=False)
+        return
+    for node in reaped:
+        out.print(
+            f"{node['name']} ({node['id']}, pipeline {node['pipeline']['name']}): ABANDONED — "
+            f"{_first_line(node['error'] or '')}",
+            markup=False,
+        )

@@ -82,5 +82,5 @@ def db_upgrade() -> None:
     import api
 
     settings = api.Settings.from_env()
-    api.upgrade_database(settings.database_url)
+    api.upgrade_database(settings.database_url, settings.artifact_store)
     typer.echo("database is at the newest revision")

@@ -102,7 +102,7 @@ def version_input(
 ) -> dict[str, Any]:
     return {
         "name": name,
-        "uri": f"file:///store/{name}/{version or 'auto'}",
+        "uri": f"{name}/{version or 'auto'}/",  # store-relative
         "dataType": "builtins.list",
         "materializer": "sdk.materializers.builtin.JSONMaterializer",
         "version": version,

@@ -180,8 +180,8 @@ def test_a_version_marked_data_deleted_cannot_be_consumed(gql: Api, database_url
 def test_a_cache_hit_whose_output_is_marked_data_deleted_misses(
     gql: Api, database_url: str, tmp_path: Any
 ) -> None:
-    data_dir = tmp_path / "model"
-    data_dir.mkdir()
+    data_dir = tmp_path / "store" / "model"  # the gql fixture's artifact store
+    data_dir.mkdir(parents=True)
     uri = str(data_dir)
     run = gql.start_run("training", "training-run-6")
     step = gql.data(START_CACHED, input={"runId": run, "name": "train", "cacheKey": "k1"})

@@ -114,7 +114,7 @@ def test_mutations_then_query_over_http(server: LiveServer) -> None:
             "outputName": "page",
             "artifact": {
                 "name": "page",
-                "uri": "memory://page/1",
+                "uri": "page/1/",  # store-relative
                 "dataType": "builtins.bytes",
                 "materializer": "builtin",
                 "sizeBytes": BIG_SIZE,

@@ -101,7 +101,7 @@ class Store:
                     "outputName": out,
                     "artifact": {
                         "name": f"step{step}_{out}",
-                        "uri": f"memory://run-{index}/step{step}/{out}",
+                        "uri": f"run-{index}/step{step}/{out}/",
                         "dataType": "builtins.int",
                         "materializer": "builtin",
                         "tags": [f"run-{index}", out],

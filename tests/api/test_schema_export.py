@@ -142,7 +142,7 @@ def test_step_edges_have_name_and_artifact_version(graphql_schema: GraphQLSchema
 def test_run_status_enum_values(graphql_schema: GraphQLSchema) -> None:
     enum = graphql_schema.get_type("RunStatus")
     assert isinstance(enum, GraphQLEnumType)
-    assert set(enum.values) == {"RUNNING", "COMPLETED", "FAILED", "CACHED"}
+    assert set(enum.values) == {"RUNNING", "COMPLETED", "FAILED", "CACHED", "ABANDONED"}
 
 
 def test_artifact_source_enum_values(graphql_schema: GraphQLSchema) -> None:

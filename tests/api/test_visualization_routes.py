@@ -98,7 +98,7 @@ def register(client: AppClient, input: dict[str, Any]) -> dict[str, Any]:
 
 def saved_version(client: AppClient, store: ArtifactStore, value: Any) -> dict[str, Any]:
     saved = save_data(value, store.new_version_uri("step", "out"), store)
-    return register(client, _version_input(saved, "thing", version=None, tags=[]))
+    return register(client, _version_input(saved, "thing", version=None, tags=[], store=store))
 
 
 @pytest.mark.parametrize(
@@ -215,12 +215,14 @@ def test_files_outside_the_store_are_never_served(
     secret.write_text("secret")
     input = {
         "name": "elsewhere",
-        "uri": str(tmp_path / "elsewhere"),  # a version claimed outside the store
+        "uri": str(tmp_path / "elsewhere"),  # a version claimed outside the store: refused
         "dataType": "builtins:bytes",
         "materializer": "sdk.materializers.builtin:BytesMaterializer",
         "visualizations": [{"type": "HTML", "uri": str(secret)}],
     }
-    assert client.get(register(client, input)["visualizations"][0]["url"]).status_code == 404
+    body = graphql(client, CREATE, input=input)
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "outside the store" in body["errors"][0]["message"]
 
     uri = store.new_version_uri("step", "out")  # inside the store, but a symlink leads out
     link = Path(store.path(uri)) / "visualizations" / "link.html"
