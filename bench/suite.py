@@ -13,6 +13,8 @@ Cases (`--cases`; all by default):
   large     save and load of a 100 MB float64 array and a 1M-row DataFrame (int, float and
             string columns): MB/s, exact round trip (dtypes included), and the raw floor in the
             same process (np.save/np.load; pyarrow.parquet write_table/read_table);
+  verify    load_artifact of a 256 MB float64 array with each verification level
+            (LINEAGEQL_VERIFY=off, size, full), side by side in one process, LineageQL only;
   listing   listing 200 versions of one artifact; the consumers of one version at 590 runs;
   startup   `python -c "import sdk"` against `python -c "import zenml"`, and
             `lineageql artifacts list` against `zenml artifact list` (on the listing store).
@@ -47,7 +49,7 @@ from cases.report import Context, Row, print_table, write_results  # noqa: E402
 from peers import zenml_pipelines as zp  # noqa: E402
 from peers.zenml_env import ZENML_VERSION, ensure_zenml_venv, zenml_environ  # noqa: E402
 
-CASES = ("process", "cached", "per-step", "small", "large", "listing", "startup")
+CASES = ("process", "cached", "per-step", "small", "large", "verify", "listing", "startup")
 WORKER = BENCH / "cases" / "lineageql_worker.py"
 BIN = Path(sys.executable).parent
 
@@ -60,6 +62,8 @@ class Sizes:
     megabytes: float = 100
     rows: int = 1_000_000
     large_runs: int = 5
+    verify_megabytes: float = 256
+    verify_runs: int = 7
     versions: int = 200
     consumer_runs: int = 590
     dataset_versions: int = 59
@@ -68,8 +72,8 @@ class Sizes:
 
 
 QUICK = Sizes(
-    runs=1, steps=4, small=3, megabytes=1, rows=1000, large_runs=1, versions=5,
-    consumer_runs=6, dataset_versions=3, queries=1,
+    runs=1, steps=4, small=3, megabytes=1, rows=1000, large_runs=1, verify_megabytes=1,
+    verify_runs=1, versions=5, consumer_runs=6, dataset_versions=3, queries=1,
 )  # fmt: skip
 
 
@@ -120,6 +124,37 @@ def run_lineageql_worker(case: str, params: dict[str, Any], home: Path) -> Any:
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=1800,
     )  # fmt: skip
     return zp.parse_result(done, f"lineageql_worker.py {case}")
+
+
+VERIFY_LEVELS = ("off", "size", "full")
+
+# The `verify` case, run in a fresh process on the embedded store: one array saved, then loads
+# by id with each level of LINEAGEQL_VERIFY taking turns (the first level rotating), every
+# timed call after `settle()` as in `large`.
+VERIFY_WORKER = """
+import json, os, sys, time
+sys.path.insert(0, sys.argv[2])
+import workload
+from sdk import load_artifact, save_artifact
+params = json.loads(sys.argv[1])
+levels = params["levels"]
+data = workload.make_array(params["megabytes"])
+ref = save_artifact(data, "verified_array").id
+times = {level: [] for level in levels}
+for level in levels:  # untimed: one load of each, and an exact round trip
+    os.environ["LINEAGEQL_VERIFY"] = level
+    if not workload.same_array(data, load_artifact(ref)):
+        raise AssertionError(f"verify={level}: the array did not round-trip")
+for repetition in range(params["runs"]):
+    shift = repetition % len(levels)
+    for level in levels[shift:] + levels[:shift]:
+        os.environ["LINEAGEQL_VERIFY"] = level
+        workload.settle(data.nbytes)
+        start = time.perf_counter()
+        load_artifact(ref)
+        times[level].append(time.perf_counter() - start)
+print("RESULT " + json.dumps({"bytes": int(data.nbytes), **times}))
+"""
 
 
 def timed_process(args: list[str], env: dict[str, str], cwd: Path | None = None) -> float:
@@ -274,6 +309,29 @@ class Bench:
                 ))  # fmt: skip
         return rows
 
+    def verify(self) -> list[Row]:
+        """Loads of one large array without verification, with the size check (the default)
+        and with the full content hash, side by side."""
+        params = {"megabytes": self.sizes.verify_megabytes, "runs": self.sizes.verify_runs,
+                  "levels": list(VERIFY_LEVELS)}  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, "-c", VERIFY_WORKER, json.dumps(params), str(BENCH / "cases")],
+            env=lineageql_env(self.home("lineageql", "verify")), stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True, timeout=1800,
+        )  # fmt: skip
+        result = zp.parse_result(done, "verify worker")
+        megabytes = result["bytes"] / 1e6
+        base = median(result["off"])
+        rows = []
+        for level in VERIFY_LEVELS:
+            ours = median(result[level])
+            note = f"median of {self.sizes.verify_runs}"
+            if level != "off":
+                note = f"{ours / base:.2f}x verify=off ({ours - base:+.3f} s); " + note
+            rows.append(Row(f"load {megabytes:.0f} MB array, LINEAGEQL_VERIFY={level}", ours,
+                            note=note))  # fmt: skip
+        return rows
+
     def listing(self) -> list[Row]:
         sizes = self.sizes
         versions = {side: self.worker(side, "versions", {"count": sizes.versions,
@@ -369,6 +427,7 @@ def main(argv: list[str] | None = None) -> None:
             "per-step": bench.per_step,
             "small": bench.small,
             "large": bench.large,
+            "verify": bench.verify,
             "listing": bench.listing,
             "startup": bench.startup,
         }
