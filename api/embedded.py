@@ -42,6 +42,15 @@ async def ensure_schema(db: Database, url: str, artifact_store: str | None = Non
             await create_store_id(session)
 
 
+CAUSE_KEY = "lineageqlCause"  # an unexpected exception behind an embedded answer's errors
+
+
+def _unexpected(error: Any) -> bool:
+    return (error.extensions or {}).get("code") == "INTERNAL_SERVER_ERROR" and isinstance(
+        error.original_error, Exception
+    )
+
+
 class LocalExecutor:
     """Executes GraphQL documents against the local store; thread-safe, one per settings."""
 
@@ -68,12 +77,15 @@ class LocalExecutor:
         result = await schema.execute(
             query,
             variable_values=variables,
-            context_value=build_context(self._db, self.settings),
+            context_value=build_context(self._db, self.settings, embedded=True),
             operation_name=operation_name,
         )
         response: dict[str, Any] = {"data": result.data}
         if result.errors:
             response["errors"] = [error.formatted for error in result.errors]
+            causes = [e.original_error for e in result.errors if _unexpected(e)]
+            if causes:  # for the caller to chain: in-process, nothing is masked from it
+                response[CAUSE_KEY] = causes[0]
         return response
 
     def execute(

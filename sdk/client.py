@@ -155,7 +155,10 @@ class Client:
         try:
             return self.transport.execute(document, variables)
         except GraphQLError as exc:
-            raise translate(exc) from None
+            translated = translate(exc)
+            if translated is exc:
+                raise  # keeps its cause: the exception behind an embedded store's error
+            raise translated from None
 
     @property
     def store(self) -> ArtifactStore:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 VERSION_FIELDS = """
 fragment VersionFields on ArtifactVersion {
-  id name version isCustomVersion uri dataType materializer contentHash sizeBytes
+  id name version isCustomVersion uri storePath dataType materializer contentHash sizeBytes
   metadata tags createdAt source dataDeletedAt producer { id }
   visualizations { type uri url }
 }

@@ -53,7 +53,14 @@ class LocalTransport:
         self._executor = api.LocalExecutor(self.settings)
 
     def execute(self, document: str, variables: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        return _data_or_raise(self._executor.execute(document, dict(variables or {})))
+        response = self._executor.execute(document, dict(variables or {}))
+        cause = response.pop("lineageqlCause", None)
+        try:
+            return _data_or_raise(response)
+        except GraphQLError as exc:
+            if isinstance(cause, BaseException):
+                raise exc from cause  # the exception behind an unexpected error, unmasked
+            raise
 
     def close(self) -> None:
         self._executor.close()

@@ -44,6 +44,9 @@ class ArtifactVersion:
     client: Client = field(repr=False, compare=False)
     data_deleted_at: datetime | None = None  # set when prune deleted the data
     visualizations: tuple[Visualization, ...] = field(default=(), compare=False)
+    # Where the data lies relative to the artifact store's root (None for a location recorded
+    # outside the store): what stays true when the store is moved.
+    store_path: str | None = None
 
     @classmethod
     def from_graphql(cls, data: dict[str, Any], client: Client) -> ArtifactVersion:
@@ -55,6 +58,7 @@ class ArtifactVersion:
             version=data["version"],
             is_custom_version=data["isCustomVersion"],
             uri=data["uri"],
+            store_path=data.get("storePath"),
             data_type=data["dataType"],
             materializer=data["materializer"],
             content_hash=data["contentHash"],

@@ -56,15 +56,19 @@ class ErrorCodes(SchemaExtension):
         result = self.execution_context.result
         if result is None or not result.errors:
             return
-        request_id = getattr(self.execution_context.context, "request_id", None)
-        result.errors = [convert_error(error, request_id) for error in result.errors]
+        context = self.execution_context.context
+        request_id = getattr(context, "request_id", None)
+        embedded = bool(getattr(context, "embedded", False))
+        result.errors = [convert_error(error, request_id, embedded) for error in result.errors]
 
 
-def convert_error(error: GraphQLError, request_id: str | None) -> GraphQLError:
+def convert_error(
+    error: GraphQLError, request_id: str | None, embedded: bool = False
+) -> GraphQLError:
     """`error` with its code and the request id (`requestId`; not on LIMIT_EXCEEDED errors,
     whose extensions are the limit and its maximum); an unexpected one logged under
     `request_id` and masked. Idempotent: a converted error converts to itself."""
-    converted = _convert_error(error, request_id)
+    converted = _convert_error(error, request_id, embedded)
     extensions = converted.extensions or {}
     if (
         request_id is None
@@ -75,17 +79,28 @@ def convert_error(error: GraphQLError, request_id: str | None) -> GraphQLError:
     return _with_extensions(converted, {**extensions, "requestId": request_id})
 
 
-def _convert_error(error: GraphQLError, request_id: str | None) -> GraphQLError:
+def _convert_error(error: GraphQLError, request_id: str | None, embedded: bool) -> GraphQLError:
     original = error.original_error
     if isinstance(original, ApiError):
         return _with_extensions(error, original.extensions)
     if original is None or isinstance(original, GraphQLError):
         return limit_error(error) or ensure_code(error)
-    log.error("unexpected error in request %s at %s", request_id, error.path, exc_info=original)
+    if (error.extensions or {}).get("code") == INTERNAL:
+        return error  # converted (and logged) already
+    if embedded:  # the caller is this process: it gets the exception (as the cause), no log
+        log.debug("unexpected error in request %s at %s", request_id, error.path, exc_info=original)
+        message = (
+            f"Unexpected error in the embedded store ({type(original).__name__}: {original}); "
+            "the exception is chained as this error's cause"
+        )
+    else:
+        log.error("unexpected error in request %s at %s", request_id, error.path, exc_info=original)
+        message = "Unexpected error; the server log has the details under this request id."
     return GraphQLError(
-        "Unexpected error; the server log has the details under this request id.",
+        message,
         nodes=error.nodes,
         path=error.path,
+        original_error=original,  # not in the formatted answer: it never reaches a client
         extensions={"code": INTERNAL, "requestId": request_id},
     )
 

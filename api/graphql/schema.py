@@ -12,7 +12,13 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionResult
 
 from api.errors import ApiError
-from api.graphql.extensions import ErrorCodes, OperationScope, RequestLimits, convert_error
+from api.graphql.extensions import (
+    INTERNAL,
+    ErrorCodes,
+    OperationScope,
+    RequestLimits,
+    convert_error,
+)
 from api.graphql.inputs import AWARE_DATETIME, BIG_INT, BigInt
 from api.graphql.mutation import Mutation
 from api.graphql.query import Query
@@ -27,16 +33,22 @@ class Schema(strawberry.Schema):
         the parser's token limit too) or by an extension."""
         result = await super().execute(*args, **kwargs)
         if result.errors:
-            request_id = getattr(kwargs.get("context_value"), "request_id", None)
-            result.errors = [convert_error(error, request_id) for error in result.errors]
+            context = kwargs.get("context_value")
+            request_id = getattr(context, "request_id", None)
+            embedded = bool(getattr(context, "embedded", False))
+            result.errors = [convert_error(e, request_id, embedded) for e in result.errors]
         return result
 
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
         """Log only server faults: not caller errors (domain errors, syntax, validation)."""
+        if getattr(getattr(execution_context, "context", None), "embedded", False):
+            return  # in-process, the caller gets the exception itself (see convert_error)
         unexpected = [
             e
             for e in errors
-            if e.original_error is not None and not isinstance(e.original_error, ApiError)
+            if e.original_error is not None
+            and not isinstance(e.original_error, ApiError)
+            and (e.extensions or {}).get("code") != INTERNAL  # converted: logged already
         ]
         if unexpected:
             super().process_errors(unexpected, execution_context)
