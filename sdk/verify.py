@@ -127,6 +127,12 @@ class VersionCheck:
         }
 
 
+def data_uri(version: ArtifactVersion) -> str:
+    """Where `version`'s data is read from: what `load()` hands its materializer and what
+    is checked here (one place, so that both always look at the same files)."""
+    return version.uri
+
+
 def verify_version(version: ArtifactVersion, level: VerifyLevel | str | bool | None) -> None:
     """Raise ArtifactDataMissingError or ArtifactDataChangedError when `version`'s data is not
     what was recorded, at `level` (see `verify_level`)."""
@@ -140,9 +146,10 @@ def verify_version(version: ArtifactVersion, level: VerifyLevel | str | bool | N
 
 def missing_file_error(version: ArtifactVersion, missing: FileNotFoundError) -> LineageQLError:
     """ArtifactDataMissingError for a file the materializer did not find while loading."""
-    where = missing.filename or version.uri
+    uri = data_uri(version)
+    where = missing.filename or uri
     check = VersionCheck(
-        version.id, version.name, version.version, version.uri, "missing", f"{where} not found"
+        version.id, version.name, version.version, uri, "missing", f"{where} not found"
     )
     error = check.error()
     assert error is not None
@@ -155,9 +162,13 @@ def check_version(
     """Check `version`'s data at `level` (`size` or `full`); pruned data is `skipped`."""
     chosen = verify_level(level)
 
+    from sdk.materializers.io import hash_tree
+
+    uri = data_uri(version)
+
     def result(status: Status, detail: str = "", files: Any = ()) -> VersionCheck:
         return VersionCheck(
-            version.id, version.name, version.version, version.uri, status, detail, tuple(files)
+            version.id, version.name, version.version, uri, status, detail, tuple(files)
         )
 
     if version.data_deleted_at is not None:
@@ -166,21 +177,21 @@ def check_version(
         return result("unverifiable", "not checked (verification off)")
     store = version.client.store
     try:
-        root = store.path(version.uri)
+        root = store.path(uri)
     except ValueError as exc:
         return result("missing", str(exc))
     registered = version.source == "REGISTERED"
-    found = _registered_files(store, root) if registered else _saved_files(version, store)
+    found = _registered_files(store, root) if registered else _saved_files(version, store, uri)
     if found is None or (not found and not store.fs.exists(root)):
         what = "file or folder" if registered else "folder"
-        return result("missing", f"there is no {what} at {version.uri}")
+        return result("missing", f"there is no {what} at {uri}")
     files = [(path, size) for path, _, size in found]
     size = sum(size for _, size in files)
     recorded_hash, recorded_size = version.content_hash, version.size_bytes
     if recorded_hash is None or recorded_size is None:
         return result("unverifiable", "no content hash or size was recorded", files)
     if not files and recorded_size > 0:
-        return result("missing", f"no data file is left in {version.uri}", files)
+        return result("missing", f"no data file is left in {uri}", files)
     if not registered and recorded_size == 0 and files and recorded_hash == _empty_tree():
         log.debug(
             "%s:%s (id %s) records the hash of no files, but %s holds %d: saved before every "
@@ -188,23 +199,22 @@ def check_version(
             version.name,
             version.version,
             version.id,
-            version.uri,
+            uri,
             len(files),
         )
         return result("unverifiable", "saved before all of its files were hashed", files)
     if size != recorded_size:
         return result(
             "changed",
-            f"{_listed(files)} in {version.uri} hold {size:,} bytes; "
-            f"{recorded_size:,} were recorded",
+            f"{_listed(files)} in {uri} hold {size:,} bytes; {recorded_size:,} were recorded",
             files,
         )
     if chosen is VerifyLevel.FULL:
-        digest = _registered_hash(version, store) if registered else _saved_hash(version, store)
+        digest = hash_tree(uri, store)[0] if registered else _saved_hash(version, store, uri)
         if digest != recorded_hash:
             return result(
                 "changed",
-                f"the content of {_listed(files)} in {version.uri} no longer matches the "
+                f"the content of {_listed(files)} in {uri} no longer matches the "
                 f"recorded content hash (same size, {size:,} bytes)",
                 files,
             )
@@ -225,25 +235,27 @@ def _empty_tree() -> str:
     return tree_hash([])
 
 
-def _shown(version: ArtifactVersion, store: ArtifactStore) -> set[str]:
+def _shown(version: ArtifactVersion, store: ArtifactStore, uri: str) -> set[str]:
     """Relative paths of the recorded visualization files (excluded from the hash)."""
     from sdk.materializers.io import relative_to_version
 
-    return {relative_to_version(store, version.uri, v.uri) for v in version.visualizations}
+    return {relative_to_version(store, uri, v.uri) for v in version.visualizations}
 
 
-def _saved_files(version: ArtifactVersion, store: ArtifactStore) -> list[tuple[str, str, int]]:
+def _saved_files(
+    version: ArtifactVersion, store: ArtifactStore, uri: str
+) -> list[tuple[str, str, int]]:
     from sdk.materializers.io import folder_digests
 
-    digests = folder_digests(store, version.uri, exclude=_shown(version, store), read=False)
+    digests = folder_digests(store, uri, exclude=_shown(version, store, uri), read=False)
     return [(d.relpath, "", d.size) for d in digests]
 
 
-def _saved_hash(version: ArtifactVersion, store: ArtifactStore) -> str:
+def _saved_hash(version: ArtifactVersion, store: ArtifactStore, uri: str) -> str:
     from sdk.materializers.base import tree_hash
     from sdk.materializers.io import folder_digests
 
-    return tree_hash(folder_digests(store, version.uri, exclude=_shown(version, store)))
+    return tree_hash(folder_digests(store, uri, exclude=_shown(version, store, uri)))
 
 
 def _registered_files(store: ArtifactStore, root: str) -> list[tuple[str, str, int]] | None:
@@ -263,9 +275,3 @@ def _registered_files(store: ArtifactStore, root: str) -> list[tuple[str, str, i
         for path, info in found.items()
         if info.get("type") != "directory"
     )
-
-
-def _registered_hash(version: ArtifactVersion, store: ArtifactStore) -> str:
-    from sdk.materializers.io import hash_tree
-
-    return hash_tree(version.uri, store)[0]

@@ -120,12 +120,13 @@ class ArtifactVersion:
             raise data_deleted_error(self)
         from sdk.errors import ArtifactDataMissingError
         from sdk.materializers.base import allowing_untrusted
-        from sdk.verify import missing_file_error, verify_version
+        from sdk.verify import data_uri, missing_file_error, verify_version
 
         verify_version(self, verify)
         try:
             with allowing_untrusted(allow_untrusted):
-                return load_data(self.uri, self.materializer, self.data_type, self.client.store)
+                uri, store = data_uri(self), self.client.store
+                return load_data(uri, self.materializer, self.data_type, store)
         except ArtifactDataMissingError:
             raise
         except FileNotFoundError as exc:
