@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import posixpath
@@ -14,7 +15,7 @@ from pathlib import Path
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
-from sdk.errors import InputError
+from sdk.errors import InputError, StoreFullError
 
 IDENTITY_FILE = ".lineageql/store.json"  # {"id": the store id the database records}
 _WHOLE_STORE = "it is the whole artifact store; register one file or folder inside it"
@@ -48,7 +49,16 @@ class ArtifactStore:
     def new_version_uri(self, step: str, output: str) -> str:
         """Create and return a new, empty directory `{store}/{step}/{output}/{uuid}/`."""
         parts = (sanitize(step), sanitize(output), uuid.uuid4().hex)
-        self.fs.makedirs(posixpath.join(self.root, *parts), exist_ok=False)
+        try:
+            self.fs.makedirs(posixpath.join(self.root, *parts), exist_ok=False)
+        except OSError as exc:
+            if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            raise StoreFullError(
+                f"The artifact store {self.uri} is full: no new version folder can be created "
+                f"({exc.strerror}). Nothing was written or registered. Free space "
+                "(`lineageql artifacts prune`) or point LINEAGEQL_ARTIFACT_STORE elsewhere."
+            ) from exc
         separator = "" if self.uri.endswith("/") else "/"
         return f"{self.uri}{separator}{'/'.join(parts)}/"
 

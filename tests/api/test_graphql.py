@@ -3,10 +3,12 @@ of a pipeline run, queries and paging, and the error codes of the contract."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+import api
 from api.storage import models  # noqa: F401  (registers the tables on Base.metadata)
 from api.storage import runs as run_store
 from tests.api.client import (
@@ -22,6 +24,7 @@ from tests.api.client import (
     row_counts,
     version_input,
 )
+from tests.api.test_visualization_routes import running
 
 
 @pytest.fixture
@@ -412,16 +415,39 @@ def test_unknown_field_has_code(gql: Api) -> None:
     assert error["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
 
 
-def test_unexpected_error_is_masked(gql: Api, monkeypatch: pytest.MonkeyPatch) -> None:
-    async def broken(*args: Any, **kwargs: Any) -> Any:
-        raise RuntimeError("secret sql")
+async def _broken(*args: Any, **kwargs: Any) -> Any:
+    raise RuntimeError("secret sql")
 
-    monkeypatch.setattr(run_store, "create_run", broken)
-    response = gql.execute(START_RUN, input={"pipelineName": "training"})
+
+def test_unexpected_error_is_masked_over_http(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = api.Settings(
+        home=tmp_path / "home", database_url=database_url, artifact_store=str(tmp_path / "s")
+    )
+    monkeypatch.setattr(run_store, "create_run", _broken)
+    with running(settings) as client:
+        body = {"query": START_RUN, "variables": {"input": {"pipelineName": "training"}}}
+        response = client.post("/graphql", json=body).json()
     [error] = response["errors"]
     assert "secret" not in str(response)
+    assert "server log" in error["message"]
     assert error["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
     assert error["extensions"]["requestId"]
+
+
+def test_unexpected_error_in_process_names_its_cause(
+    gql: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In-process the caller holds the database anyway: it gets the exception (the SDK chains
+    it as the cause), and there is no server log to send it to."""
+    monkeypatch.setattr(run_store, "create_run", _broken)
+    response = gql.execute(START_RUN, input={"pipelineName": "training"})
+    [error] = response["errors"]
+    assert error["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
+    assert "RuntimeError: secret sql" in error["message"]
+    assert "server log" not in error["message"]
+    assert isinstance(response["lineageqlCause"], RuntimeError)
 
 
 def test_finishing_a_finished_step_is_conflict(gql: Api) -> None:
