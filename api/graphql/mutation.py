@@ -42,6 +42,7 @@ class Mutation(TagMutations, PruneMutations):
                 session, input.pipeline_name, input.run_name, input.heartbeat_interval
             )
             await idempotency.remember(session, input.client_key, "startPipelineRun", row.id)
+            await idempotency.purge(session)
             return PipelineRun.from_model(row)
 
     @strawberry.mutation(

@@ -5,6 +5,9 @@ row. A key names one operation: reusing it for another is refused."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,6 +16,7 @@ from api.storage.base import utcnow
 from api.storage.models import IdempotencyKey
 
 MAX_KEY = 128
+KEEP_KEYS = timedelta(days=7)  # how long a retry with the same key is recognised
 
 
 def check_key(key: str | None) -> str | None:
@@ -54,3 +58,10 @@ async def remember(session: AsyncSession, key: str | None, operation: str, resul
             f"a request with clientKey {key!r} is being processed right now; retry it shortly",
             reason="IDEMPOTENCY_KEY_IN_PROGRESS",
         ) from exc
+
+
+async def purge(session: AsyncSession, older_than: timedelta = KEEP_KEYS) -> None:
+    """Forget keys older than `older_than` (one indexed delete; run once per pipeline run)."""
+    await session.execute(
+        delete(IdempotencyKey).where(IdempotencyKey.created_at < utcnow() - older_than)
+    )

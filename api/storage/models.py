@@ -129,7 +129,7 @@ class ArtifactVersion(IdMixin, CreatedMixin, Base):
 class Tag(IdMixin, Base):
     __tablename__ = "tags"
 
-    name: Mapped[str] = mapped_column(String(128), unique=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
 
 
 class ArtifactTag(Base):
@@ -191,7 +191,7 @@ class IdempotencyKey(Base):
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
     operation: Mapped[str] = mapped_column(String(64))
     result_id: Mapped[str] = mapped_column(String(36))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
 
 
 class StoreInfo(Base):

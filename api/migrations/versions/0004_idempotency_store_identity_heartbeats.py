@@ -27,6 +27,10 @@ def upgrade() -> None:
         sa.Column("created_at", UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_idempotency_keys")),
     )
+    with op.batch_alter_table("idempotency_keys", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_idempotency_keys_created_at"), ["created_at"], unique=False
+        )
     op.create_table(
         "store_info",
         sa.Column("key", sa.String(length=64), nullable=False),
@@ -79,4 +83,6 @@ def downgrade() -> None:
         batch_op.drop_column("lease_expires_at")
         batch_op.drop_column("heartbeat_at")
     op.drop_table("store_info")
+    with op.batch_alter_table("idempotency_keys", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_idempotency_keys_created_at"))
     op.drop_table("idempotency_keys")
