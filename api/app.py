@@ -36,6 +36,7 @@ from api.errors import (
     LimitExceeded,
     Unauthenticated,
 )
+from api.graphiql import graphiql_page
 from api.graphql.context import Context, build_context
 from api.graphql.extensions import check_json_value, json_depth_error
 from api.graphql.schema import schema
@@ -74,6 +75,10 @@ class GraphQLApp(GraphQL[Context, None]):
         response.headers[REQUEST_ID_HEADER] = context.request_id
         request.state.request_id = context.request_id  # for errors answered outside GraphQL
         return context
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """GraphiQL bundled in the package (no CDN): see api/graphiql.py."""
+        return await graphiql_page()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """As Strawberry's, but its plain-text refusals (a body that is not JSON, no query, an

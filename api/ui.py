@@ -1,6 +1,7 @@
 """The lineage explorer: the built single-page app under `/ui/`, with a strict content policy.
 
 The app in `api/ui_static/` is built from `ui/` (`make ui`); it only talks to `POST /graphql`.
+The same build holds GraphiQL's page and files (served at `GET /graphql`, see api/graphiql.py).
 Any path under `/ui/` that is not a file answers with the page itself, so the app can route.
 """
 
@@ -19,6 +20,9 @@ from starlette.types import Scope
 
 STATIC_DIR = Path(__file__).resolve().parent / "ui_static"
 ASSETS = "assets"
+# GraphiQL's page, built beside the explorer and served at GET /graphql (api/graphiql.py); its
+# files are under /ui/assets/, and the page itself is not served under /ui/.
+GRAPHIQL_PAGE = "graphiql.html"
 
 # No inline script or style; data only from this server. HTML visualizations are framed from
 # this server (blob: when the page fetched them itself to send a token), always in a frame
@@ -58,7 +62,7 @@ class ExplorerFiles(StaticFiles):
             await super().check_config()
 
     async def get_response(self, path: str, scope: Scope) -> Response:
-        if path not in (".", "index.html"):
+        if path not in (".", "index.html", GRAPHIQL_PAGE):
             try:
                 response = await super().get_response(path, scope)
             except HTTPException as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import uuid
 import weakref
 from collections.abc import Mapping, Sequence
@@ -54,6 +55,19 @@ mutation UpdateArtifactVersion(
 """
     + ops.VERSION_FIELDS
 )
+RUN_CANDIDATES = """
+query RunCandidates($filter: PipelineRunFilter, $first: Int) {
+  pipelineRuns(filter: $filter, first: $first) {
+    totalCount
+    edges { node { id name status startedAt pipeline { name } } }
+  }
+}
+"""
+RUN_ID = """
+query RunId($id: ID!) { pipelineRun(id: $id) { id } }
+"""
+CANDIDATES_SHOWN = 10  # runs an ambiguous id prefix lists
+_ID_PREFIX = re.compile(r"^[0-9A-Fa-f-]+$")
 LINEAGE_PAGE = 2000  # nodes per lineage request; lowered to the server's maximum if smaller
 DIRECTIONS = ("UPSTREAM", "DOWNSTREAM", "BOTH")
 NODE_KINDS = ("ARTIFACT_VERSION", "STEP_RUN")
@@ -102,6 +116,21 @@ def _page_limit(error: GraphQLError) -> int | None:
     return maximum if isinstance(maximum, int) and maximum > 0 else None
 
 
+def _one_of(
+    given: IdLike | None,
+    alias: IdLike | None,
+    name: str = "name_or_id",
+    alias_name: str = "name_id_or_prefix",
+) -> IdLike:
+    """The one of an argument and its alias that was given."""
+    if (given is None) == (alias is None):
+        which = "both" if given is not None else "neither"
+        raise InputError(f"give one of {name} or {alias_name}, not {which}")
+    chosen = given if given is not None else alias
+    assert chosen is not None
+    return chosen
+
+
 def _tag_lists(add: Sequence[str] | None, remove: Sequence[str] | None) -> dict[str, list[str]]:
     """`addTags`/`removeTags` variables; one string instead of a list is refused."""
     lists: dict[str, list[str]] = {}
@@ -123,6 +152,36 @@ def _is_uuid(value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+IdLike = str | uuid.UUID
+
+
+def id_text(value: object, what: str = "id") -> str:
+    """An id given as a `uuid.UUID` or its string, as the text GraphQL takes."""
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, str):
+        return value
+    raise InputError(
+        f"{what} must be a uuid.UUID or a string, got {type(value).__name__} {value!r}"
+    )
+
+
+@dataclass(frozen=True)
+class StackArtifactStore:
+    """The artifact store as ZenML's `Client().active_stack.artifact_store` shows it: `path`
+    is the store's root URI (a plain absolute path for a local store), to build locations
+    for `register_artifact` with `os.path.join`."""
+
+    path: str
+
+
+@dataclass(frozen=True)
+class ActiveStack:
+    """What `Client().active_stack` offers: the one artifact store this SDK writes to."""
+
+    artifact_store: StackArtifactStore
 
 
 @dataclass
@@ -180,6 +239,16 @@ class Client:
         return self._store
 
     @property
+    def active_stack(self) -> ActiveStack:
+        """ZenML's spelling of the store: `Client().active_stack.artifact_store.path` is the
+        root URI of `Client().store`. A local store's folder is created if missing, so that
+        paths built from it can be written at once."""
+        store = self.store
+        if store.local:
+            os.makedirs(store.root, exist_ok=True)
+        return ActiveStack(StackArtifactStore(store.uri))
+
+    @property
     def store_id(self) -> str | None:
         """The identity of the store the database describes (None from an older server)."""
         return self._server_info().store_id
@@ -230,9 +299,32 @@ class Client:
         )
 
     def get_artifact_version(
-        self, name_or_id: str, version: str | int | None = None
+        self,
+        name_or_id: IdLike | None = None,
+        version: str | int | None = None,
+        *,
+        name_id_or_prefix: IdLike | None = None,
     ) -> ArtifactVersion:
-        """By id, or by name and version (the latest when `version` is None)."""
+        """By id (a `uuid.UUID` or its string), or by name and version (the latest when
+        `version` is None). `name_id_or_prefix=` is ZenML's name for the first argument.
+
+        Raises:
+            NotFoundError: no such version, artifact or id.
+            InputError: both or neither of `name_or_id` and `name_id_or_prefix`, or a
+                `uuid.UUID` with a `version`.
+        """
+        name_or_id = _one_of(name_or_id, name_id_or_prefix)
+        if isinstance(name_or_id, uuid.UUID):
+            if version is not None:
+                raise InputError(
+                    f"version={version!r} picks a version of an artifact by name; an id "
+                    f"({name_or_id}) names one version already"
+                )
+            found = self.execute(ops.GET_VERSION, {"id": str(name_or_id)})["artifactVersion"]
+            if found is None:
+                raise NotFoundError(f"no artifact version has id {str(name_or_id)!r}")
+            return ArtifactVersion.from_graphql(found, self)
+        name_or_id = id_text(name_or_id, "name_or_id")
         if version is None and _is_uuid(name_or_id):
             data = self.execute(ops.GET_VERSION, {"id": name_or_id})["artifactVersion"]
             if data is not None:
@@ -278,7 +370,7 @@ class Client:
 
     def update_artifact_version(
         self,
-        name_or_id: str,
+        name_or_id: IdLike,
         version: str | int | None = None,
         add_tags: Sequence[str] | None = None,
         remove_tags: Sequence[str] | None = None,
@@ -293,6 +385,7 @@ class Client:
             InputError: a refused tag (nothing is changed then).
         """
         tags = _tag_lists(add_tags, remove_tags)
+        name_or_id = id_text(name_or_id, "name_or_id")
         if version is None and _is_uuid(name_or_id):
             where: dict[str, Any] = {"id": name_or_id}
         else:
@@ -306,13 +399,64 @@ class Client:
             raise NotFoundError(f"no pipeline is named {name!r}; it exists after its first run")
         return Pipeline(id=data["id"], name=data["name"], client=self)
 
-    def get_pipeline_run(self, id: str) -> PipelineRun:
-        data = self.execute(ops.GET_PIPELINE_RUN, {"id": id})["pipelineRun"]
+    def get_pipeline_run(
+        self, name_id_or_prefix: IdLike | None = None, *, id: IdLike | None = None
+    ) -> PipelineRun:
+        """A run by its id (a `uuid.UUID` or its string), its name, or a prefix of its id
+        that only it has, as ZenML's `name_id_or_prefix`.
+
+        Raises:
+            NotFoundError: no run has that id, name or id prefix.
+            InputError: several runs have ids with that prefix (the error lists them).
+        """
+        run_id = self.resolve_run_id(_one_of(name_id_or_prefix, id, "name_id_or_prefix", "id"))
+        data = self.execute(ops.GET_PIPELINE_RUN, {"id": run_id})["pipelineRun"]
         if data is None:
-            raise NotFoundError(f"no pipeline run has id {id!r}")
+            raise NotFoundError(f"no pipeline run has id {run_id!r}")
         return PipelineRun.from_graphql(data, self)
 
-    def get_step_run(self, id: str) -> StepRun:
+    def resolve_run_id(self, name_id_or_prefix: IdLike) -> str:
+        """The id of the run named by its id, its name, or a unique prefix of its id (tried
+        in that order).
+
+        Raises:
+            NotFoundError: no run has that id, name or id prefix.
+            InputError: several runs have ids with that prefix (the error lists them).
+        """
+        text = id_text(name_id_or_prefix, "a run's id, name or id prefix").strip()
+        if _is_uuid(text):
+            found = self.execute(RUN_ID, {"id": str(uuid.UUID(text))})["pipelineRun"]
+            if found is not None:
+                return str(found["id"])
+            if isinstance(name_id_or_prefix, uuid.UUID):
+                raise NotFoundError(f"no pipeline run has id {text!r}")
+        named, _ = self._run_candidates({"name": text}, 1)
+        if named:
+            return str(named[0]["id"])
+        if text and _ID_PREFIX.match(text):
+            candidates, total = self._run_candidates({"idPrefix": text}, CANDIDATES_SHOWN)
+            if total == 1:
+                return str(candidates[0]["id"])
+            if total > 1:
+                listed = "; ".join(
+                    f"{c['id']} ({c['name']}, pipeline {c['pipeline']['name']})" for c in candidates
+                )
+                more = f"; and {total - len(candidates)} more" if total > len(candidates) else ""
+                raise InputError(
+                    f"{total} pipeline runs have ids starting with {text!r}: {listed}{more}. "
+                    "Give more of the id, or the run's name."
+                )
+        raise NotFoundError(
+            f"no pipeline run has the id, name or id prefix {text!r}; "
+            "`lineageql runs list` shows the runs"
+        )
+
+    def _run_candidates(self, flt: dict[str, Any], first: int) -> tuple[list[dict[str, Any]], int]:
+        data = self.execute(RUN_CANDIDATES, {"filter": flt, "first": first})["pipelineRuns"]
+        return [edge["node"] for edge in data["edges"]], int(data["totalCount"])
+
+    def get_step_run(self, id: IdLike) -> StepRun:
+        id = id_text(id)
         data = self.execute(ops.GET_STEP_RUN, {"id": id})["stepRun"]
         if data is None:
             raise NotFoundError(f"no step run has id {id!r}")
@@ -363,7 +507,7 @@ class Client:
 
     def get_lineage(
         self,
-        id: str,
+        id: IdLike,
         direction: str = "BOTH",
         depth: int = 3,
         *,
@@ -393,7 +537,7 @@ class Client:
         """
         kind = None if node_kind is None else _choice("node_kind", node_kind, NODE_KINDS)
         variables = {
-            "id": id,
+            "id": id_text(id),
             "direction": _choice("direction", direction, DIRECTIONS),
             "depth": depth,
             "filter": {
@@ -427,10 +571,14 @@ class Client:
             after = page_info["endCursor"]
 
     def get_lineage_path(
-        self, from_id: str, to_id: str, *, as_of: datetime | None = None
+        self, from_id: IdLike, to_id: IdLike, *, as_of: datetime | None = None
     ) -> LineageGraph:
         """Every chain of step runs and versions by which `to_id` was derived from `from_id`
         (an empty graph when it was not), as the store stood at `as_of` when given."""
-        variables = {"from": from_id, "to": to_id, "asOf": _timestamp(as_of)}
+        variables = {
+            "from": id_text(from_id, "from_id"),
+            "to": id_text(to_id, "to_id"),
+            "asOf": _timestamp(as_of),
+        }
         data = self.execute(ops.LINEAGE_PATH, variables)["lineagePath"]
         return LineageGraph.from_pages([data], self)

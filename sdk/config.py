@@ -6,6 +6,7 @@ Pure data with validation; no I/O. Versions are held as strings: auto versions a
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Final
@@ -121,6 +122,10 @@ class ExternalArtifact:
     Give exactly one of: `id` (an existing artifact version), `name` (its latest version, or
     `version` of it), or `value` (data saved as a new artifact when the pipeline runs, with
     `materializer` if given). A step fed an ExternalArtifact never uses the cache.
+    `id` is a `uuid.UUID` or its string.
+    For a value, `store_artifact_visualizations=False` saves it without visualizations and
+    `store_artifact_metadata` is accepted as ZenML's docs write it (the metadata recorded
+    for a saved value, such as its storage size, is always kept).
     Compared by identity, because `value` may be an array or frame without a truthy `==`.
     """
 
@@ -129,15 +134,19 @@ class ExternalArtifact:
     version: str | None
     value: Any
     materializer: type | None
+    store_artifact_metadata: bool
+    store_artifact_visualizations: bool
 
     def __init__(
         self,
         *,
-        id: str | None = None,
+        id: str | uuid.UUID | None = None,
         name: str | None = None,
         version: str | int | None = None,
         value: Any = _NO_VALUE,
         materializer: type | None = None,
+        store_artifact_metadata: bool = True,
+        store_artifact_visualizations: bool = True,
     ) -> None:
         _check_external_choice(id=id, name=name, version=version, value=value)
         if materializer is not None and (value is _NO_VALUE or not isinstance(materializer, type)):
@@ -146,11 +155,17 @@ class ExternalArtifact:
                 f"(got {materializer!r}); artifacts looked up by id or name keep the "
                 "materializer they were saved with."
             )
+        if isinstance(id, uuid.UUID):
+            id = str(id)
         object.__setattr__(self, "id", None if id is None else check_text(id, "id"))
         object.__setattr__(self, "name", None if name is None else check_text(name, "name"))
         object.__setattr__(self, "version", _lookup_version(version))
         object.__setattr__(self, "value", value)
         object.__setattr__(self, "materializer", materializer)
+        object.__setattr__(self, "store_artifact_metadata", bool(store_artifact_metadata))
+        object.__setattr__(
+            self, "store_artifact_visualizations", bool(store_artifact_visualizations)
+        )
 
     @property
     def has_value(self) -> bool:

@@ -70,3 +70,22 @@ class MaterializerError(LineageQLError):
 class UntrustedArtifactError(MaterializerError):
     """Stored data was refused before loading: loading it could run code, and its origin
     (signature) or the Python it needs could not be verified."""
+
+
+# Errors defined next to the code that raises them, importable from here too (loaded on first
+# use, so that importing sdk.errors stays free of those modules).
+_DEFINED_ELSEWHERE = {
+    "ArtifactDataDeletedError": "sdk.prune",  # a NotFoundError
+    "PruneError": "sdk.prune",
+    "StoreSecretError": "sdk.secret",
+    "StepOutputError": "sdk.run",  # a TypeError too
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _DEFINED_ELSEWHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)

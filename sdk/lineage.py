@@ -6,7 +6,7 @@ artifact version → step run (the version was an input of the step)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -115,6 +115,47 @@ class LineageGraph:
             f"LineageGraph({len(self.nodes)} nodes, {len(self.edges)} edges, "
             f"truncated={self.truncated})"
         )
+
+    def __iter__(self) -> Iterator[LineageNode]:
+        """The nodes: `ArtifactVersion`s and `StepRunNode`s, in the order the API sent them."""
+        return iter(self.nodes.values())
+
+    def __len__(self) -> int:
+        """How many nodes (artifact versions and step runs) the graph holds."""
+        return len(self.nodes)
+
+    def __contains__(self, item: object) -> bool:
+        """Whether a node is in the graph: an `ArtifactVersion`, a `StepRunNode`, a full
+        `StepRun` (matched by id), or an id (a `uuid.UUID` or its string)."""
+        key = getattr(item, "id", item)
+        return str(key) in self.nodes if key is not None else False
+
+    def to_networkx(self) -> Any:
+        """The graph as a `networkx.DiGraph`, to run graph algorithms on lineage
+        (`nx.ancestors`, `nx.shortest_path`, `nx.topological_sort` …).
+
+        Nodes are keyed by id, with attributes `kind` ("ARTIFACT_VERSION" or "STEP_RUN"),
+        `name`, `version` or `status`, and `node` (the SDK view); edges point the way data
+        flows, with attributes `kind` (PRODUCED or CONSUMED) and `name`.
+
+        Raises:
+            InputError: networkx is not installed (`pip install 'lineageql[networkx]'`).
+        """
+        try:
+            import networkx as nx
+        except ImportError as exc:
+            from sdk.errors import InputError
+
+            raise InputError(
+                "LineageGraph.to_networkx() needs networkx: pip install 'lineageql[networkx]'"
+            ) from exc
+        graph = nx.DiGraph(truncated=self.truncated)
+        for node in self.nodes.values():
+            data = node_to_dict(node)
+            graph.add_node(node.id, **{k: v for k, v in data.items() if k != "id"}, node=node)
+        for edge in self.edges:
+            graph.add_edge(edge.source, edge.target, kind=edge.kind, name=edge.name)
+        return graph
 
     @property
     def artifact_versions(self) -> list[ArtifactVersion]:

@@ -242,7 +242,12 @@ def _resolve_external(
         from sdk.artifacts import save_version
 
         version = save_version(
-            client, value.value, default_name, materializer=value.materializer, source="EXTERNAL"
+            client,
+            value.value,
+            default_name,
+            materializer=value.materializer,
+            source="EXTERNAL",
+            include_visualizations=value.store_artifact_visualizations,
         )
     else:
         try:

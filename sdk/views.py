@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, SupportsIndex, overload
 
 if TYPE_CHECKING:
     from sdk.client import Client
@@ -132,6 +134,16 @@ class ArtifactVersion:
         except FileNotFoundError as exc:
             raise missing_file_error(self, exc) from exc
 
+    def read(self) -> Any:
+        """The legacy name of `load()` (ZenML's post-execution `output.read()`)."""
+        return self.load()
+
+    @cached_property
+    def data(self) -> Any:
+        """The loaded value, as `load()` returns it; loaded once per object, on first use
+        (`best_model.data.score(...)`)."""
+        return self.load()
+
     @property
     def producer(self) -> StepRun | None:
         """The step run that created this version, or None for a saved one."""
@@ -154,6 +166,34 @@ class ArtifactVersion:
         return self.client.get_lineage(self.id, direction="DOWNSTREAM", depth=depth)
 
 
+class StepArtifacts(dict[str, ArtifactVersion]):
+    """A step run's inputs or outputs, by output key (`output`, `output_0`, the Annotated name
+    or its template such as `{split}_data`) and also by the artifact name it resolved to
+    (`train_data`), when only one of them has that name."""
+
+    def __missing__(self, key: str) -> ArtifactVersion:
+        named = [v for v in self.values() if v.name == key]
+        if len(named) == 1:
+            return named[0]
+        from sdk.errors import NotFoundError
+
+        raise NotFoundError(
+            f"no input or output is named {key!r}; names: {', '.join(map(repr, self)) or 'none'}"
+            f" (artifact names: {', '.join(repr(v.name) for v in self.values()) or 'none'})"
+        )
+
+    def __contains__(self, key: object) -> bool:
+        if dict.__contains__(self, key):
+            return True
+        return sum(1 for v in self.values() if v.name == key) == 1
+
+    def get(self, key: str, default: Any = None) -> Any:
+        try:
+            return self[key]
+        except LookupError:
+            return default
+
+
 @dataclass(frozen=True)
 class StepRun:
     id: str
@@ -173,10 +213,10 @@ class StepRun:
     @classmethod
     def from_graphql(cls, data: dict[str, Any], client: Client) -> StepRun:
         def edges(key: str) -> dict[str, ArtifactVersion]:
-            return {
-                e["name"]: ArtifactVersion.from_graphql(e["artifactVersion"], client)
+            return StepArtifacts(
+                (e["name"], ArtifactVersion.from_graphql(e["artifactVersion"], client))
                 for e in data[key]
-            }
+            )
 
         return cls(
             id=data["id"],
@@ -238,6 +278,21 @@ class PipelineRun:
             client=client,
         )
 
+    def get_step(self, step: str) -> StepRun:
+        """The step run named `step` (ZenML's post-execution `run.get_step(step=...)`).
+
+        Raises:
+            NotFoundError: the run has no step of that name (the error lists them).
+        """
+        if step not in self.steps:
+            from sdk.errors import NotFoundError
+
+            raise NotFoundError(
+                f"run {self.name!r} has no step {step!r}; its steps: "
+                + (", ".join(map(repr, self.steps)) or "none")
+            )
+        return self.steps[step]
+
 
 @dataclass(frozen=True)
 class Pipeline:
@@ -270,9 +325,9 @@ class Artifact:
     client: Client = field(repr=False, compare=False)
 
     @property
-    def versions(self) -> list[ArtifactVersion]:
-        """Every version, oldest first."""
-        return self.client.list_artifact_versions(name=self.name)
+    def versions(self) -> ArtifactVersions:
+        """Every version, oldest first; `versions["1"]` picks one by its version string."""
+        return ArtifactVersions(self.client.list_artifact_versions(name=self.name))
 
     def load(self, *, allow_untrusted: bool = False, verify: str | bool | None = None) -> Any:
         """The latest version's data (see `ArtifactVersion.load` for `allow_untrusted` and
@@ -282,3 +337,49 @@ class Artifact:
 
             raise NotFoundError(f"artifact {self.name!r} has no versions")
         return self.latest_version.load(allow_untrusted=allow_untrusted, verify=verify)
+
+
+class ArtifactVersions(list[ArtifactVersion]):
+    """An artifact's versions, oldest first: a list (iteration, `len`, `[0]`, `[-1]`) that
+    also takes a version string, as ZenML's dict of versions does: `versions["raw_2023"]`."""
+
+    def __init__(self, versions: Iterable[ArtifactVersion] = ()) -> None:
+        super().__init__(versions)
+
+    @overload
+    def __getitem__(self, key: SupportsIndex) -> ArtifactVersion: ...
+    @overload
+    def __getitem__(self, key: slice) -> list[ArtifactVersion]: ...
+    @overload
+    def __getitem__(self, key: str) -> ArtifactVersion: ...
+    def __getitem__(
+        self, key: SupportsIndex | slice | str
+    ) -> ArtifactVersion | list[ArtifactVersion]:
+        if not isinstance(key, str):
+            return super().__getitem__(key)
+        for version in self:
+            if version.version == key:
+                return version
+        from sdk.errors import NotFoundError
+
+        name = self[0].name if self else "the artifact"
+        raise NotFoundError(
+            f"{name} has no version {key!r}; its versions: "
+            + (", ".join(repr(v.version) for v in self) or "none")
+        )
+
+    def __contains__(self, item: object) -> bool:
+        if isinstance(item, str):
+            return any(version.version == item for version in self)
+        return super().__contains__(item)
+
+    def keys(self) -> list[str]:
+        """The version strings, oldest first."""
+        return [version.version for version in self]
+
+    def get(self, version: str, default: Any = None) -> Any:
+        """The version named `version`, or `default`."""
+        try:
+            return self[version]
+        except LookupError:
+            return default

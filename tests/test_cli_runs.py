@@ -150,17 +150,46 @@ def test_show_a_failed_run_gives_the_error_first_line(cli: Cli, runs: Runs) -> N
     assert "second line" not in result.stdout
 
 
+def test_show_finds_a_run_by_name_or_unique_id_prefix(cli: Cli, runs: Runs) -> None:
+    by_id = json.loads(cli.ok("runs", "show", runs.first.id, "--json").stdout)
+    by_name = json.loads(cli.ok("runs", "show", runs.first.name, "--json").stdout)
+    ids = [runs.first.id, runs.cached.id, runs.failed.id]
+    length = next(n for n in range(1, 37) if [i[:n] for i in ids].count(ids[0][:n]) == 1)
+    by_prefix = json.loads(cli.ok("runs", "show", runs.first.id[:length], "--json").stdout)
+
+    assert by_id == by_name == by_prefix
+    assert by_name["id"] == runs.first.id and by_name["name"] == runs.first.name
+    assert [s["name"] for s in by_name["steps"]] == ["load", "add"]
+
+
+def test_show_lists_the_runs_an_ambiguous_prefix_matches(cli: Cli, runs: Runs) -> None:
+    more = [summing(offset=n) for n in range(1, 15)]  # 17 runs: two share a first digit
+    everyone = [runs.first, runs.cached, runs.failed, *more]
+    digit = max("0123456789abcdef", key=lambda d: sum(r.id.startswith(d) for r in everyone))
+    matching = [r for r in everyone if r.id.startswith(digit)]
+
+    result = cli("runs", "show", digit)
+
+    assert result.exit_code == 1 and result.stdout == ""
+    assert f"error: {len(matching)} pipeline runs have ids starting with '{digit}': " in (
+        result.stderr
+    )
+    for run in everyone:
+        assert (f"{run.id} ({run.name}, pipeline " in result.stderr) is (run in matching)
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         (
             ("runs", "show", "00000000-0000-0000-0000-000000000000"),
-            "no pipeline run has id '00000000-0000-0000-0000-000000000000'; "
-            "`lineageql runs list` shows the ids",
+            "no pipeline run has the id, name or id prefix "
+            "'00000000-0000-0000-0000-000000000000'; `lineageql runs list` shows the runs",
         ),
         (
-            ("runs", "show", "not-an-id"),
-            "no pipeline run has id 'not-an-id'; `lineageql runs list` shows the ids",
+            ("runs", "show", "not-a-run"),
+            "no pipeline run has the id, name or id prefix 'not-a-run'; "
+            "`lineageql runs list` shows the runs",
         ),
         (
             ("runs", "list", "--status", "done"),

@@ -159,9 +159,18 @@ class LineageFilter:
 class PipelineRunFilter:
     pipeline_name: str | None = None
     status: RunStatus | None = None
+    name: str | None = strawberry.field(default=None, description="The run's exact name.")
+    id_prefix: str | None = strawberry.field(
+        default=None, description="Runs whose id starts with this (any case)."
+    )
 
     def to_query(self) -> RunQuery:
-        return RunQuery(pipeline_name=self.pipeline_name, status=self.status)
+        return RunQuery(
+            pipeline_name=self.pipeline_name,
+            status=self.status,
+            name=self.name,
+            id_prefix=self.id_prefix,
+        )
 
 
 @strawberry.input(description="A visualization file, written inside the version directory.")

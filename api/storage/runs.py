@@ -59,6 +59,8 @@ class StepResult:
 class RunFilter:
     pipeline_name: str | None = None
     status: RunStatus | None = None
+    name: str | None = None
+    id_prefix: str | None = None
 
 
 async def get_pipeline(session: AsyncSession, name: str) -> Pipeline | None:
@@ -77,6 +79,10 @@ def runs_stmt(flt: RunFilter | None, pipeline_id: str | None = None) -> Select[P
         stmt = stmt.join(Pipeline).where(Pipeline.name == flt.pipeline_name)
     if flt is not None and flt.status is not None:
         stmt = stmt.where(PipelineRun.status == flt.status)
+    if flt is not None and flt.name is not None:
+        stmt = stmt.where(PipelineRun.name == flt.name)
+    if flt is not None and flt.id_prefix is not None:
+        stmt = stmt.where(PipelineRun.id.startswith(flt.id_prefix.lower(), autoescape=True))
     return stmt
 
 

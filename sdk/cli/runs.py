@@ -1,5 +1,5 @@
-"""`lineageql runs list`, `lineageql runs show RUN_ID` and `lineageql runs reap`: pipeline runs
-and their steps."""
+"""`lineageql runs list`, `lineageql runs show RUN` (an id, a name or a unique id prefix) and
+`lineageql runs reap`: pipeline runs and their steps."""
 
 from __future__ import annotations
 
@@ -136,15 +136,23 @@ def _run_json(node: dict[str, Any]) -> dict[str, Any]:
 
 @runs_app.command("show")
 def show_run(
-    run_id: Annotated[str, typer.Argument(metavar="RUN_ID", help="A run id (`runs list`).")],
+    name_id_or_prefix: Annotated[
+        str,
+        typer.Argument(
+            metavar="RUN",
+            help="A run's id, its name, or a prefix of its id that only it has (`runs list`).",
+        ),
+    ],
     as_json: JsonOption = False,
     url: UrlOption = None,
     token: TokenOption = None,
 ) -> None:
     """Show a run and its steps: status, duration, where a cached step came from, inputs and
-    outputs."""
+    outputs. RUN is the run's id, its name, or a unique prefix of its id; an ambiguous prefix
+    lists the runs it matches."""
     with cli_errors():
         client = make_client(url, token)
+        run_id = client.resolve_run_id(name_id_or_prefix)
         run = client.execute(SHOW_RUN, {"id": run_id})["pipelineRun"]
         if run is None:
             raise NotFoundError(

@@ -1,19 +1,12 @@
 // The only way the explorer reaches the server: POST queries to the public GraphQL endpoint,
 // with the token from the header field (kept in sessionStorage, never in localStorage).
 
-const TOKEN_KEY = "lineageql.token";
+import { getToken } from "./token";
+
+export { getToken, setToken } from "./token";
 
 export const graphqlUrl = new URL("../graphql", document.baseURI).toString();
 export const serverRoot = new URL("../", document.baseURI);
-
-export function getToken(): string {
-  return sessionStorage.getItem(TOKEN_KEY) ?? "";
-}
-
-export function setToken(token: string): void {
-  if (token) sessionStorage.setItem(TOKEN_KEY, token);
-  else sessionStorage.removeItem(TOKEN_KEY);
-}
 
 export function authHeaders(): Record<string, string> {
   const token = getToken();
