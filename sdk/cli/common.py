@@ -19,10 +19,13 @@ if TYPE_CHECKING:
 
 UrlOption = Annotated[
     str | None,
-    typer.Option(envvar="LINEAGEQL_URL", help="A server's GraphQL URL; unset: embedded."),
+    typer.Option(
+        envvar="LINEAGEQL_URL", metavar="URL", help="A server's GraphQL URL; unset: embedded."
+    ),
 ]
 TokenOption = Annotated[
-    str | None, typer.Option(envvar="LINEAGEQL_TOKEN", help="Bearer token for the server.")
+    str | None,
+    typer.Option(envvar="LINEAGEQL_TOKEN", metavar="TOKEN", help="Bearer token for the server."),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 

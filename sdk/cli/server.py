@@ -13,9 +13,11 @@ from sdk.cli.app import app, db_app
 
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option(help="Address to bind; loopback by default.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
-    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    host: Annotated[
+        str, typer.Option(metavar="ADDRESS", help="Address to bind; loopback by default.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(metavar="PORT", help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(metavar="N", help="Worker processes.")] = 1,
     insecure_no_auth: Annotated[
         bool,
         typer.Option(
@@ -28,15 +30,18 @@ def serve(
         str | None,
         typer.Option(
             "--allowed-hosts",
+            metavar="NAMES",
             help="Comma-separated Host header names to accept besides localhost, 127.0.0.1 "
             "and [::1] (`*.example.com` for subdomains); default LINEAGEQL_ALLOWED_HOSTS.",
         ),
     ] = None,
 ) -> None:
-    """Serve the GraphQL API (GraphiQL at GET /graphql) over the configured store.
+    """Serve the GraphQL API over the configured store: GraphiQL at /graphql, the lineage
+    explorer at /ui.
 
-    Binding another address than loopback needs a token (`lineageql tokens create`). On
-    loopback, requests naming another host in their Host header are refused."""
+    Both pages are bundled in the package: they need no internet access.
+    A non-loopback address needs a token (`lineageql tokens create`).
+    On loopback, requests naming another host in their Host header are refused."""
     import api
 
     try:
@@ -46,7 +51,11 @@ def serve(
             if allowed_hosts is None
             else tuple(filter(None, map(str.strip, allowed_hosts.split(","))))
         )
-        typer.echo(f"LineageQL: GraphiQL at http://{host}:{port}/graphql (store: {settings.home})")
+        base = f"http://{f'[{host}]' if ':' in host else host}:{port}"
+        typer.echo(
+            f"LineageQL: GraphiQL at {base}/graphql, lineage explorer at {base}/ui "
+            f"(store: {settings.home})"
+        )
         api.serve(
             settings,
             host=host,
