@@ -12,6 +12,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionResult
 
 from api.errors import ApiError
+from api.graphql.execution import FastListExecutionContext
 from api.graphql.extensions import (
     INTERNAL,
     ErrorCodes,
@@ -66,6 +67,8 @@ schema = Schema(
         # The server caps operations per batch with Settings.max_batch_operations (api.limits).
         batching_config={"max_operations": BATCH_CEILING},
     ),
+    # Lists of plain objects (lineage nodes and edges, steps, ...) completed in one loop.
+    execution_context_class=FastListExecutionContext,
 )
 
 

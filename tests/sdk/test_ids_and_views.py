@@ -65,8 +65,8 @@ def test_every_id_argument_takes_a_uuid_or_its_string() -> None:
     output = run.steps["total"].outputs["total"]
     path = Client().get_lineage_path(UUID(run.steps["produce"].output.id), UUID(output.id))
     assert step_id in path
-    tagged = Client().update_artifact_version(as_uuid, add_tags=["by uuid"])
-    assert tagged.tags == ("by uuid",)
+    tagged = Client().update_artifact_version(as_uuid, add_tags=["by-uuid"])
+    assert tagged.tags == ("by-uuid",)
 
     @pipeline(enable_cache=False)
     def by_uuid() -> None:
