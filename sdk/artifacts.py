@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from sdk import operations as ops
 from sdk.client import Client
-from sdk.config import ArtifactConfig, check_text
+from sdk.config import ArtifactConfig, _custom_version, _tags, check_text
 from sdk.errors import InputError, LineageQLError, OutcomeUnknownError
 from sdk.views import ArtifactVersion
 
@@ -32,6 +32,10 @@ def save_artifact(
     include_visualizations: bool = True,
 ) -> ArtifactVersion:
     """Store `data` as a new version of artifact `name` (the next number unless `version`).
+
+    `version` may be any allowed text or a number (`"1"` or `1`); a numeric one moves the
+    automatic versions past it. The name, version and tags are checked before any data is
+    written; an existing version raises ArtifactVersionExistsError and keeps nothing.
 
     With `include_visualizations=False` the materializer's visualizations are not saved."""
     return save_version(
@@ -62,6 +66,11 @@ def save_version(
     from sdk.materializers import save_data
     from sdk.run import _version_input
 
+    # The rules the API applies, checked before any byte is written: a refused name, version
+    # or tag leaves no folder behind.
+    check_text(name, "artifact name")
+    checked_version = _custom_version(version)
+    checked_tags = _tags(tags or ())
     store = client.store
     uri = store.new_version_uri(EXTERNAL_STEP if source == "EXTERNAL" else SAVED_STEP, name)
     saved = save_data(data, uri, store, materializer, visualize=include_visualizations)
@@ -69,8 +78,8 @@ def save_version(
         "input": _version_input(
             saved,
             name,
-            version=None if version is None else str(version),
-            tags=list(tags or []),
+            version=checked_version,
+            tags=list(checked_tags),
             store=store,
         ),
         "source": source,
@@ -105,7 +114,7 @@ def load_artifact(
 def register_artifact(
     folder_or_file_uri: str | os.PathLike[str],
     name: str,
-    version: str | None = None,
+    version: str | int | None = None,
     tags: Sequence[str] | None = None,
 ) -> ArtifactVersion:
     """Register a file or folder that already lies inside the artifact store as a new version

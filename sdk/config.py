@@ -1,19 +1,23 @@
 """What users declare about artifacts: `ArtifactConfig` for outputs, `ExternalArtifact` inputs.
 
-Pure data with validation; no I/O. Versions are held as strings: auto versions are the numbers
-"1", "2", … the server allocates, so a custom version may not be a plain number.
+Pure data with validation; no I/O. Names, versions and tags are checked by `api.rules`, the rules
+the API applies too. Versions are held as strings; a custom version may be any allowed text,
+digits included (`1` means "1"), and automatic versions continue after the highest number.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
+from api import rules
+from api.rules import RuleError
 from sdk.errors import InputError
 
-MAX_NAME_LENGTH: Final = 255
+MAX_NAME_LENGTH: Final = rules.MAX_TEXT
+_T = TypeVar("_T")
 
 
 class _NoValue:
@@ -26,64 +30,40 @@ class _NoValue:
 _NO_VALUE: Final = _NoValue()
 
 
+def checked(check: Callable[..., _T], *args: object) -> _T:
+    """Apply a rule of `api.rules`; a refused value raises InputError with the rule's message."""
+    try:
+        return check(*args)
+    except RuleError as exc:
+        raise InputError(str(exc)) from None
+
+
 def check_text(text: object, what: str) -> str:
     """Return `text` if it is a usable name, version or tag, else raise InputError.
 
     Usable: a non-empty str of at most 255 characters, without surrounding whitespace and
-    without control characters (newlines, tabs, NUL …).
+    without control characters (newlines, tabs, NUL …); spaces inside are fine.
     """
-    if not isinstance(text, str):
-        raise InputError(f"{what} must be a string, got {type(text).__name__} {text!r}.")
-    if not text:
-        raise InputError(f"{what} must not be empty.")
-    if len(text) > MAX_NAME_LENGTH:
-        raise InputError(
-            f"{what} is {len(text)} characters long; the limit is {MAX_NAME_LENGTH}: "
-            f"shorten {text[:40]!r}…"
-        )
-    if text != text.strip():
-        raise InputError(f"{what} {text!r} has leading or trailing whitespace; strip it.")
-    if any(ord(char) < 32 or 127 <= ord(char) < 160 for char in text):
-        raise InputError(f"{what} {text!r} contains a control character (newline, tab …).")
-    return text
+    return checked(rules.check_text, text, what)
 
 
 def _custom_version(version: object) -> str | None:
-    """Validate a custom version for a new artifact version: text that is not a plain number."""
-    if version is None:
-        return None
-    if isinstance(version, bool) or not isinstance(version, str | int):
-        raise InputError(
-            f"version must be a string such as 'raw_2023', got {type(version).__name__} "
-            f"{version!r}."
-        )
-    text = check_text(str(version), "version")
-    if isinstance(version, int) or text.isdigit():
-        raise InputError(
-            f"Custom version {version!r} is a plain number; numbers are reserved for the "
-            "automatic versions '1', '2', … the server allocates. Leave version=None for the "
-            "next automatic version, or use a name such as 'v3' or 'raw_2023'."
-        )
-    return text
+    """Validate a custom version for a new artifact version: any allowed text, digits included;
+    an int means its decimal text (`1` is "1")."""
+    return checked(rules.check_version, version)
 
 
 def _lookup_version(version: object) -> str | None:
     """Validate a version used to find an existing artifact version: any text or number."""
-    if version is None:
-        return None
-    if isinstance(version, bool) or not isinstance(version, str | int):
-        raise InputError(
-            f"version must be a string or an int, got {type(version).__name__} {version!r}."
-        )
-    return check_text(str(version), "version")
+    return checked(rules.lookup_version, version)
 
 
 def _tags(tags: Iterable[str]) -> tuple[str, ...]:
-    """Validate tags and drop repeats, keeping their first-seen order."""
+    """Validate tags (free text such as "computer vision") and drop repeats, keeping their
+    first-seen order."""
     if isinstance(tags, str | bytes):
         raise InputError(f"tags must be a list of strings, not one string: write tags=[{tags!r}].")
-    checked = [check_text(tag, "tag") for tag in tags]
-    return tuple(dict.fromkeys(checked))
+    return checked(rules.check_tags, tags)
 
 
 @dataclass(frozen=True, init=False)
@@ -93,9 +73,11 @@ class ArtifactConfig:
     Args:
         name: artifact name; may hold placeholders `{date}`, `{time}` and custom ones filled from
             `with_options(substitutions={...})`. None: the default `{pipeline}::{step}::{output}`.
-        version: a custom version such as "raw_2023" (held as str). None: the next automatic
-            version. Plain numbers are refused because automatic versions own them.
-        tags: tags given to the new version; any iterable of strings, held as a tuple.
+        version: a custom version such as "raw_2023" or "1" (held as str; an int `1` means
+            "1"). None: the next automatic version, one more than the highest numeric version
+            (`"007"` is text, not a number).
+        tags: tags given to the new version (free text, spaces allowed); any iterable of
+            strings, held as a tuple.
     """
 
     name: str | None
@@ -109,7 +91,7 @@ class ArtifactConfig:
         tags: Iterable[str] = (),
     ) -> None:
         if name is not None:
-            check_text(name, "ArtifactConfig name")
+            checked(rules.check_name_template, name, "ArtifactConfig name")
         object.__setattr__(self, "name", name)
         object.__setattr__(self, "version", _custom_version(version))
         object.__setattr__(self, "tags", _tags(tags))

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from api import rules
+from api.rules import RuleError
 from sdk import cache
 from sdk import operations as ops
 from sdk.client import Client
@@ -62,19 +64,35 @@ class RunState:
 def plan_names(
     composition: Composition, options: PipelineOptions, now: datetime
 ) -> dict[tuple[str, str], str]:
-    """The artifact name of every output, resolved before any step runs (so a bad placeholder
-    fails the call, not the third step)."""
+    """The artifact name of every output, resolved before any step runs, and every output's
+    name, version and tags checked by the rules the API applies (`api.rules`): a bad placeholder
+    or tag fails the call with nothing run, recorded or written, not the third step."""
     names: dict[tuple[str, str], str] = {}
     for invocation in composition.invocations:
         step = invocation.step
         substitutions = {**options.substitutions, **step.options.substitutions}
         for spec in step.outputs:
-            names[(invocation.name, spec.key)] = (
+            name = (
                 default_artifact_name(composition.pipeline, invocation.name, spec.key)
                 if spec.name_template is None
                 else resolve_name(spec.name_template, substitutions, now)
             )
+            _check_output(invocation.name, spec, name)
+            names[(invocation.name, spec.key)] = name
     return names
+
+
+def _check_output(step_name: str, spec: OutputSpec, name: str) -> None:
+    """The name, custom version and tags one output will be registered with, checked now."""
+    try:
+        rules.check_name(name)
+        if spec.config is not None:
+            rules.check_version(spec.config.version)
+            rules.check_tags(spec.config.tags)
+    except RuleError as exc:
+        raise InputError(
+            f"Output {spec.key!r} of step {step_name!r}: {exc} Nothing was run or recorded."
+        ) from None
 
 
 def run_composition(composition: Composition, options: PipelineOptions) -> PipelineRun:

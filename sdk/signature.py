@@ -14,7 +14,6 @@ import builtins
 import collections
 import collections.abc as abc
 import inspect
-import string
 import textwrap
 import types
 import typing
@@ -24,7 +23,8 @@ from datetime import datetime
 from itertools import islice
 from typing import Annotated, Any, Final, Literal, Union, get_args, get_origin
 
-from sdk.config import ArtifactConfig, check_text
+from api import rules
+from sdk.config import ArtifactConfig, check_text, checked
 from sdk.errors import InputError
 
 MAX_CHECKED_ITEMS: Final = 1000
@@ -270,25 +270,8 @@ def template_placeholders(template: str) -> list[str]:
 
 
 def _parse_template(template: str) -> list[tuple[str, str | None]]:
-    """(literal text, placeholder or None) pairs of a template, validated."""
-    try:
-        parsed = list(string.Formatter().parse(template))
-    except ValueError as error:
-        raise InputError(
-            f"Artifact name {template!r} is not a valid template ({error}). Write placeholders "
-            "as {date} and literal braces doubled, as {{ and }}."
-        ) from error
-    pairs: list[tuple[str, str | None]] = []
-    for literal, field, spec, conversion in parsed:
-        if field is not None and (not field.isidentifier() or spec or conversion):
-            shown = field + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
-            raise InputError(
-                f"Placeholder {{{shown}}} in artifact name {template!r} is not allowed: "
-                "placeholders are plain names such as {date}, {time} or {model}, without "
-                "attribute access, indexing, conversions or format specs."
-            )
-        pairs.append((literal, field))
-    return pairs
+    """(literal text, placeholder or None) pairs of a template, validated by `api.rules`."""
+    return checked(rules.name_template_fields, template)
 
 
 def resolve_name(template: str, substitutions: Mapping[str, str], now: datetime) -> str:

@@ -15,6 +15,7 @@ from tests.conftest import ROOT
 
 API_SUBMODULES = {"app", "embedded", "errors", "graphql", "migrations", "settings", "storage"}
 SDK_API_USERS = {"sdk.transport", "sdk.cli"}  # and every sdk.cli.* module
+SHARED_RULES = "api.rules"  # the one api module any sdk module may import (stdlib only)
 HEAVY = ["numpy", "pandas", "pyarrow", "sklearn", "strawberry", "sqlalchemy", "httpx", "api"]
 
 
@@ -124,10 +125,15 @@ def test_graphql_layer_calls_no_select() -> None:
     assert not bad
 
 
+def _imports_only_rules(imp: Import) -> bool:
+    """`from api import rules`, `from api.rules import ...` or `import api.rules`."""
+    return imp.target == SHARED_RULES or (imp.target == "api" and imp.names == ("rules",))
+
+
 def test_sdk_imports_api_only_through_its_root() -> None:
     bad = []
     for imp in _all_imports("sdk"):
-        if not _within(imp.target, "api"):
+        if not _within(imp.target, "api") or _imports_only_rules(imp):
             continue
         submodule_names = set(imp.names) & API_SUBMODULES
         if imp.target != "api" or submodule_names:
@@ -136,8 +142,25 @@ def test_sdk_imports_api_only_through_its_root() -> None:
 
 
 def test_only_transport_and_cli_import_api() -> None:
-    users = {imp.module for imp in _all_imports("sdk") if _within(imp.target, "api")}
+    users = {
+        imp.module
+        for imp in _all_imports("sdk")
+        if _within(imp.target, "api") and not _imports_only_rules(imp)
+    }
     assert {u for u in users if not _within(u, "sdk.cli")} <= SDK_API_USERS
+
+
+def test_the_shared_rules_are_used_by_both_sides() -> None:
+    sdk_users = {imp.module for imp in _all_imports("sdk") if _imports_only_rules(imp)}
+    api_users = {imp.module for imp in _all_imports("api") if _imports_only_rules(imp)}
+    assert {"sdk.config", "sdk.run", "sdk.signature"} <= sdk_users
+    assert "api.storage.artifacts" in api_users
+
+
+def test_the_shared_rules_import_only_the_standard_library() -> None:
+    path = ROOT / "api" / "rules.py"
+    roots = {imp.target.split(".")[0] for imp in _imports_of(path)}
+    assert roots <= set(sys.stdlib_module_names) | {"__future__"}, sorted(roots)
 
 
 def test_api_imports_nothing_from_sdk() -> None:
@@ -172,5 +195,6 @@ def modules_after_import_sdk() -> set[str]:
 
 @pytest.mark.parametrize("heavy", HEAVY)
 def test_importing_sdk_stays_light(heavy: str, modules_after_import_sdk: set[str]) -> None:
-    loaded = sorted(m for m in modules_after_import_sdk if _within(m, heavy))
+    allowed = {"api", SHARED_RULES}  # the package's lazy root and the stdlib-only rules
+    loaded = sorted(m for m in modules_after_import_sdk if _within(m, heavy) and m not in allowed)
     assert not loaded, f"`import sdk` loads {loaded}"

@@ -99,7 +99,10 @@ AWARE_DATETIME = strawberry.scalar(
 class ArtifactFilter:
     name: str | None = None
     name_contains: str | None = None
-    tag: str | None = None
+    tag: str | None = strawberry.field(
+        default=None,
+        description="Artifacts carrying this tag themselves, or having a version that does.",
+    )
     has_custom_name: bool | None = strawberry.field(
         default=None,
         description="true: hide artifacts with default names (`pipeline::step::output`); "

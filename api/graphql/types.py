@@ -148,6 +148,15 @@ class Artifact:
     async def version_count(self, info: Info) -> int:
         return await info.context.loaders.version_count.load(self.id)
 
+    @strawberry.field(
+        description="How many of its versions carry `tag` (with `tags`, says whether an "
+        "`artifacts(filter: {tag})` match is the artifact's own tag, its versions', or both)."
+    )
+    async def tagged_version_count(self, info: Info, tag: str) -> int:
+        async with info.context.db.read() as session:
+            counts = await artifact_store.tagged_version_counts(session, [self.id], tag)
+        return counts.get(self.id, 0)
+
 
 @strawberry.type(description="A view of an artifact version's data, saved next to it.")
 class Visualization:

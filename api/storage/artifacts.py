@@ -7,19 +7,21 @@ from __future__ import annotations
 import posixpath
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy import Select, case, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from api import rules
 from api.errors import BadUserInput, Conflict, NotFound
+from api.rules import RuleError
 from api.storage.base import new_id, utcnow
 from api.storage.models import (
     Artifact,
@@ -30,8 +32,8 @@ from api.storage.models import (
     Tag,
 )
 
-TAG_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:/=+@-]{0,127}$")
-MAX_NAME = 255
+MAX_NAME = rules.MAX_TEXT
+_T = TypeVar("_T")
 # A default name is `{pipeline}::{step}::{output}`: two `::` separators. Custom names with two
 # `::` count as default ones too (SQL and Python agree: LIKE matches iff count("::") >= 2).
 DEFAULT_NAME_LIKE = "%::%::%"
@@ -79,25 +81,23 @@ def _insert(session: AsyncSession, model: Any) -> Any:
     return (pg_insert if dialect == "postgresql" else sqlite_insert)(model)
 
 
+def _checked(check: Callable[..., _T], *args: object) -> _T:
+    """Apply a rule of `api.rules`; a refused value is BAD_USER_INPUT with the rule's message."""
+    try:
+        return check(*args)
+    except RuleError as exc:
+        raise BadUserInput(str(exc)) from None
+
+
 def validate_name(name: str, what: str = "artifact name") -> str:
-    if not name or name != name.strip() or len(name) > MAX_NAME:
-        raise BadUserInput(
-            f"invalid {what} {name!r}: it must be 1 to {MAX_NAME} characters "
-            "with no leading or trailing whitespace"
-        )
-    if any(ord(ch) < 32 for ch in name):
-        raise BadUserInput(f"invalid {what} {name!r}: control characters are not allowed")
-    return name
+    return _checked(rules.check_name, name, what)
 
 
 def validate_custom_version(version: str) -> str:
-    validate_name(version, "version")
-    if version.isdigit():
-        raise BadUserInput(
-            f"custom version {version!r} is a number: numbers are reserved for automatic "
-            "versions; use a name such as 'raw_2023' or leave the version unset"
-        )
-    return version
+    """A custom version: any allowed text, digits included (see `api.rules`)."""
+    checked = _checked(rules.check_version, version)
+    assert checked is not None
+    return checked
 
 
 def validate_visualizations(new: NewVersion) -> list[dict[str, str]] | None:
@@ -115,12 +115,7 @@ def validate_visualizations(new: NewVersion) -> list[dict[str, str]] | None:
 
 
 def validate_tag(tag: str) -> str:
-    if not TAG_PATTERN.match(tag):
-        raise BadUserInput(
-            f"invalid tag {tag!r}: use 1 to 128 characters from letters, digits and "
-            "_ . : / = + @ -, starting with a letter, digit or _"
-        )
-    return tag
+    return _checked(rules.check_tag, tag)
 
 
 async def get_artifact(session: AsyncSession, name: str) -> Artifact | None:
@@ -184,9 +179,18 @@ def artifacts_stmt(flt: ArtifactFilter | None) -> Select[Artifact]:
         stmt = stmt.where(Artifact.name == flt.name)
     if flt.name_contains is not None:
         stmt = stmt.where(Artifact.name.contains(flt.name_contains, autoescape=True))
-    if flt.tag is not None:
+    if flt.tag is not None:  # tagged directly, or through one of its versions
         stmt = stmt.where(
-            Artifact.id.in_(select(ArtifactTag.artifact_id).join(Tag).where(Tag.name == flt.tag))
+            or_(
+                Artifact.id.in_(_tagged(ArtifactTag.artifact_id, flt.tag)),
+                Artifact.id.in_(
+                    select(ArtifactVersion.artifact_id).where(
+                        ArtifactVersion.id.in_(
+                            _tagged(ArtifactVersionTag.artifact_version_id, flt.tag)
+                        )
+                    )
+                ),
+            )
         )
     if flt.has_custom_name is not None:
         default = Artifact.name.like(DEFAULT_NAME_LIKE)
@@ -285,6 +289,21 @@ async def latest_versions(
     return {row.artifact_id: row for row in rows}
 
 
+async def tagged_version_counts(
+    session: AsyncSession, artifact_ids: Sequence[str], tag: str
+) -> dict[str, int]:
+    """How many versions of each artifact carry `tag` (artifacts with none are left out)."""
+    rows = await session.execute(
+        select(ArtifactVersion.artifact_id, func.count())
+        .where(
+            ArtifactVersion.artifact_id.in_(artifact_ids),
+            ArtifactVersion.id.in_(_tagged(ArtifactVersionTag.artifact_version_id, tag)),
+        )
+        .group_by(ArtifactVersion.artifact_id)
+    )
+    return {aid: int(n) for aid, n in rows}
+
+
 async def version_counts(session: AsyncSession, artifact_ids: Sequence[str]) -> dict[str, int]:
     rows = await session.execute(
         select(ArtifactVersion.artifact_id, func.count())
@@ -310,16 +329,26 @@ async def ensure_artifact(session: AsyncSession, name: str) -> Artifact:
     return artifact
 
 
-async def _allocate(session: AsyncSession, artifact_id: str, *, auto: bool) -> tuple[int, int]:
-    """Advance the artifact's counters under its row lock: (seq, last auto number)."""
+async def _allocate(
+    session: AsyncSession, artifact_id: str, *, auto: bool, taken: int | None = None
+) -> tuple[int, int]:
+    """Advance the artifact's counters under its row lock: (seq, last number).
+
+    `last_number` is the highest numeric version the artifact has: an automatic version adds
+    one to it; a custom numeric version `taken` lifts it to at least `taken`, in the same
+    UPDATE, so no automatic version allocated after it can collide with it."""
+    if auto:
+        last_number: Any = Artifact.last_number + 1
+    elif taken is not None:
+        last_number = case((Artifact.last_number < taken, taken), else_=Artifact.last_number)
+    else:
+        last_number = Artifact.last_number
     row = (
         await session.execute(
             update(Artifact)
             .where(Artifact.id == artifact_id)
             .values(
-                version_seq=Artifact.version_seq + 1,
-                last_number=Artifact.last_number + (1 if auto else 0),
-                updated_at=utcnow(),
+                version_seq=Artifact.version_seq + 1, last_number=last_number, updated_at=utcnow()
             )
             .returning(Artifact.version_seq, Artifact.last_number)
         )
@@ -328,17 +357,20 @@ async def _allocate(session: AsyncSession, artifact_id: str, *, auto: bool) -> t
 
 
 async def create_version(session: AsyncSession, new: NewVersion) -> ArtifactVersion:
-    """Register one version; raises Conflict if a custom version already exists."""
+    """Register one version; raises Conflict if a custom version already exists.
+
+    A custom version is any allowed text, digits included; one that is a number (`"1"`, not
+    `"007"`) moves the artifact's counter so the next automatic version is one more."""
+    validate_name(new.name)
     custom = new.version is not None
-    if custom:
-        assert new.version is not None
-        validate_custom_version(new.version)
-    tags = [validate_tag(t) for t in dict.fromkeys(new.tags)]
+    version = validate_custom_version(new.version) if new.version is not None else None
+    tags = list(_checked(rules.check_tags, tuple(new.tags)))
     visualizations = validate_visualizations(new)
     artifact = await ensure_artifact(session, new.name)
     artifact_id = artifact.id
-    seq, number = await _allocate(session, artifact_id, auto=not custom)
-    version = new.version if new.version is not None else str(number)
+    taken = None if version is None else rules.version_number(version)
+    seq, number = await _allocate(session, artifact_id, auto=not custom, taken=taken)
+    version = version if version is not None else str(number)
     if custom and await session.scalar(
         select(ArtifactVersion.id).where(
             ArtifactVersion.artifact_id == artifact_id, ArtifactVersion.version == version

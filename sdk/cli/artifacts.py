@@ -44,6 +44,23 @@ query CliListArtifacts($filter: ArtifactFilter, $first: Int, $after: String) {
 }
 """
 
+LIST_TAGGED_ARTIFACTS = """
+query CliListTaggedArtifacts(
+  $filter: ArtifactFilter, $first: Int, $after: String, $tag: String!
+) {
+  artifacts(filter: $filter, first: $first, after: $after) {
+    edges {
+      node {
+        id name tags versionCount hasCustomName createdAt updatedAt
+        latestVersion { id version createdAt }
+        taggedVersionCount(tag: $tag)
+      }
+    }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+
 COUNT_ARTIFACTS = """
 query CliCountArtifacts($filter: ArtifactFilter) {
   artifacts(filter: $filter, first: 0) { totalCount }
@@ -143,33 +160,43 @@ def list_artifacts(
 ) -> None:
     """List artifacts by name: version count, latest version, tags, last update.
 
-    Artifacts that only have default names (`pipeline::step::output`) are hidden unless --all.
+    With --tag: the artifacts tagged so themselves or through one of their versions (tags given
+    by `ArtifactConfig(tags=...)` or `save_artifact(tags=...)` are on versions); the column
+    "tagged" says which. Artifacts that only have default names (`pipeline::step::output`)
+    are hidden unless --all.
     """
     with cli_errors():
         client = make_client(url, token)
         flt: dict[str, Any] = {"tag": tag, "hasCustomName": None if all_ else True}
-        nodes, more = collect(client, LIST_ARTIFACTS, "artifacts", {"filter": flt}, limit)
+        if tag is None:
+            nodes, more = collect(client, LIST_ARTIFACTS, "artifacts", {"filter": flt}, limit)
+        else:
+            variables = {"filter": flt, "tag": tag}
+            nodes, more = collect(client, LIST_TAGGED_ARTIFACTS, "artifacts", variables, limit)
         hidden = 0
         if not all_:
             hidden_filter = {"tag": tag, "hasCustomName": False}
             counted = client.execute(COUNT_ARTIFACTS, {"filter": hidden_filter})
             hidden = counted["artifacts"]["totalCount"]
     if as_json:
-        print_json([_artifact_json(node) for node in nodes])
+        print_json([_artifact_json(node, tag) for node in nodes])
         return
     out = console()
     if nodes:
-        grid = table("name", "versions", "latest", "tags", "updated (UTC)")
+        columns = ["name", "versions", "latest", "tags", "updated (UTC)"]
+        grid = table(*columns, *(["tagged"] if tag is not None else []))
         for node in nodes:
             latest = node["latestVersion"]
-            add_row(
-                grid,
+            cells = [
                 node["name"],
                 str(node["versionCount"]),
                 latest["version"] if latest else "-",
                 _tags(node["tags"]),
                 when(node["updatedAt"]),
-            )
+            ]
+            if tag is not None:
+                cells.append(_tagged(node, tag))
+            add_row(grid, *cells)
         out.print(grid)
     else:
         out.print("No artifacts" + (f" tagged {tag!r}." if tag else "."), markup=False)
@@ -182,9 +209,18 @@ def list_artifacts(
         )
 
 
-def _artifact_json(node: dict[str, Any]) -> dict[str, Any]:
+def _tagged(node: dict[str, Any], tag: str) -> str:
+    """Where an artifact listed by --tag carries it: `artifact`, `2 versions`, or both."""
+    where = ["artifact"] if tag in node["tags"] else []
+    count = node.get("taggedVersionCount") or 0
+    if count:
+        where.append(f"{count} version{'s' if count != 1 else ''}")
+    return ", ".join(where) or "-"
+
+
+def _artifact_json(node: dict[str, Any], tag: str | None = None) -> dict[str, Any]:
     latest = node["latestVersion"]
-    return {
+    answer = {
         "id": node["id"],
         "name": node["name"],
         "version_count": node["versionCount"],
@@ -194,6 +230,12 @@ def _artifact_json(node: dict[str, Any]) -> dict[str, Any]:
         "created_at": iso(node["createdAt"]),
         "updated_at": iso(node["updatedAt"]),
     }
+    if tag is not None:
+        answer["tagged"] = {
+            "artifact": tag in node["tags"],
+            "versions": node.get("taggedVersionCount") or 0,
+        }
+    return answer
 
 
 @artifacts_app.command("update")

@@ -369,8 +369,21 @@ def test_step_can_finish_after_a_rejected_attempt(gql: Api) -> None:
     assert step["outputs"][0]["artifactVersion"]["version"] == "1"
 
 
-def test_digit_only_custom_version_is_bad_user_input(gql: Api) -> None:
-    error = gql.error(CREATE_VERSION, input=version_input("numbers", "42"))
+def test_digit_only_custom_version_is_accepted_and_continues_the_numbers(gql: Api) -> None:
+    custom = gql.data(CREATE_VERSION, input=version_input("numbers", "42"))
+    auto = gql.data(CREATE_VERSION, input=version_input("numbers"))
+    assert (
+        custom["createArtifactVersion"]["version"],
+        custom["createArtifactVersion"]["isCustomVersion"],
+    ) == ("42", True)
+    assert (
+        auto["createArtifactVersion"]["version"],
+        auto["createArtifactVersion"]["isCustomVersion"],
+    ) == ("43", False)
+
+
+def test_a_bad_custom_version_is_bad_user_input(gql: Api) -> None:
+    error = gql.error(CREATE_VERSION, input=version_input("numbers", "v\n1"))
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
 
 

@@ -239,8 +239,10 @@ def test_the_store_itself_and_missing_paths_are_refused(store_env: dict[str, str
 
 
 def test_bad_names_versions_and_uris_are_refused_before_reading(checkpoints: Path) -> None:
-    with pytest.raises(InputError, match="plain number"):
-        register_artifact(checkpoints, "checkpoints", version="1")
+    with pytest.raises(InputError, match="control character"):
+        register_artifact(checkpoints, "checkpoints", version="v\n1")
+    with pytest.raises(InputError, match="leading or trailing whitespace"):
+        register_artifact(checkpoints, "checkpoints", tags=[" ckpt"])
     with pytest.raises(InputError, match="not one string"):
         register_artifact(checkpoints, "checkpoints", tags="ckpt")  # type: ignore[arg-type]
     with pytest.raises(InputError, match="name"):

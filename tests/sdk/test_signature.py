@@ -60,10 +60,24 @@ def test_artifact_config_defaults_to_nothing() -> None:
     assert ArtifactConfig() == ArtifactConfig(name=None, version=None, tags=())
 
 
-@pytest.mark.parametrize("version", ["3", 3, "007", 0])
-def test_artifact_config_refuses_plain_number_version(version: str | int) -> None:
-    with pytest.raises(InputError, match="plain number.*automatic versions"):
+@pytest.mark.parametrize(
+    ("version", "held"), [("3", "3"), (3, "3"), ("007", "007"), (0, "0"), ("1", "1")]
+)
+def test_artifact_config_accepts_a_number_as_version(version: str | int, held: str) -> None:
+    assert ArtifactConfig(version=version).version == held
+
+
+@pytest.mark.parametrize(
+    ("version", "message"), [(-1, "negative"), (2**31, "above"), ("2147483648", "above")]
+)
+def test_artifact_config_refuses_numbers_out_of_range(version: str | int, message: str) -> None:
+    with pytest.raises(InputError, match=message):
         ArtifactConfig(version=version)
+
+
+def test_artifact_config_accepts_free_text_tags() -> None:
+    tags = ["digits", "computer vision", "classification", "données ✓", "t" * 255]
+    assert ArtifactConfig(tags=tags).tags == tuple(tags)
 
 
 @pytest.mark.parametrize(
@@ -92,7 +106,9 @@ def test_artifact_config_refuses_a_string_as_tags() -> None:
         ArtifactConfig(tags="prod")
 
 
-@pytest.mark.parametrize("tags", [[""], [1], ["ok", " padded"]])
+@pytest.mark.parametrize(
+    "tags", [[""], [1], ["ok", " padded"], ["t" * 256], ["a\x00b"], ["a\x7fb"], ["line\n"]]
+)
 def test_artifact_config_refuses_bad_tag(tags: Any) -> None:
     with pytest.raises(InputError, match="tag"):
         ArtifactConfig(tags=tags)
