@@ -56,8 +56,13 @@ def main(
     """LineageQL: artifacts and lineage of ML pipelines."""
 
 
-LABELS = {"str": "TEXT", "int": "INTEGER", "float": "FLOAT", "int range": "INTEGER",
-          "float range": "FLOAT"}
+LABELS = {
+    "str": "TEXT",
+    "int": "INTEGER",
+    "float": "FLOAT",
+    "int range": "INTEGER",
+    "float range": "FLOAT",
+}
 
 
 def option_metavar(self: TyperOption, ctx: click.Context) -> str | None:

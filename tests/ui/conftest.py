@@ -223,3 +223,24 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if report.when == "call" and report.failed:
         item.rep_call_failed = True  # type: ignore[attr-defined]
     return report
+
+
+@pytest.fixture(scope="session")
+def graph_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """`lineageql serve` over a store seeded with a 42-node chain and a 500-node fan."""
+    home = tmp_path_factory.mktemp("ui-graphs") / "home"
+    result = subprocess.run(
+        [sys.executable, "-m", "tests.ui.seed_graphs"],
+        env=clean_env(LINEAGEQL_HOME=str(home)),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    log = tmp_path_factory.mktemp("ui-graph-server") / "server.log"
+    live = LiveServer(clean_env(LINEAGEQL_HOME=str(home)), log)
+    try:
+        yield Server(f"http://127.0.0.1:{live.port}", live.url)
+    finally:
+        live.stop()

@@ -105,8 +105,10 @@ def test_search_version_visualization_lineage_and_an_upstream_node(
     page.get_by_test_id("lineage").scroll_into_view_if_needed()
     shoot(page, "03-version-iris_dataset-visualization-and-lineage")
 
-    # Click the producing step where the canvas draws it: its page opens.
+    # Click the producing step where the canvas draws it: its side panel opens, then its page.
     click_on_canvas(page, producer, page.get_by_test_id("lineage-graph-canvas"))
+    expect(page.get_by_test_id("node-panel-title")).to_have_text("training_data_loader")
+    page.get_by_test_id("node-panel-open").click()
     expect(page).to_have_url(re.compile(f"#/steps/{latest['producer']['id']}"))
     expect(page.get_by_test_id("step-title")).to_contain_text("training_data_loader")
     expect(page.get_by_test_id("step-status")).to_have_text("COMPLETED")
@@ -226,7 +228,8 @@ VISUALIZED = """
 def test_each_kind_of_visualization_is_shown_safely(
     page: Page, server: Server, shoot: Shoot
 ) -> None:
-    """HTML in a sandboxed frame, images as images, Markdown/JSON/CSV as escaped text."""
+    """HTML in a sandboxed frame, images as images, Markdown rendered and sanitised, JSON/CSV
+    as escaped text."""
     first_of_kind: dict[str, dict[str, Any]] = {}
     for edge in server.query(VISUALIZED)["artifactVersions"]["edges"]:
         for viz in edge["node"]["visualizations"]:
@@ -238,6 +241,12 @@ def test_each_kind_of_visualization_is_shown_safely(
         expect(figure).to_be_visible()
         if kind == "html":
             expect(figure.locator("iframe")).to_have_attribute("sandbox", "")
+        elif kind == "markdown":
+            rendered = figure.get_by_test_id("visualization-markdown")
+            expect(rendered).not_to_have_text("Loading…")
+            expect(rendered).not_to_contain_text("Could not load")
+            unsafe = "d => d.querySelectorAll('script, style, [style]').length"
+            assert rendered.evaluate(unsafe) == 0
         elif kind == "image":
             image = figure.get_by_test_id("visualization-image")
             expect(image).to_be_visible()

@@ -47,11 +47,7 @@ export function facts(rows: [string, Child | Child[]][], testid?: string): HTMLD
   return dl;
 }
 
-export function formatDate(iso: string | null | undefined): string {
-  if (!iso) return "";
-  const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? iso : date.toLocaleString();
-}
+export { formatUtc as formatDate } from "./time";
 
 export function formatBytes(size: number | string | null | undefined): string {
   if (size === null || size === undefined) return "";

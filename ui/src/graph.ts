@@ -1,5 +1,6 @@
-// Draws a directed graph with Cytoscape.js and the dagre layout, and lists the same nodes as
-// links beside it: the canvas is for the eye, the list for keyboards, screen readers and tests.
+// Draws a directed graph with Cytoscape.js and the dagre layout, as an explorer: zoom and fit
+// buttons, an overview of the whole graph, a side panel for the clicked node, and beside it
+// the same nodes as links grouped by hop (for keyboards, screen readers and tests).
 
 import cytoscape from "cytoscape";
 import dagre from "cytoscape-dagre";
@@ -12,6 +13,7 @@ export type Relation = "self" | "upstream" | "downstream" | "related";
 export interface GraphNode {
   id: string;
   kind: "artifact" | "step";
+  /** One line: `name:version` for a version, the step's name for a step run. */
   label: string;
   detail: string;
   href: string;
@@ -26,10 +28,14 @@ export interface GraphEdge {
 }
 
 export interface GraphOptions {
-  /** The node the page is about: highlighted, and the origin of up/downstream. */
+  /** The node the page is about: highlighted, the origin of up/downstream and of hops. */
   focus?: string;
   testid: string;
   caption: string;
+  /** Where "re-centre here" goes for a node (the page keeps its direction and depth). */
+  recentre?: (node: GraphNode) => string;
+  /** Facts shown in the side panel for a clicked node (loaded when it is clicked). */
+  details?: (node: GraphNode) => Promise<HTMLElement>;
 }
 
 const STATUS_COLORS: Record<string, string> = {
@@ -37,32 +43,40 @@ const STATUS_COLORS: Record<string, string> = {
   CACHED: "#6b7280",
   FAILED: "#c62828",
   RUNNING: "#1565c0",
+  ABANDONED: "#b45309",
 };
+
+/** Label size in graph units; the view never zooms out below LEGIBLE_PX on screen. */
+export const FONT_SIZE = 13;
+const LEGIBLE_PX = 10;
+export const MIN_ZOOM = LEGIBLE_PX / FONT_SIZE;
+const MAX_ZOOM = 2;
+const CHAR_WIDTH = 7.6; // a generous average for FONT_SIZE in system-ui
+const EDGE_FONT = 11;
+
+function nodeWidth(label: string): number {
+  return Math.max(90, Math.ceil(label.length * CHAR_WIDTH) + 28);
+}
 
 const STYLE: cytoscape.StylesheetJson = [
   {
     selector: "node",
     style: {
       label: "data(label)",
-      "text-wrap": "wrap",
-      "text-max-width": "150px",
+      "text-wrap": "none",
       "text-valign": "center",
       "text-halign": "center",
-      "font-size": "11px",
+      "font-size": `${FONT_SIZE}px`,
       "font-family": "system-ui, sans-serif",
       color: "#111827",
-      width: 160,
-      height: 46,
+      width: "data(width)",
+      height: 34,
       "border-width": 2,
     },
   },
   {
     selector: "node.artifact",
-    style: {
-      shape: "round-rectangle",
-      "background-color": "#e8f0fb",
-      "border-color": "#2f6fb3",
-    },
+    style: { shape: "round-rectangle", "background-color": "#e8f0fb", "border-color": "#2f6fb3" },
   },
   {
     selector: "node.step",
@@ -73,14 +87,9 @@ const STYLE: cytoscape.StylesheetJson = [
       "border-width": 3,
     },
   },
-  {
-    selector: "node.cached",
-    style: { "border-style": "dashed", "background-color": "#f3f4f6" },
-  },
-  {
-    selector: "node.focus",
-    style: { "border-width": 5, "border-color": "#111827", "font-weight": "bold" },
-  },
+  { selector: "node.cached", style: { "border-style": "dashed", "background-color": "#f3f4f6" } },
+  { selector: "node.focus", style: { "border-width": 5, "border-color": "#111827", "font-weight": "bold" } },
+  { selector: "node.selected", style: { "overlay-color": "#f59e0b", "overlay-opacity": 0.25, "overlay-padding": 6 } },
   {
     selector: "edge",
     style: {
@@ -90,11 +99,14 @@ const STYLE: cytoscape.StylesheetJson = [
       "target-arrow-color": "#9ca3af",
       "target-arrow-shape": "triangle",
       label: "data(label)",
-      "font-size": "9px",
-      color: "#4b5563",
+      "font-size": `${EDGE_FONT}px`,
+      color: "#374151",
+      "text-wrap": "none",
+      "text-rotation": "none",
       "text-background-color": "#ffffff",
       "text-background-opacity": 1,
-      "text-rotation": "autorotate",
+      "text-background-padding": "2px",
+      "text-events": "no",
     },
   },
 ];
@@ -110,8 +122,8 @@ export function relations(
   const walk = (next: Map<string, string[]>, relation: Relation): void => {
     const queue = [focus];
     const seen = new Set(queue);
-    while (queue.length > 0) {
-      for (const other of next.get(queue.shift() as string) ?? []) {
+    for (let i = 0; i < queue.length; i += 1) {
+      for (const other of next.get(queue[i]) ?? []) {
         if (seen.has(other)) continue;
         seen.add(other);
         queue.push(other);
@@ -122,14 +134,49 @@ export function relations(
   const forward = new Map<string, string[]>();
   const backward = new Map<string, string[]>();
   for (const edge of edges) {
-    forward.set(edge.source, [...(forward.get(edge.source) ?? []), edge.target]);
-    backward.set(edge.target, [...(backward.get(edge.target) ?? []), edge.source]);
+    if (!forward.has(edge.source)) forward.set(edge.source, []);
+    if (!backward.has(edge.target)) backward.set(edge.target, []);
+    forward.get(edge.source)?.push(edge.target);
+    backward.get(edge.target)?.push(edge.source);
   }
   walk(backward, "upstream");
   walk(forward, "downstream");
   result.set(focus, "self");
   return result;
 }
+
+/** Artifact hops from `focus`: from a version, its producer and consumers are on hop 0 and
+ * the versions they made or used on hop 1; from a step run, its inputs and outputs are on
+ * hop 1 with the step runs that made or used them. */
+export function hops(nodes: GraphNode[], edges: GraphEdge[], focus: string | undefined): Map<string, number> {
+  const result = new Map<string, number>();
+  const start = focus && nodes.some((n) => n.id === focus) ? focus : undefined;
+  if (!start) return result;
+  const next = new Map<string, string[]>();
+  for (const edge of edges) {
+    if (!next.has(edge.source)) next.set(edge.source, []);
+    if (!next.has(edge.target)) next.set(edge.target, []);
+    next.get(edge.source)?.push(edge.target);
+    next.get(edge.target)?.push(edge.source);
+  }
+  const distance = new Map<string, number>([[start, 0]]);
+  const queue = [start];
+  for (let i = 0; i < queue.length; i += 1) {
+    const here = distance.get(queue[i]) ?? 0;
+    for (const other of next.get(queue[i]) ?? []) {
+      if (distance.has(other)) continue;
+      distance.set(other, here + 1);
+      queue.push(other);
+    }
+  }
+  const fromStep = nodes.find((n) => n.id === start)?.kind === "step";
+  for (const [id, d] of distance) result.set(id, fromStep ? Math.ceil(d / 2) : Math.floor(d / 2));
+  return result;
+}
+
+const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: "base" });
+/** Natural order: `chain:6` before `chain:10`. */
+export const naturally = (a: string, b: string): number => collator.compare(a, b);
 
 const RELATION_ORDER: Relation[] = ["self", "upstream", "downstream", "related"];
 const RELATION_TEXT: Record<Relation, string> = {
@@ -139,6 +186,10 @@ const RELATION_TEXT: Record<Relation, string> = {
   related: "related",
 };
 
+function button(label: string, testid: string, title: string): HTMLButtonElement {
+  return h("button", { type: "button", className: "graph-button", "data-testid": testid, title, "aria-label": title }, label);
+}
+
 /** Renders the graph into `host`; returns a function that releases the Cytoscape instance. */
 export function drawGraph(
   host: HTMLElement,
@@ -146,9 +197,12 @@ export function drawGraph(
   edges: GraphEdge[],
   options: GraphOptions,
 ): () => void {
+  const started = performance.now();
   const ids = new Set(nodes.map((n) => n.id));
   const shown = edges.filter((e) => ids.has(e.source) && ids.has(e.target));
   const relation = relations(nodes, shown, options.focus);
+  const hop = hops(nodes, shown, options.focus);
+  const byId = new Map(nodes.map((n) => [n.id, n]));
 
   const canvas = h("div", {
     className: "graph-canvas",
@@ -156,6 +210,21 @@ export function drawGraph(
     role: "img",
     "aria-label": `${options.caption}: ${nodes.length} nodes, ${shown.length} edges (listed below)`,
   });
+  const overview = h("canvas", {
+    className: "graph-overview",
+    width: 200,
+    height: 130,
+    "data-testid": `${options.testid}-overview`,
+    title: "Overview: click to move there",
+  });
+  const zoomIn = button("+", "zoom-in", "Zoom in");
+  const zoomOut = button("−", "zoom-out", "Zoom out");
+  const fit = button("Fit", "zoom-fit", "Fit the graph (as far as labels stay legible)");
+  const centre = button("◎", "zoom-focus", "Centre on this node");
+  const tools = h("div", { className: "graph-tools", role: "toolbar", "aria-label": "Graph view" }, zoomIn, zoomOut, fit, options.focus ? centre : null);
+  const panel = h("aside", { className: "graph-panel", "data-testid": "node-panel", hidden: true, "aria-live": "polite" });
+  const stage = h("div", { className: "graph-stage" }, canvas, tools, overview);
+
   const legend = h(
     "p",
     { className: "legend muted" },
@@ -164,57 +233,77 @@ export function drawGraph(
     h("span", { className: "swatch swatch-step" }),
     " step run (border: status) ",
     h("span", { className: "swatch swatch-cached" }),
-    " cached step run. Click a node to open it; scroll to zoom, drag to pan.",
-  );
-  const sorted = [...nodes].sort(
-    (a, b) =>
-      RELATION_ORDER.indexOf(relation.get(a.id) ?? "related") -
-        RELATION_ORDER.indexOf(relation.get(b.id) ?? "related") ||
-      a.kind.localeCompare(b.kind) ||
-      a.label.localeCompare(b.label),
-  );
-  const list = h(
-    "ul",
-    { className: "node-list", "data-testid": `${options.testid}-nodes` },
-    sorted.map((node) => {
-      const rel = relation.get(node.id) ?? "related";
-      return h(
-        "li",
-        {},
-        h(
-          "a",
-          {
-            href: node.href,
-            className: `node-link node-${node.kind}`,
-            "data-testid": "graph-node",
-            "data-node-id": node.id,
-            "data-node-kind": node.kind,
-            "data-relation": rel,
-            "data-status": node.status,
-            "data-cached": node.cached ? "true" : "false",
-            "aria-current": rel === "self" ? "page" : null,
-          },
-          options.focus ? h("span", { className: `rel rel-${rel}` }, RELATION_TEXT[rel], " ") : null,
-          h("span", { className: "kind" }, node.kind === "step" ? "step run" : "version"),
-          " ",
-          h("strong", {}, node.label.replace(/\n:/g, ":").replace(/\n/g, " ")),
-          " ",
-          h("span", { className: "muted" }, node.detail),
-          node.cached ? h("span", { className: "badge status-cached" }, "cached") : null,
-        ),
-      );
-    }),
-  );
-  host.replaceChildren(
-    h(
-      "div",
-      { className: "graph", "data-testid": options.testid, "data-node-count": nodes.length },
-      canvas,
-      legend,
-      h("nav", { "aria-label": `${options.caption}: nodes` }, list),
-    ),
+    " cached step run. Click a node for its details; drag to pan, scroll or the buttons to zoom.",
   );
 
+  // The node list: grouped by hop from the focus, each group in natural order.
+  const sortKey = (a: GraphNode, b: GraphNode): number =>
+    RELATION_ORDER.indexOf(relation.get(a.id) ?? "related") - RELATION_ORDER.indexOf(relation.get(b.id) ?? "related") ||
+    a.kind.localeCompare(b.kind) ||
+    naturally(a.label, b.label) ||
+    naturally(a.detail, b.detail);
+  const groups = new Map<number, GraphNode[]>();
+  for (const node of nodes) {
+    const key = hop.get(node.id) ?? -1;
+    if (!groups.has(key)) groups.set(key, []);
+    groups.get(key)?.push(node);
+  }
+  const entry = (node: GraphNode): HTMLElement => {
+    const rel = relation.get(node.id) ?? "related";
+    return h(
+      "li",
+      {},
+      h(
+        "a",
+        {
+          href: node.href,
+          className: `node-link node-${node.kind}`,
+          "data-testid": "graph-node",
+          "data-node-id": node.id,
+          "data-node-kind": node.kind,
+          "data-relation": rel,
+          "data-hop": hop.get(node.id),
+          "data-label": node.label,
+          "data-status": node.status,
+          "data-cached": node.cached ? "true" : "false",
+          "aria-current": rel === "self" ? "page" : null,
+        },
+        options.focus ? h("span", { className: `rel rel-${rel}` }, RELATION_TEXT[rel], " ") : null,
+        h("span", { className: "kind" }, node.kind === "step" ? "step run" : "version"),
+        " ",
+        h("strong", {}, node.label),
+        " ",
+        h("span", { className: "muted" }, node.detail),
+        node.status && node.kind === "step" ? h("span", { className: `badge status-${node.status.toLowerCase()}` }, node.status.toLowerCase()) : null,
+      ),
+    );
+  };
+  const list = h(
+    "div",
+    { className: "node-groups", "data-testid": `${options.testid}-nodes` },
+    [...groups.keys()]
+      .sort((a, b) => (a < 0 ? 1 : b < 0 ? -1 : a - b))
+      .map((key) => {
+        const members = (groups.get(key) ?? []).sort(sortKey);
+        const title = key < 0 ? "Nodes" : key === 0 ? (members.length > 1 ? "This node and its step runs" : "This node") : `Hop ${key}`;
+        return h(
+          "section",
+          { className: "node-group", "data-testid": "node-group", "data-hop": key },
+          h("h3", {}, `${title} (${members.length})`),
+          h("ul", { className: "node-list" }, members.map(entry)),
+        );
+      }),
+  );
+  const graphEl = h(
+    "div",
+    { className: "graph", "data-testid": options.testid, "data-node-count": nodes.length },
+    h("div", { className: "graph-main" }, stage, panel),
+    legend,
+    h("nav", { "aria-label": `${options.caption}: nodes` }, list),
+  );
+  host.replaceChildren(graphEl);
+
+  const longestEdgeLabel = shown.reduce((max, e) => Math.max(max, e.label.length), 0);
   const cy = cytoscape({
     container: canvas,
     elements: [
@@ -223,12 +312,10 @@ export function drawGraph(
         data: {
           id: node.id,
           label: node.label,
-          href: node.href,
+          width: nodeWidth(node.label),
           color: STATUS_COLORS[node.status ?? ""] ?? "#6b7280",
         },
-        classes: [node.kind, node.cached ? "cached" : "", node.id === options.focus ? "focus" : ""]
-          .filter(Boolean)
-          .join(" "),
+        classes: [node.kind, node.cached ? "cached" : "", node.id === options.focus ? "focus" : ""].filter(Boolean).join(" "),
       })),
       ...shown.map((edge, index) => ({
         group: "edges" as const,
@@ -236,34 +323,182 @@ export function drawGraph(
       })),
     ],
     style: STYLE,
-    layout: { name: "dagre", rankDir: "LR", nodeSep: 24, rankSep: 70, padding: 24 } as cytoscape.LayoutOptions,
-    minZoom: 0.15,
-    maxZoom: 1.6,
+    // Ranks far enough apart for the longest edge label to sit between them, unclipped.
+    layout: {
+      name: "dagre",
+      rankDir: "LR",
+      nodeSep: 18,
+      rankSep: Math.max(70, Math.ceil(longestEdgeLabel * EDGE_FONT * 0.62) + 40),
+      edgeSep: 10,
+      ranker: nodes.length > 150 ? "longest-path" : "network-simplex", // much faster on big graphs
+      padding: 30,
+      fit: false,
+      animate: false,
+    } as cytoscape.LayoutOptions,
+    minZoom: MIN_ZOOM,
+    maxZoom: MAX_ZOOM,
     boxSelectionEnabled: false,
     autoungrabify: true,
+    textureOnViewport: nodes.length > 300,
+    hideEdgesOnViewport: nodes.length > 800,
   });
-  cy.on("tap", "node", (event) => {
-    const href = event.target.data("href") as string;
-    if (href) location.hash = href.replace(/^#/, "");
+
+  const focusNode = options.focus ? cy.getElementById(options.focus) : null;
+  /** The whole graph if it fits at a legible zoom, else the focus at the smallest such zoom. */
+  const home = (): void => {
+    const width = canvas.clientWidth || 800;
+    const height = canvas.clientHeight || 500;
+    const box = cy.elements().boundingBox();
+    const fitting = Math.min((width - 60) / Math.max(box.w, 1), (height - 60) / Math.max(box.h, 1), 1.2);
+    if (fitting >= MIN_ZOOM) {
+      cy.fit(undefined, 30);
+      if (cy.zoom() > 1.2) cy.zoom({ level: 1.2, renderedPosition: { x: width / 2, y: height / 2 } });
+      cy.center();
+      return;
+    }
+    cy.zoom(MIN_ZOOM);
+    if (focusNode && focusNode.nonempty()) cy.center(focusNode);
+    else cy.pan({ x: 30 - box.x1 * MIN_ZOOM, y: height / 2 - ((box.y1 + box.y2) / 2) * MIN_ZOOM });
+    // No empty half-screen beside the focus: keep the graph against the edges it reaches.
+    const drawn = cy.elements().renderedBoundingBox();
+    if (drawn.x2 < width - 30) cy.panBy({ x: width - 30 - drawn.x2, y: 0 });
+    else if (drawn.x1 > 30) cy.panBy({ x: 30 - drawn.x1, y: 0 });
+  };
+  const stepZoom = (factor: number): void => {
+    cy.zoom({ level: cy.zoom() * factor, renderedPosition: { x: canvas.clientWidth / 2, y: canvas.clientHeight / 2 } });
+  };
+  zoomIn.addEventListener("click", () => stepZoom(1.25));
+  zoomOut.addEventListener("click", () => stepZoom(0.8));
+  fit.addEventListener("click", () => {
+    cy.fit(undefined, 30); // clamped at the legible zoom: beyond it the overview shows the rest
   });
+  centre.addEventListener("click", () => {
+    if (focusNode && focusNode.nonempty()) cy.center(focusNode);
+  });
+
+  // The overview: every node as a dot, the visible part as a frame; a click moves there.
+  const box = (): cytoscape.BoundingBox12 & cytoscape.BoundingBoxWH => cy.elements().boundingBox();
+  const drawOverview = (): void => {
+    const ctx = overview.getContext("2d");
+    if (!ctx) return;
+    const b = box();
+    const scale = Math.min((overview.width - 10) / Math.max(b.w, 1), (overview.height - 10) / Math.max(b.h, 1));
+    const ox = 5 - b.x1 * scale;
+    const oy = 5 - b.y1 * scale;
+    ctx.clearRect(0, 0, overview.width, overview.height);
+    ctx.fillStyle = "rgba(255,255,255,0.92)";
+    ctx.fillRect(0, 0, overview.width, overview.height);
+    cy.nodes().forEach((n) => {
+      const p = n.position();
+      const w = Math.max(2, n.width() * scale);
+      const hgt = Math.max(2, n.height() * scale);
+      ctx.fillStyle = n.hasClass("focus") ? "#111827" : n.hasClass("step") ? "#d97706" : "#2f6fb3";
+      ctx.fillRect(ox + p.x * scale - w / 2, oy + p.y * scale - hgt / 2, w, hgt);
+    });
+    const ext = cy.extent();
+    ctx.strokeStyle = "#f59e0b";
+    ctx.lineWidth = 2;
+    ctx.strokeRect(ox + ext.x1 * scale, oy + ext.y1 * scale, ext.w * scale, ext.h * scale);
+    overview.dataset.scale = String(scale);
+    overview.dataset.ox = String(ox);
+    overview.dataset.oy = String(oy);
+  };
+  overview.addEventListener("click", (event) => {
+    const scale = Number(overview.dataset.scale);
+    if (!scale) return;
+    const rect = overview.getBoundingClientRect();
+    const gx = (event.clientX - rect.left - Number(overview.dataset.ox)) / scale;
+    const gy = (event.clientY - rect.top - Number(overview.dataset.oy)) / scale;
+    const z = cy.zoom();
+    cy.pan({ x: canvas.clientWidth / 2 - gx * z, y: canvas.clientHeight / 2 - gy * z });
+  });
+
+  // The side panel: what the clicked node is, links to open it or re-centre the graph on it.
+  let selected: cytoscape.NodeSingular | null = null;
+  let panelGeneration = 0;
+  const closePanel = (): void => {
+    panel.hidden = true;
+    selected?.removeClass("selected");
+    selected = null;
+    graphEl.removeAttribute("data-selected");
+  };
+  const openPanel = (id: string): void => {
+    const node = byId.get(id);
+    if (!node) return;
+    selected?.removeClass("selected");
+    selected = cy.getElementById(id);
+    selected.addClass("selected");
+    graphEl.dataset.selected = id;
+    const mine = ++panelGeneration;
+    const more = h("div", { className: "panel-details", "data-testid": "node-panel-details" }, h("p", { className: "muted" }, "Loading…"));
+    const close = h("button", { type: "button", className: "panel-close", "data-testid": "node-panel-close", "aria-label": "Close" }, "×");
+    close.addEventListener("click", closePanel);
+    panel.replaceChildren(
+      close,
+      h("p", { className: "kind" }, node.kind === "step" ? "step run" : "artifact version", node.id === options.focus ? " · this page" : ""),
+      h("h3", { "data-testid": "node-panel-title" }, node.label),
+      node.status ? h("p", {}, h("span", { className: `badge status-${node.status.toLowerCase()}` }, node.status)) : "",
+      node.detail ? h("p", { className: "muted" }, node.detail) : "",
+      h(
+        "p",
+        { className: "panel-actions" },
+        h("a", { href: node.href, className: "action", "data-testid": "node-panel-open" }, "Open"),
+        options.recentre && node.id !== options.focus
+          ? h("a", { href: options.recentre(node), className: "action", "data-testid": "node-panel-recentre" }, "Re-centre here")
+          : null,
+      ),
+      more,
+    );
+    panel.hidden = false;
+    if (options.details) {
+      options
+        .details(node)
+        .then((el) => {
+          if (mine === panelGeneration) more.replaceChildren(el);
+        })
+        .catch((error: unknown) => {
+          if (mine === panelGeneration) more.replaceChildren(h("p", { className: "muted" }, `Could not load the details: ${String(error)}`));
+        });
+    } else {
+      more.replaceChildren();
+    }
+  };
+  cy.on("tap", "node", (event) => openPanel(event.target.id() as string));
+  cy.on("tap", (event) => {
+    if (event.target === cy) closePanel();
+  });
+
   // Where each node is drawn, in canvas pixels, on its list entry: lets tests (and tools that
   // cannot read a canvas) click a node where it is drawn.
   const entries = new Map(
     [...list.querySelectorAll<HTMLAnchorElement>("a[data-node-id]")].map((a) => [a.dataset.nodeId, a]),
   );
+  let frame = 0;
   const publish = (): void => {
+    frame = 0;
     cy.nodes().forEach((node) => {
-      const entry = entries.get(node.id());
-      if (!entry) return;
+      const link = entries.get(node.id());
+      if (!link) return;
       const { x, y } = node.renderedPosition();
-      entry.dataset.x = String(Math.round(x));
-      entry.dataset.y = String(Math.round(y));
+      link.dataset.x = String(Math.round(x));
+      link.dataset.y = String(Math.round(y));
     });
+    graphEl.dataset.zoom = cy.zoom().toFixed(3);
+    graphEl.dataset.labelPx = (cy.zoom() * FONT_SIZE).toFixed(1);
+    drawOverview();
   };
-  cy.on("layoutstop viewport resize", publish);
-  cy.ready(publish);
+  const schedule = (): void => {
+    if (!frame) frame = requestAnimationFrame(publish);
+  };
+  cy.on("viewport resize", schedule);
+  home();
+  publish();
   cy.on("mouseover", "node", () => canvas.classList.add("pointer"));
   cy.on("mouseout", "node", () => canvas.classList.remove("pointer"));
-  host.querySelector(".graph")?.setAttribute("data-ready", "true");
-  return () => cy.destroy();
+  graphEl.dataset.layoutMs = String(Math.round(performance.now() - started));
+  graphEl.setAttribute("data-ready", "true");
+  return () => {
+    if (frame) cancelAnimationFrame(frame);
+    cy.destroy();
+  };
 }

@@ -36,20 +36,25 @@ let generation = 0;
 
 function showTokenState(): void {
   tokenState.textContent = getToken() ? "token set for this browser session" : "";
+  tokenState.dataset.state = getToken() ? "set" : "none";
 }
 
 function showError(error: unknown): void {
   if (error instanceof AuthError) {
     banner.hidden = false;
     banner.replaceChildren(
-      h("strong", {}, "Authentication needed: "),
-      "enter an API token in the field at the top right, then Save.",
+      h("strong", {}, error.rejected ? "Token rejected: " : "Authentication needed: "),
+      error.rejected
+        ? "the server did not accept the saved token. Enter another in the field at the top right, then Save."
+        : "enter an API token in the field at the top right, then Save.",
     );
+    tokenState.textContent = error.rejected ? "token rejected by the server" : "";
+    tokenState.dataset.state = error.rejected ? "rejected" : "needed";
     main.replaceChildren(
       h(
         "div",
-        { className: "card prompt", "data-testid": "auth-required" },
-        h("h1", {}, "A token is needed"),
+        { className: "card prompt", "data-testid": "auth-required", "data-rejected": error.rejected ? "true" : "false" },
+        h("h1", { "data-testid": "auth-title" }, error.rejected ? "The server rejected the token" : "A token is needed"),
         h("p", {}, error.message),
         h("p", {}, "The token stays in this browser tab's session storage and is sent only to ", h("code", {}, graphqlUrl), "."),
       ),

@@ -240,3 +240,21 @@ query TaggedVersions($tag: String!, $first: Int, $after: String) {
 export interface TaggedVersion extends VersionRow {
   name: string;
 }
+
+// The graph's side panel: a clicked node's neighbours and facts.
+export const NODE_DETAILS_VERSION = `
+query NodeVersion($id: ID!) {
+  artifactVersion(id: $id) {
+    id dataType createdAt tags
+    producer { ${STEP_REF} }
+    consumers { ${STEP_REF} }
+  }
+}`;
+export const NODE_DETAILS_STEP = `
+query NodeStep($id: ID!) {
+  stepRun(id: $id) {
+    id status startedAt endedAt
+    run { id name pipeline { name } }
+    ${STEP_ARTIFACTS}
+  }
+}`;

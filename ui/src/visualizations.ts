@@ -1,6 +1,9 @@
 // A version's visualizations, served by the same server at their relative `url`: HTML in a
-// fully sandboxed frame, images as images, Markdown/JSON/CSV as plain text (never as markup).
+// fully sandboxed frame, images as images, Markdown rendered and sanitised (no script, no
+// inline style, nothing fetched from elsewhere under the page's policy), JSON/CSV as text.
 
+import DOMPurify from "dompurify";
+import { marked } from "marked";
 import { AuthError, QueryError, authHeaders, getToken, query, serverUrl } from "./api";
 import { h } from "./dom";
 import { VISUALIZATIONS, type Visualization } from "./queries";
@@ -66,6 +69,25 @@ function figure(viz: Visualization, index: number): HTMLElement {
         el.replaceWith(h("p", { className: "muted" }, `Could not load it: ${String(error)}`));
       });
     fig.append(el);
+  } else if (type === "markdown") {
+    const div = h("div", { className: "viz-markdown", "data-testid": "visualization-markdown" }, "Loading…");
+    textOf(url)
+      .then((text) => {
+        const html = marked.parse(text, { async: false, gfm: true });
+        div.innerHTML = DOMPurify.sanitize(html, {
+          USE_PROFILES: { html: true },
+          FORBID_TAGS: ["style", "form", "input", "button", "iframe"],
+          FORBID_ATTR: ["style"],
+        });
+        for (const link of div.querySelectorAll("a")) {
+          link.target = "_blank";
+          link.rel = "noopener noreferrer";
+        }
+      })
+      .catch((error: unknown) => {
+        div.textContent = `Could not load it: ${String(error)}`;
+      });
+    fig.append(div);
   } else {
     const pre = h("pre", { className: "viz-text", "data-testid": "visualization-text" }, "Loading…");
     textOf(url)

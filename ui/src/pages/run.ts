@@ -18,7 +18,7 @@ export function runGraph(steps: RunStep[]): { nodes: GraphNode[]; edges: GraphEd
     nodes.set(step.id, {
       id: step.id,
       kind: "step",
-      label: `${step.name}\n${step.status}`,
+      label: step.name,
       detail: "",
       href: links.step(step.id),
       status: step.status,
@@ -30,7 +30,7 @@ export function runGraph(steps: RunStep[]): { nodes: GraphNode[]; edges: GraphEd
       nodes.set(v.id, {
         id: v.id,
         kind: "artifact",
-        label: `${v.name}\n:${v.version}`,
+        label: `${v.name}:${v.version}`,
         detail: "",
         href: links.version(v.id),
       });

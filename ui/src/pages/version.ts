@@ -24,6 +24,7 @@ export async function versionPage(main: HTMLElement, route: Route): Promise<void
       `version ${v.version}`,
     ),
     h("h1", { "data-testid": "version-title" }, `${v.name}:${v.version}`),
+    lineageSection(v.id, route, `Lineage of ${v.name}:${v.version}`),
     facts(
       [
         ["Tags", tagList(v.tags)],
@@ -51,6 +52,5 @@ export async function versionPage(main: HTMLElement, route: Route): Promise<void
         )
       : "",
     visualizationSection(v.id),
-    lineageSection(v.id, route, `Lineage of ${v.name}:${v.version}`),
   );
 }
