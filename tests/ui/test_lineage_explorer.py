@@ -70,7 +70,7 @@ def test_a_40_node_chain_explorer_panel_recentre_and_back(
         for a in page.locator("[data-testid=graph-node]").all()
     }
     assert hop_of["chain:20"] == "1" and hop_of["chain:1"] == "20" and hop_of["extend_20"] == "0"
-    shoot(page, "12-lineage-chain-41-nodes")
+    shoot(page, "12-lineage-chain-42-nodes")
 
     # Zoom buttons: in, out, fit (never below the legible zoom).
     before = zoom(page)
