@@ -248,3 +248,24 @@ def test_brackets_in_names_are_printed_as_they_are(cli: Cli, lineageql: str) -> 
     assert "weights[best]" in result.stdout
     assert "weights[best]" in versions.stdout
     assert updated.stdout == "weights[best] tags: y\n"
+
+
+def test_list_by_tag_finds_artifacts_through_their_versions_and_says_how(
+    cli: Cli, store: Client
+) -> None:
+    store.update_artifact("data", add_tags=["raw"])  # now on the artifact and on two versions
+    save_artifact([3], "model", tags=["computer vision"])
+
+    by_version = rows(cli.ok("artifacts", "list", "--tag", "best").stdout)
+    both = rows(cli.ok("artifacts", "list", "--tag", "raw").stdout)
+    own = rows(cli.ok("artifacts", "list", "--tag", "prod").stdout)
+    spaced = json.loads(cli.ok("artifacts", "list", "--tag", "computer vision", "--json").stdout)
+
+    assert by_version["name"] == ["name", "versions", "latest", "tags", "updated (UTC)", "tagged"]
+    assert sorted(by_version) == ["model", "name"]
+    assert by_version["model"][-1] == "1 version"  # `best` is on one version only
+    assert both["data"][-1] == "artifact, 2 versions"
+    assert own["model"][-1] == "artifact"
+    assert [(a["name"], a["tagged"]) for a in spaced] == [
+        ("model", {"artifact": False, "versions": 1})
+    ]
