@@ -1,7 +1,8 @@
-"""Predictions with the model the last `training_pipeline` run trained (run fine_tuning first).
+"""Predictions with the model the last `model_finetuning_pipeline` run trained (run fine_tuning
+first).
 
 The model is found through the run that made it:
-`Client().get_pipeline("training_pipeline").last_run.steps["model_finetuner_step"]
+`Client().get_pipeline("model_finetuning_pipeline").last_run.steps["model_finetuner_step"]
 .outputs["my_model"]`. It is used twice:
 
 - outside any pipeline: load it, predict version "1" of `my_dataset`, and `save_artifact` the
@@ -23,12 +24,12 @@ from sklearn.svm import SVC
 from sdk import Client, ExternalArtifact, pipeline, save_artifact, step
 from sdk.views import ArtifactVersion
 
-TRAINING_PIPELINE = "training_pipeline"
+TRAINING_PIPELINE = "model_finetuning_pipeline"
 FINETUNER = "model_finetuner_step"
 
 
 def trained_model() -> ArtifactVersion:
-    """The model the last run of `training_pipeline` produced."""
+    """The model the last run of `model_finetuning_pipeline` produced."""
     last_run = Client().get_pipeline(TRAINING_PIPELINE).last_run
     return last_run.steps[FINETUNER].outputs["my_model"]
 

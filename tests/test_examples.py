@@ -92,7 +92,8 @@ def test_examples_run_twice_on_one_store(home: Path, tmp_path: Path) -> None:
 
 
 def check_fine_tuning(client: Client) -> None:
-    """Two runs of fine_tuning: versions, tags and the lineage of the last model."""
+    """Two runs of fine_tuning (ZenML's docs example): the hand-saved version "1", automatic
+    versions after it, free-text tags, and the lineage of the last model."""
     models = client.get_artifact("my_model").versions
     assert [v.version for v in models] == ["1", "2", "3", "4", "5"]
     untrained = models[0]
@@ -101,11 +102,16 @@ def check_fine_tuning(client: Client) -> None:
         {"SVC", "untrained"},
         None,
     )
+    assert [v.is_custom_version for v in models] == [True, False, False, False, False]
     assert all(set(v.tags) == {"SVC", "trained"} for v in models[1:])
     dataset = client.get_artifact("my_dataset").versions
-    assert [v.version for v in dataset] == ["1"]  # data_loader is cached on reruns
+    assert [v.version for v in dataset] == ["1"]  # the loader is cached on reruns
+    assert set(dataset[0].tags) == {"digits", "computer vision", "classification"}
+    tagged = {a.name for a in client.list_artifacts(tag="computer vision")}
+    assert "my_dataset" in tagged  # through its version's tag
+    assert "my_model" in {a.name for a in client.list_artifacts(tag="SVC")}
 
-    last_run = client.get_pipeline("training_pipeline").last_run
+    last_run = client.get_pipeline("model_finetuning_pipeline").last_run
     assert set(last_run.steps) == {"model_finetuner_step"}  # dataset_version="1": no loader
     finetuner = last_run.steps["model_finetuner_step"]
     assert finetuner.inputs["dataset"].id == dataset[0].id
