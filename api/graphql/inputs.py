@@ -226,9 +226,7 @@ KEY_DESCRIPTION = (
 class StartPipelineRunInput:
     pipeline_name: str
     run_name: str | None = None
-    client_key: str | None = strawberry.field(
-        default=None, description=KEY_DESCRIPTION
-    )
+    client_key: str | None = strawberry.field(default=None, description=KEY_DESCRIPTION)
     heartbeat_interval: float | None = strawberry.field(
         default=None,
         description="Seconds between the heartbeats the client promises to send "
@@ -262,9 +260,7 @@ class StartStepRunInput:
         default=None, description="Why the caller did not ask for a lookup (recorded)."
     )
     inputs: list[StepInputEdge] = strawberry.field(default_factory=list)
-    client_key: str | None = strawberry.field(
-        default=None, description=KEY_DESCRIPTION
-    )
+    client_key: str | None = strawberry.field(default=None, description=KEY_DESCRIPTION)
 
 
 @strawberry.input
@@ -279,9 +275,7 @@ class FinishStepRunInput:
     status: RunStatus
     error: str | None = None
     outputs: list[StepOutputInput] = strawberry.field(default_factory=list)
-    client_key: str | None = strawberry.field(
-        default=None, description=KEY_DESCRIPTION
-    )
+    client_key: str | None = strawberry.field(default=None, description=KEY_DESCRIPTION)
 
 
 @strawberry.input
@@ -289,6 +283,4 @@ class FinishPipelineRunInput:
     run_id: strawberry.ID
     status: RunStatus
     error: str | None = None
-    client_key: str | None = strawberry.field(
-        default=None, description=KEY_DESCRIPTION
-    )
+    client_key: str | None = strawberry.field(default=None, description=KEY_DESCRIPTION)
