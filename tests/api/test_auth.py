@@ -162,7 +162,8 @@ def test_a_read_token_cannot_smuggle_a_mutation_into_a_batch(server: AuthServer)
 def test_graphiql_page_and_healthz_stay_open(server: AuthServer) -> None:
     page = httpx.get(server.url, headers={"Accept": "text/html"}, timeout=10)
     assert page.status_code == 200
-    assert "isHeadersEditorEnabled: true" in page.text  # where the token goes in GraphiQL
+    assert 'data-testid="token-input"' in page.text  # where the token goes in GraphiQL
+    assert "://" not in page.text.split("<body", 1)[0]  # every file from this server
     health = httpx.get(f"http://127.0.0.1:{server.live.port}/healthz", timeout=10)
     assert health.json() == {"status": "ok"}
 
