@@ -4,5 +4,5 @@ docs write it with only the import swapped (`zenml` → `sdk`), run over both tr
 One module per docs topic: external artifacts (`test_external_artifacts.py`), registering
 existing data (`test_register_artifact.py`), reading runs after execution
 (`test_post_execution.py`), the loaded value of a version (`test_artifact_data.py`) and
-custom materializers (`test_custom_materializers.py`). The model fine-tuning walk-through
-belongs in `test_fine_tuning.py`, with the numeric custom versions it saves."""
+custom materializers (`test_custom_materializers.py`), and the model fine-tuning walk-through
+with the numeric custom version it saves by hand (`test_fine_tuning.py`)."""
