@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -84,7 +83,7 @@ def save_version(
         ),
         "source": source,
         # The new folder's id: a retry of this request registers this folder once.
-        "clientKey": f"version:{uri.rstrip('/').rsplit('/', 1)[-1]}",
+        "clientKey": client.request_key(f"version:{uri.rstrip('/').rsplit('/', 1)[-1]}"),
     }
     try:
         created = client.execute(ops.CREATE_ARTIFACT_VERSION, variables)
@@ -155,7 +154,7 @@ def register_artifact(
             saved, name, version=config.version, tags=list(config.tags), store=store
         ),
         "source": "REGISTERED",
-        "clientKey": f"register:{uuid.uuid4().hex}",
+        "clientKey": client.request_key(),
     }
     created = client.execute(ops.CREATE_ARTIFACT_VERSION, variables)
     return ArtifactVersion.from_graphql(created["createArtifactVersion"], client)

@@ -209,6 +209,16 @@ class Client:
         """Run any GraphQL document; returns `data`, raises GraphQLError on errors."""
         return self.transport.execute(query, variables)
 
+    def request_key(self, chosen: str | None = None) -> str | None:
+        """The idempotency key (`clientKey`) for one request that creates something: `chosen`
+        or a new UUID, fixed before the first attempt, so that a transport that sends the
+        request again after a lost answer gets what the first attempt created. None where no
+        answer can be lost (the embedded store runs in this process) and keys would only cost
+        two statements per request."""
+        if not getattr(self.transport, "repeats_requests", False):
+            return None
+        return chosen or uuid.uuid4().hex
+
     def execute(self, document: str, variables: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Like `graphql`, with API errors turned into the SDK's own error types."""
         try:

@@ -11,7 +11,6 @@ import os
 import threading
 import time
 import traceback
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -104,7 +103,7 @@ def run_composition(composition: Composition, options: PipelineOptions) -> Pipel
     start = {
         "pipelineName": composition.pipeline,
         "runName": options.run_name,
-        "clientKey": _key(),
+        "clientKey": client.request_key(),
         "heartbeatInterval": interval,
     }
     run = client.execute(ops.START_PIPELINE_RUN, {"input": start})["startPipelineRun"]
@@ -123,12 +122,6 @@ def run_composition(composition: Composition, options: PipelineOptions) -> Pipel
     finished = _finish_run(client, state.run_id, "COMPLETED", None)
     log.info("Pipeline %s: run %s completed", composition.pipeline, run["name"])
     return PipelineRun.from_graphql(finished, client)
-
-
-def _key() -> str:
-    """An idempotency key, chosen once per request before its first attempt: the transport
-    may send the request again (same variables, same key) when an answer is lost."""
-    return uuid.uuid4().hex
 
 
 def heartbeat_interval() -> float | None:
@@ -203,14 +196,21 @@ def _abandon_step(
         "stepRunId": step_run_id,
         "status": "FAILED",
         "error": _error_text(exc),
-        "clientKey": _key(),
+        "clientKey": state.client.request_key(),
     }
     _best_effort(state.client.execute, ops.FINISH_STEP_RUN, {"input": failed})
 
 
 def _finish_run(client: Client, run_id: str, status: str, error: str | None) -> dict[str, Any]:
     """Close the run; the answer holds the whole run, steps and versions included."""
-    variables = {"input": {"runId": run_id, "status": status, "error": error, "clientKey": _key()}}
+    variables = {
+        "input": {
+            "runId": run_id,
+            "status": status,
+            "error": error,
+            "clientKey": client.request_key(),
+        }
+    }
     finished: dict[str, Any] = client.execute(ops.FINISH_PIPELINE_RUN, variables)[
         "finishPipelineRun"
     ]
@@ -371,7 +371,7 @@ def _run_step(state: RunState, invocation: Invocation) -> None:
             "stepRunId": step_run_id,
             "status": "COMPLETED",
             "outputs": outputs,
-            "clientKey": _key(),
+            "clientKey": state.client.request_key(),
         }
         result = state.client.execute(ops.FINISH_STEP_RUN, {"input": finish})["finishStepRun"]
     except BaseException as exc:
@@ -408,7 +408,7 @@ def _start_input(
         "useCache": off_reason is None,
         "cacheOffReason": off_reason,
         "inputs": [{"name": n, "artifactVersionId": v.id} for n, v in artifacts.items()],
-        "clientKey": _key(),
+        "clientKey": state.client.request_key(),
     }
 
 

@@ -46,6 +46,8 @@ def _data_or_raise(response: Mapping[str, Any]) -> dict[str, Any]:
 class LocalTransport:
     """Executes the API's schema in this process, on the local database and store."""
 
+    repeats_requests = False  # in-process: every answer arrives, so none is ever sent twice
+
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         import api
 
@@ -114,6 +116,7 @@ class HttpTransport:
 
         self.url = url
         self.retries = max(0, retries)
+        self.repeats_requests = self.retries > 0  # so requests that create things carry keys
         self.backoff = max(0.0, backoff)
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._client = client or httpx.Client(timeout=httpx.Timeout(timeout, connect=10.0))
