@@ -29,6 +29,7 @@ def save_artifact(
     *,
     source: str = "SAVED",
     include_visualizations: bool = True,
+    extract_metadata: bool = True,
 ) -> ArtifactVersion:
     """Store `data` as a new version of artifact `name` (the next number unless `version`).
 
@@ -36,7 +37,8 @@ def save_artifact(
     automatic versions past it. The name, version and tags are checked before any data is
     written; an existing version raises ArtifactVersionExistsError and keeps nothing.
 
-    With `include_visualizations=False` the materializer's visualizations are not saved."""
+    With `include_visualizations=False` the materializer's visualizations are not saved, with
+    `extract_metadata=False` no metadata is recorded (as ZenML's arguments of those names)."""
     return save_version(
         Client(),
         data,
@@ -46,6 +48,7 @@ def save_artifact(
         materializer=materializer,
         source=source,
         include_visualizations=include_visualizations,
+        extract_metadata=extract_metadata,
     )
 
 
@@ -59,6 +62,7 @@ def save_version(
     materializer: type[BaseMaterializer] | None = None,
     source: str = "SAVED",
     include_visualizations: bool = True,
+    extract_metadata: bool = True,
 ) -> ArtifactVersion:
     """`save_artifact` through `client`; `source` is SAVED, or EXTERNAL for a pipeline's
     `ExternalArtifact(value=...)`."""
@@ -72,7 +76,14 @@ def save_version(
     checked_tags = _tags(tags or ())
     store = client.store
     uri = store.new_version_uri(EXTERNAL_STEP if source == "EXTERNAL" else SAVED_STEP, name)
-    saved = save_data(data, uri, store, materializer, visualize=include_visualizations)
+    saved = save_data(
+        data,
+        uri,
+        store,
+        materializer,
+        visualize=include_visualizations,
+        extract_metadata=extract_metadata,
+    )
     variables = {
         "input": _version_input(
             saved,

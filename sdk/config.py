@@ -106,8 +106,7 @@ class ExternalArtifact:
     `materializer` if given). A step fed an ExternalArtifact never uses the cache.
     `id` is a `uuid.UUID` or its string.
     For a value, `store_artifact_visualizations=False` saves it without visualizations and
-    `store_artifact_metadata` is accepted as ZenML's docs write it (the metadata recorded
-    for a saved value, such as its storage size, is always kept).
+    `store_artifact_metadata=False` without metadata (as ZenML's docs write them).
     Compared by identity, because `value` may be an array or frame without a truthy `==`.
     """
 

@@ -266,6 +266,7 @@ def _resolve_external(
             materializer=value.materializer,
             source="EXTERNAL",
             include_visualizations=value.store_artifact_visualizations,
+            extract_metadata=value.store_artifact_metadata,
         )
     else:
         try:

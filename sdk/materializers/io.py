@@ -55,8 +55,12 @@ def save_data(
     materializer: type[BaseMaterializer] | None = None,
     *,
     visualize: bool = True,
+    extract_metadata: bool = True,
 ) -> SavedData:
     """Save `data` into the empty version directory `uri`; on any error, remove `uri` again.
+
+    With `extract_metadata=False` no metadata is recorded (not the materializer's, not the
+    storage size; the size stays in `size_bytes`).
 
     The content hash and size cover every file the materializer left in `uri` except
     `visualizations/`: files written through `open(relpath, "wb")` were hashed while being
@@ -84,6 +88,8 @@ def save_data(
         size = sum(f.size for f in files)
         metadata = {**instance.extract_metadata(data), "storage_size": size}
         _check_json(metadata, cls)
+        if not extract_metadata:
+            metadata = {}
         visualizations: dict[str, VisualizationType] = {}
         if visualize:
             visualizations = save_visualizations(instance, data, files)
@@ -93,7 +99,8 @@ def save_data(
             final = data_digests(instance, exclude=shown)
             if final != files:
                 files, size = final, sum(f.size for f in final)
-                metadata["storage_size"] = size
+                if extract_metadata:
+                    metadata["storage_size"] = size
     except BaseException as exc:
         with contextlib.suppress(OSError):  # keep the original error
             store.remove(uri)

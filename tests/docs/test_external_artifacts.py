@@ -217,6 +217,8 @@ def test_a_value_saved_with_and_without_visualizations() -> None:
     assert shown.outputs["total"].load() == quiet.outputs["total"].load() == 6
     assert [v.type for v in shown.inputs["data"].visualizations] == ["MARKDOWN"]
     assert quiet.inputs["data"].visualizations == ()
+    assert shown.inputs["data"].metadata["shape"] == [3]  # extracted and stored by default
+    assert quiet.inputs["data"].metadata == {}  # store_artifact_metadata=False: none stored
     np.testing.assert_array_equal(quiet.inputs["data"].load(), [1.0, 2.0, 3.0])
     total = quiet.outputs["total"]
     graph = total.upstream(depth=1)
