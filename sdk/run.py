@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from api import rules
 from api.rules import RuleError
-from sdk import cache
+from sdk import cache, openlineage
 from sdk import operations as ops
 from sdk.client import Client
 from sdk.config import ExternalArtifact
@@ -58,6 +58,7 @@ class RunState:
     names: dict[tuple[str, str], str]
     produced: dict[tuple[str, str], ArtifactVersion]
     external: Mapping[InputKey, ArtifactVersion]
+    events: openlineage.Emitter | openlineage._Off = openlineage.OFF  # OpenLineage, if set up
 
 
 def plan_names(
@@ -107,9 +108,9 @@ def run_composition(composition: Composition, options: PipelineOptions) -> Pipel
         "heartbeatInterval": interval,
     }
     run = client.execute(ops.START_PIPELINE_RUN, {"input": start})["startPipelineRun"]
-    state = RunState(
-        client, run["id"], composition.pipeline, options, names, produced={}, external=external
-    )
+    events = openlineage.for_run(composition.pipeline, run["id"])
+    state = RunState(client, run["id"], composition.pipeline, options, names, {}, external, events)
+    events.run_started()
     log.info("Pipeline %s: run %s started", composition.pipeline, run["name"])
     try:
         with Heartbeat(client, state.run_id, interval):
@@ -117,9 +118,11 @@ def run_composition(composition: Composition, options: PipelineOptions) -> Pipel
                 _run_step(state, invocation)
     except BaseException as exc:
         _best_effort(_finish_run, client, state.run_id, "FAILED", _error_text(exc))
+        events.run_finished(exc)
         log.info("Pipeline %s: run %s FAILED", composition.pipeline, run["name"])
         raise
     finished = _finish_run(client, state.run_id, "COMPLETED", None)
+    events.run_finished(None)
     log.info("Pipeline %s: run %s completed", composition.pipeline, run["name"])
     return PipelineRun.from_graphql(finished, client)
 
@@ -359,11 +362,21 @@ def _run_step(state: RunState, invocation: Invocation) -> None:
     started = state.client.execute(
         ops.START_STEP_RUN, {"input": _start_input(state, invocation, artifacts, parameters)}
     )["startStepRun"]
+    inputs = list(artifacts.values())
     if started["status"] == "CACHED":
         _record_outputs(state, invocation, started["outputs"])
+        state.events.step_cached(
+            started["id"],
+            invocation.name,
+            inputs,
+            started["outputs"],
+            started["originalStepRun"],
+            started["cacheReason"],
+        )
         log.info("Step %s cached: %s", invocation.name, started["cacheReason"])
         return
     step_run_id = started["id"]
+    state.events.step_started(step_run_id, invocation.name, inputs)
     written: list[str] = []
     clock = time.perf_counter()
     try:
@@ -377,9 +390,11 @@ def _run_step(state: RunState, invocation: Invocation) -> None:
         result = state.client.execute(ops.FINISH_STEP_RUN, {"input": finish})["finishStepRun"]
     except BaseException as exc:
         _abandon_step(state, step_run_id, written, exc)
+        state.events.step_finished(step_run_id, invocation.name, inputs, error=exc)
         log.info("Step %s FAILED: %s", invocation.name, _error_text(exc))
         raise
     _record_outputs(state, invocation, result["outputs"])
+    state.events.step_finished(step_run_id, invocation.name, inputs, result["outputs"])
     log.info(
         "Step %s executed in %.3fs (not cached: %s)",
         invocation.name,

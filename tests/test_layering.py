@@ -16,7 +16,17 @@ from tests.conftest import ROOT
 API_SUBMODULES = {"app", "embedded", "errors", "graphql", "migrations", "settings", "storage"}
 SDK_API_USERS = {"sdk.transport", "sdk.cli"}  # and every sdk.cli.* module
 SHARED_RULES = "api.rules"  # the one api module any sdk module may import (stdlib only)
-HEAVY = ["numpy", "pandas", "pyarrow", "sklearn", "strawberry", "sqlalchemy", "httpx", "api"]
+HEAVY = [
+    "numpy",
+    "pandas",
+    "pyarrow",
+    "sklearn",
+    "strawberry",
+    "sqlalchemy",
+    "httpx",
+    "api",
+    "openlineage",  # the OpenLineage client: imported only when events are sent
+]
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,432 @@
+"""OpenLineage RunEvents for pipeline and step runs, sent through the official client.
+
+Off unless OpenLineage is configured the standard way: `OPENLINEAGE_URL`, an
+`OPENLINEAGE__TRANSPORT__...` variable, `OPENLINEAGE_CONFIG` or an `openlineage.yml` in the
+working directory or `~/.openlineage` (`OPENLINEAGE_DISABLED=true` turns it off again). The
+client (`pip install 'lineageql[openlineage]'`) is imported only then, so `import sdk` stays light.
+
+Mapping: a pipeline run is a run of job `{pipeline}`, a step run a run of job
+`{pipeline}.{step}` whose `parent` facet names the pipeline run; run ids are LineageQL's ids.
+Artifact versions are datasets named by where their data lies (`file://{host}` + path, or
+`s3://{bucket}` + key), with a `lineageql` facet (artifact name, version, tags, materializer,
+content hash, cache status). A cached step sends START and COMPLETE, its `lineageql` run facet
+naming the step run it reused.
+
+Best effort: events are built and sent by one background thread per pipeline run, so a failing
+or slow receiver never fails or stalls a step. When the run ends, the pipeline waits at most
+`LINEAGEQL_OPENLINEAGE_TIMEOUT` seconds (default 5) for its events to go out; the first failure
+of a run is logged (a warning), later ones only at debug level.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import os
+import queue
+import socket
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from sdk.views import ArtifactVersion
+
+log = logging.getLogger("lineageql.openlineage")
+
+TIMEOUT_ENV = "LINEAGEQL_OPENLINEAGE_TIMEOUT"
+DEFAULT_TIMEOUT = 5.0  # seconds a finished run waits for its events to be delivered
+HTTP_TIMEOUT = 2.0  # seconds per request when only OPENLINEAGE_URL configures the client
+QUEUE_SIZE = 10_000  # events waiting per run; beyond that they are dropped (and logged)
+NAMESPACE_ENV = "OPENLINEAGE_NAMESPACE"
+DEFAULT_NAMESPACE = "lineageql"
+PRODUCER = "https://pypi.org/project/lineageql/"
+FACET_SCHEMA = "urn:lineageql:openlineage-facet:1"
+CONFIG_FILE = "openlineage.yml"
+
+
+def configured() -> bool:
+    """Whether OpenLineage is configured in one of the ways its own client reads."""
+    if os.environ.get("OPENLINEAGE_DISABLED", "").strip().lower() == "true":
+        return False
+    if os.environ.get("OPENLINEAGE_URL"):
+        return True
+    if any(key.startswith("OPENLINEAGE__TRANSPORT__") for key in os.environ):
+        return True
+    candidates = [
+        os.environ.get("OPENLINEAGE_CONFIG"),
+        os.path.join(os.getcwd(), CONFIG_FILE),
+        os.path.join(os.path.expanduser("~/.openlineage"), CONFIG_FILE),
+    ]
+    return any(path and os.path.isfile(path) for path in candidates)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """One artifact version as an OpenLineage dataset."""
+
+    namespace: str
+    name: str
+    facet: dict[str, Any]
+
+
+def dataset_of(
+    *,
+    uri: str,
+    version_id: str,
+    artifact: str,
+    version: str,
+    tags: Sequence[str],
+    materializer: str,
+    content_hash: str | None,
+    source: str,
+    cache_status: str | None,
+) -> Dataset:
+    """Namespace and name from where the data lies (`file://{host}` and the absolute path for a
+    local store, `{scheme}://{bucket}` and the key otherwise), and the `lineageql` facet."""
+    parts = urlsplit(uri)
+    if parts.scheme in {"", "file"} or len(parts.scheme) == 1:  # a path (a drive letter too)
+        namespace = f"file://{socket.gethostname()}"
+        path = parts.path if parts.scheme == "file" else uri
+        name = path.rstrip("/") or "/"
+    else:
+        namespace = f"{parts.scheme}://{parts.netloc}"
+        name = parts.path.strip("/")
+    facet = {
+        "artifactName": artifact,
+        "version": version,
+        "artifactVersionId": version_id,
+        "tags": list(tags),
+        "materializer": materializer,
+        "contentHash": content_hash,
+        "source": source,
+        "cacheStatus": cache_status,
+    }
+    return Dataset(namespace, name, facet)
+
+
+def from_view(version: ArtifactVersion) -> Dataset:
+    return dataset_of(
+        uri=version.uri,
+        version_id=version.id,
+        artifact=version.name,
+        version=version.version,
+        tags=version.tags,
+        materializer=version.materializer,
+        content_hash=version.content_hash,
+        source=version.source,
+        cache_status=None,
+    )
+
+
+def from_edges(edges: Sequence[Mapping[str, Any]], cache_status: str) -> list[Dataset]:
+    """The outputs a step run's GraphQL answer lists (`{name, artifactVersion}` edges)."""
+    datasets = []
+    for edge in edges:
+        data = edge["artifactVersion"]
+        datasets.append(
+            dataset_of(
+                uri=data["uri"],
+                version_id=data["id"],
+                artifact=data["name"],
+                version=data["version"],
+                tags=data["tags"],
+                materializer=data["materializer"],
+                content_hash=data["contentHash"],
+                source=data["source"],
+                cache_status=cache_status,
+            )
+        )
+    return datasets
+
+
+class Emitter:
+    """The events of one pipeline run. Every method returns at once and never raises."""
+
+    def __init__(self, pipeline: str, run_id: str) -> None:
+        self.pipeline = pipeline
+        self.run_id = run_id
+        self.namespace = os.environ.get(NAMESPACE_ENV) or DEFAULT_NAMESPACE
+        self._queue: queue.Queue[Callable[[], None] | None] = queue.Queue(QUEUE_SIZE)
+        self._failed = False
+        self._client: Any = None
+        self._thread = threading.Thread(
+            target=self._work, name=f"lineageql-openlineage-{run_id}", daemon=True
+        )
+        self._thread.start()
+
+    # What sdk.run reports.
+
+    def run_started(self) -> None:
+        self._send("START", self.pipeline, self.run_id)
+
+    def run_finished(self, error: BaseException | None) -> None:
+        """FAIL (with the error) or COMPLETE, then wait a bounded time for delivery."""
+        self._send("COMPLETE" if error is None else "FAIL", self.pipeline, self.run_id, error=error)
+        self.close()
+
+    def step_started(self, step_run_id: str, step: str, inputs: Sequence[ArtifactVersion]) -> None:
+        self._send("START", self._job(step), step_run_id, inputs=inputs, step=step)
+
+    def step_finished(
+        self,
+        step_run_id: str,
+        step: str,
+        inputs: Sequence[ArtifactVersion],
+        outputs: Sequence[Mapping[str, Any]] = (),
+        error: BaseException | None = None,
+    ) -> None:
+        """COMPLETE with the outputs (the `{name, artifactVersion}` edges of the answer to
+        finishStepRun), or FAIL with the error."""
+        self._send(
+            "COMPLETE" if error is None else "FAIL",
+            self._job(step),
+            step_run_id,
+            inputs=inputs,
+            outputs=outputs,
+            error=error,
+            step=step,
+        )
+
+    def step_cached(
+        self,
+        step_run_id: str,
+        step: str,
+        inputs: Sequence[ArtifactVersion],
+        outputs: Sequence[Mapping[str, Any]],
+        original: Mapping[str, Any] | None,
+        reason: str | None,
+    ) -> None:
+        """START and COMPLETE of a step that reused an earlier step run's outputs."""
+        cached = {
+            "status": "CACHED",
+            "cacheReason": reason,
+            "reusedStepRunId": (original or {}).get("id"),
+            "reusedPipelineRunName": ((original or {}).get("run") or {}).get("name"),
+        }
+        for event_type in ("START", "COMPLETE"):
+            self._send(
+                event_type,
+                self._job(step),
+                step_run_id,
+                inputs=inputs,
+                outputs=outputs if event_type == "COMPLETE" else (),
+                step=step,
+                cached=cached,
+                cache_status="CACHED",
+            )
+
+    def close(self) -> None:
+        """Wait up to LINEAGEQL_OPENLINEAGE_TIMEOUT seconds for the queued events to go out; the
+        thread is left to finish (or give up) on its own after that."""
+        deadline = time.monotonic() + timeout()
+        with contextlib.suppress(queue.Full):
+            self._queue.put(None, timeout=max(deadline - time.monotonic(), 0.001))
+        self._thread.join(max(deadline - time.monotonic(), 0))
+        if self._thread.is_alive():
+            log.warning(
+                "OpenLineage: events of run %s not all delivered within %.1fs; they are sent "
+                "in the background while the process lives",
+                self.run_id,
+                timeout(),
+            )
+
+    # The background thread.
+
+    def _job(self, step: str) -> str:
+        return f"{self.pipeline}.{step}"
+
+    def _send(self, event_type: str, job: str, run_id: str, **parts: Any) -> None:
+        when = datetime.now(UTC).isoformat()
+        try:
+            self._queue.put_nowait(
+                functools.partial(self._emit, event_type, when, job, run_id, **parts)
+            )
+        except queue.Full:
+            self._fail(f"more than {QUEUE_SIZE} events waiting; {event_type} of {job} dropped")
+
+    def _work(self) -> None:
+        while True:
+            task = self._queue.get()
+            if task is None:
+                return
+            try:
+                task()
+            except ImportError as exc:
+                self._fail(f"{exc}; install it with pip install 'lineageql[openlineage]'")
+            except Exception as exc:  # the receiver's problem, never the pipeline's
+                self._fail(f"{type(exc).__name__}: {exc}")
+
+    def _fail(self, reason: str) -> None:
+        if self._failed:
+            log.debug("OpenLineage: run %s: %s", self.run_id, reason)
+            return
+        self._failed = True
+        log.warning(
+            "OpenLineage: an event of run %s was not delivered (%s); the pipeline goes on, and "
+            "further failures of this run are logged at debug level",
+            self.run_id,
+            reason,
+        )
+
+    def _emit(
+        self,
+        event_type: str,
+        when: str,
+        job: str,
+        run_id: str,
+        *,
+        inputs: Sequence[ArtifactVersion] = (),
+        outputs: Sequence[Mapping[str, Any]] = (),
+        error: BaseException | None = None,
+        step: str | None = None,
+        cached: Mapping[str, Any] | None = None,
+        cache_status: str = "EXECUTED",
+    ) -> None:
+        from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent
+        from openlineage.client.event_v2 import RunState as EventType
+        from openlineage.client.facet_v2 import error_message_run, parent_run
+
+        if self._client is None:
+            self._client = make_client()
+        run_facets: dict[str, Any] = {}
+        if step is not None:
+            run_facets["parent"] = parent_run.ParentRunFacet(
+                run=parent_run.Run(runId=self.run_id),
+                job=parent_run.Job(namespace=self.namespace, name=self.pipeline),
+                root=parent_run.Root(
+                    run=parent_run.RootRun(runId=self.run_id),
+                    job=parent_run.RootJob(namespace=self.namespace, name=self.pipeline),
+                ),
+            )
+        run_facet, dataset_facet = facet_classes()
+        run_facets["lineageql"] = run_facet(
+            kind="step" if step is not None else "pipeline",
+            pipeline=self.pipeline,
+            step=step,
+            pipelineRunId=self.run_id,
+            cache=dict(cached) if cached else None,
+        )
+        if error is not None:
+            run_facets["errorMessage"] = error_message_run.ErrorMessageRunFacet(
+                message="".join(traceback.format_exception_only(type(error), error)).strip(),
+                programmingLanguage="python",
+                stackTrace="".join(traceback.format_exception(error)),
+            )
+        event = RunEvent(
+            eventType=EventType[event_type],
+            eventTime=when,
+            run=Run(runId=str(uuid.UUID(run_id)), facets=run_facets),
+            job=Job(namespace=self.namespace, name=job),
+            inputs=[
+                InputDataset(d.namespace, d.name, facets={"lineageql": dataset_facet(**d.facet)})
+                for d in map(from_view, inputs)
+            ],
+            outputs=[
+                OutputDataset(d.namespace, d.name, facets={"lineageql": dataset_facet(**d.facet)})
+                for d in from_edges(outputs, cache_status)
+            ],
+            producer=PRODUCER,
+        )
+        self._client.emit(event)
+
+
+def timeout() -> float:
+    """LINEAGEQL_OPENLINEAGE_TIMEOUT as seconds (default 5); a bad value means the default."""
+    raw = os.environ.get(TIMEOUT_ENV, "").strip()
+    try:
+        value = float(raw) if raw else DEFAULT_TIMEOUT
+    except ValueError:
+        return DEFAULT_TIMEOUT
+    return value if 0 <= value <= 3600 else DEFAULT_TIMEOUT
+
+
+def make_client() -> Any:
+    """The OpenLineage client as its configuration says. With only OPENLINEAGE_URL (and
+    OPENLINEAGE_ENDPOINT / OPENLINEAGE_API_KEY) set, the HTTP transport gets a short timeout
+    and one retry instead of the client's defaults (5s, five retries with backoff)."""
+    from openlineage.client import OpenLineageClient
+
+    url = os.environ.get("OPENLINEAGE_URL")
+    explicit = any(key.startswith("OPENLINEAGE__TRANSPORT__") for key in os.environ)
+    if url and not explicit and not os.environ.get("OPENLINEAGE_CONFIG"):
+        from openlineage.client.transport.http import HttpConfig, HttpTransport
+
+        config: dict[str, Any] = {
+            "url": url,
+            "endpoint": os.environ.get("OPENLINEAGE_ENDPOINT", "api/v1/lineage"),
+            "timeout": HTTP_TIMEOUT,
+            "retry": {"total": 1, "connect": 1, "read": 1, "backoff_factor": 0.1},
+        }
+        if api_key := os.environ.get("OPENLINEAGE_API_KEY"):
+            config["auth"] = {"type": "api_key", "apiKey": api_key}
+        return OpenLineageClient(transport=HttpTransport(HttpConfig.from_dict(config)))
+    return OpenLineageClient()
+
+
+@functools.cache
+def facet_classes() -> tuple[Any, Any]:
+    """The `lineageql` run and dataset facets (attrs classes of the client, built on first
+    use so that the client is imported only when events are sent)."""
+    import attr
+    from openlineage.client.generated.base import DatasetFacet, RunFacet
+
+    @attr.define
+    class LineageQLRunFacet(RunFacet):
+        kind: str
+        pipeline: str
+        step: str | None = None
+        pipelineRunId: str | None = None  # noqa: N815
+        cache: dict[str, Any] | None = None
+
+        @staticmethod
+        def _get_schema() -> str:
+            return f"{FACET_SCHEMA}#LineageQLRunFacet"
+
+    @attr.define
+    class LineageQLDatasetFacet(DatasetFacet):
+        artifactName: str  # noqa: N815
+        version: str
+        artifactVersionId: str  # noqa: N815
+        tags: list[str]
+        materializer: str
+        contentHash: str | None = None  # noqa: N815
+        source: str | None = None
+        cacheStatus: str | None = None  # noqa: N815
+
+        @staticmethod
+        def _get_schema() -> str:
+            return f"{FACET_SCHEMA}#LineageQLDatasetFacet"
+
+    return LineageQLRunFacet, LineageQLDatasetFacet
+
+
+class _Off:
+    """What sdk.run talks to when OpenLineage is not configured."""
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __getattr__(self, name: str) -> Callable[..., None]:
+        return lambda *args, **kwargs: None
+
+
+def for_run(pipeline: str, run_id: str) -> Emitter | _Off:
+    """An Emitter for the run when OpenLineage is configured, else a do-nothing stand-in."""
+    if not configured():
+        return OFF
+    try:
+        return Emitter(pipeline, run_id)
+    except Exception as exc:  # e.g. a thread that cannot start: never fail the pipeline
+        log.warning("OpenLineage: no events for run %s: %s", run_id, exc)
+        return OFF
+
+
+OFF = _Off()
