@@ -41,6 +41,7 @@ from api.graphql.context import Context, build_context
 from api.graphql.extensions import check_json_value, json_depth_error
 from api.graphql.schema import schema
 from api.limits import BodySizeLimit, BodyTooLarge, check_batch
+from api.lineage_ingest import route as lineage_route
 from api.settings import Settings
 from api.storage.engine import Database
 from api.ui import ui_routes
@@ -285,6 +286,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/healthz", healthz, methods=["GET"]),
         *ui_routes(),
         visualization_route,
+        lineage_route,  # OpenLineage events: POST /api/v1/lineage
     ]
     hosts = trusted_hosts(settings)
     app = Starlette(

@@ -202,3 +202,23 @@ class StoreInfo(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class OpenLineageEvent(IdMixin, Base):
+    """An OpenLineage event received on `/api/v1/lineage`, stored as sent before it is
+    applied to pipelines, runs and artifacts (api/storage/openlineage.py)."""
+
+    __tablename__ = "openlineage_events"
+
+    # sha256 of the canonical JSON: a repeated event is stored and applied once.
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    event_type: Mapped[str] = mapped_column(String(16))
+    event_time: Mapped[str] = mapped_column(String(64))
+    run_id: Mapped[str] = mapped_column(String(36), index=True)
+    job_namespace: Mapped[str] = mapped_column(Text)
+    job_name: Mapped[str] = mapped_column(Text)
+    producer: Mapped[str] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    error: Mapped[str | None] = mapped_column(Text)  # why it could not be applied

@@ -1,0 +1,235 @@
+"""`POST /api/v1/lineage` on a real `lineageql serve`: OpenLineage events from other tools."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from api.auth import add_token
+from sdk.client import Client
+from tests.api.test_auth import base_env
+from tests.conftest import LiveServer
+from tests.sdk.test_openlineage import CLIENT_MISSING, ol_env, ol_pipeline  # noqa: F401
+
+PRODUCER = "https://example.org/producer/1.0"
+SCHEMA = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
+
+
+@dataclass
+class Receiver:
+    live: LiveServer
+    read: str
+    write: str
+
+    @property
+    def lineage_url(self) -> str:
+        return f"http://127.0.0.1:{self.live.port}/api/v1/lineage"
+
+    def post(self, body: Any, token: str | None = "write", **headers: str) -> httpx.Response:
+        if token is not None:
+            headers["Authorization"] = f"Bearer {getattr(self, token)}"
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        headers.setdefault("Content-Type", "application/json")
+        return httpx.post(self.lineage_url, content=data, headers=headers, timeout=30)
+
+    def client(self, monkeypatch: pytest.MonkeyPatch) -> Client:
+        monkeypatch.setenv("LINEAGEQL_URL", self.live.url)
+        monkeypatch.setenv("LINEAGEQL_TOKEN", self.read)
+        return Client()
+
+
+@pytest.fixture
+def receiver(tmp_path: Path, sqlite_template: Path) -> Iterator[Receiver]:
+    """A server with its own store (a folder of its own), a read and a write token."""
+    root = tmp_path / "receiver"
+    home = root / "home"
+    root.mkdir()
+    shutil.copyfile(sqlite_template, root / "metadata.db")
+    read, _ = add_token(home / "tokens.json", "read", "reader")
+    write, _ = add_token(home / "tokens.json", "write", "writer")
+    env = base_env(home, root / "metadata.db", root / "store")
+    live = LiveServer(env, root / "server.log", args=["--host", "0.0.0.0"])
+    try:
+        yield Receiver(live, read, write)
+    finally:
+        live.stop()
+
+
+def event(
+    event_type: str,
+    run_id: str,
+    *,
+    job: str = "etl.clean",
+    inputs: tuple[str, ...] = (),
+    outputs: tuple[str, ...] = (),
+    time: str = "2026-11-30T10:00:00Z",
+    **extra: Any,
+) -> dict[str, Any]:
+    return {
+        "eventType": event_type,
+        "eventTime": time,
+        "run": {"runId": run_id, "facets": extra.pop("run_facets", {})},
+        "job": {"namespace": "airflow", "name": job},
+        "inputs": [{"namespace": "s3://lake", "name": name} for name in inputs],
+        "outputs": [{"namespace": "s3://lake", "name": name} for name in outputs],
+        "producer": PRODUCER,
+        "schemaURL": SCHEMA,
+        **extra,
+    }
+
+
+def test_a_job_run_becomes_a_pipeline_run_with_lineage(
+    receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_id = str(uuid.uuid4())
+    start = event("START", run_id, inputs=("raw/events",))
+    complete = event(
+        "COMPLETE",
+        run_id,
+        inputs=("raw/events",),
+        outputs=("clean/events",),
+        time="2026-11-30T10:05:00Z",
+    )
+    answer = receiver.post(start)
+    assert answer.status_code == 201, answer.text
+    assert answer.json() == {"events": [{"runId": run_id, "stored": True, "applied": True}]}
+    gzipped = gzip.compress(json.dumps([complete]).encode())
+    answer = receiver.post(gzipped, **{"Content-Encoding": "gzip"})
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["events"][0]["applied"] is True
+
+    client = receiver.client(monkeypatch)
+    run = client.get_pipeline_run(run_id)
+    assert (run.pipeline_name, run.status) == ("airflow/etl.clean", "COMPLETED")
+    assert run.started_at is not None and run.started_at.isoformat().startswith("2026-11-30T10:00")
+    assert run.ended_at is not None and run.ended_at.isoformat().startswith("2026-11-30T10:05")
+    step = run.steps["etl.clean"]
+    assert step.status == "COMPLETED"
+    [consumed] = step.inputs.values()
+    [produced] = step.outputs.values()
+    assert (consumed.name, consumed.source) == ("s3://lake/raw/events", "EXTERNAL")
+    assert (produced.name, produced.version, produced.source) == (
+        "s3://lake/clean/events",
+        "1",
+        "EXTERNAL",
+    )
+    assert produced.uri == "s3://lake/clean/events"
+    assert produced.producer_id == step.id
+
+    # The same COMPLETE again, and a late START: stored once, nothing changes.
+    again = receiver.post([complete, event("START", run_id, time="2026-11-30T10:06:00Z")])
+    assert again.status_code == 201, again.text
+    assert [e["stored"] for e in again.json()["events"]] == [False, True]
+    assert [v.version for v in client.get_artifact("s3://lake/clean/events").versions] == ["1"]
+    assert client.get_pipeline_run(run_id).status == "COMPLETED"
+
+
+def test_out_of_order_fail_and_a_second_run(
+    receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    failed, second = str(uuid.uuid4()), str(uuid.uuid4())
+    facets = {"errorMessage": {"message": "disk full", "programmingLanguage": "python"}}
+    answer = receiver.post(
+        [
+            event("FAIL", failed, outputs=("clean/events",), run_facets=facets),
+            event("START", failed),  # arrives after the FAIL
+            event("COMPLETE", second, outputs=("clean/events",)),
+        ]
+    )
+    assert answer.status_code == 201, answer.text
+    client = receiver.client(monkeypatch)
+    run = client.get_pipeline_run(failed)
+    assert (run.status, run.error) == ("FAILED", "disk full")
+    assert run.steps["etl.clean"].outputs == {}  # a failed run registers nothing
+    assert client.get_pipeline_run(second).status == "COMPLETED"
+    versions = client.get_artifact("s3://lake/clean/events").versions
+    assert [v.version for v in versions] == ["1"]
+
+    # A run id already used by another job: stored as sent, not applied, and said why.
+    clash = receiver.post(event("START", second, job="other.job"))
+    assert clash.status_code == 201, clash.text
+    [result] = clash.json()["events"]
+    assert (result["stored"], result["applied"]) == (True, False)
+    assert "belongs to 'airflow/etl.clean'" in result["error"]
+    assert client.get_pipeline_run(second).status == "COMPLETED"
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ({"eventTime": "2026-11-30T10:00:00Z"}, "eventType"),
+        (event("FINISHED", str(uuid.uuid4())), "eventType must be one of"),
+        (event("START", "not-a-uuid"), "run.runId must be a UUID"),
+        (event("START", str(uuid.uuid4()), time="yesterday"), "eventTime"),
+        ({**event("START", str(uuid.uuid4())), "job": {"name": "x"}}, "job.namespace"),
+        ({**event("START", str(uuid.uuid4())), "producer": ""}, "producer"),
+        (
+            {k: v for k, v in event("START", str(uuid.uuid4())).items() if k != "schemaURL"},
+            "schemaURL",
+        ),
+        ([], "no events"),
+        ([event("START", str(uuid.uuid4())), 7], "event 1"),
+    ],
+)
+def test_a_bad_event_is_refused_with_the_reason(
+    receiver: Receiver, body: Any, reason: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    answer = receiver.post(body)
+    assert answer.status_code == 400, answer.text
+    [error] = answer.json()["errors"]
+    assert reason in error["message"]
+    assert receiver.client(monkeypatch).list_pipeline_runs() == []
+
+
+def test_bad_bodies_are_400(receiver: Receiver) -> None:
+    assert receiver.post(b"{not json").status_code == 400
+    assert receiver.post(b"not gzip", **{"Content-Encoding": "gzip"}).status_code == 400
+    assert receiver.post(b"{}", **{"Content-Encoding": "br"}).status_code == 400
+
+
+def test_ingest_needs_a_write_token(receiver: Receiver) -> None:
+    body = event("START", str(uuid.uuid4()))
+    assert receiver.post(body, token=None).status_code == 401
+    refused = receiver.post(body, token="read")
+    assert refused.status_code == 403
+    assert "write" in refused.json()["errors"][0]["message"]
+    assert receiver.post(body).status_code == 201
+
+
+@pytest.mark.skipif(CLIENT_MISSING, reason="the OpenLineage client is not installed")
+def test_events_the_sdk_sends_are_received(
+    store_env: dict[str, str],
+    ol_env: None,  # noqa: F811
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One LineageQL store's pipeline, sent over OpenLineage to another LineageQL server."""
+    monkeypatch.setenv("OPENLINEAGE_URL", f"http://127.0.0.1:{receiver.live.port}")
+    monkeypatch.setenv("OPENLINEAGE_API_KEY", receiver.write)
+    sent = ol_pipeline()  # embedded, in store_env's store
+    numbers = sent.steps["make_numbers"].outputs["ol_numbers"]
+    client = receiver.client(monkeypatch)
+    runs = {r.pipeline_name: r for r in client.list_pipeline_runs()}
+    assert set(runs) == {
+        "tests/ol_pipeline",
+        "tests/ol_pipeline.make_numbers",
+        "tests/ol_pipeline.total",
+    }
+    assert runs["tests/ol_pipeline"].id == sent.id
+    assert {r.status for r in runs.values()} == {"COMPLETED"}
+    step = runs["tests/ol_pipeline.total"]
+    assert step.id == sent.steps["total"].id
+    [consumed] = step.steps["ol_pipeline.total"].inputs.values()
+    assert consumed.uri.endswith(numbers.uri.rstrip("/"))
+    made = runs["tests/ol_pipeline.make_numbers"].steps["ol_pipeline.make_numbers"]
+    [produced] = made.outputs.values()
+    assert produced.id == consumed.id  # the lineage between the two steps, received
