@@ -415,6 +415,8 @@ class _Off:
         return False
 
     def __getattr__(self, name: str) -> Callable[..., None]:
+        if name.startswith("__"):  # copy, pickle and friends see a plain object
+            raise AttributeError(name)
         return lambda *args, **kwargs: None
 
 

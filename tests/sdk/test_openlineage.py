@@ -307,3 +307,20 @@ def test_a_hanging_receiver_delays_the_pipeline_a_bounded_time(
     assert elapsed < 10, elapsed  # the receiver never answers
     assert receiver.bodies
     assert any("not all delivered within 1.0s" in w for w in _warnings(caplog))
+
+
+def test_an_s3_store_names_datasets_by_bucket_and_key(
+    store_env: dict[str, str],
+    s3_store_uri: str,
+    event_file: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LINEAGEQL_ARTIFACT_STORE", s3_store_uri)
+    run = ol_pipeline()
+    numbers = run.steps["make_numbers"].outputs["ol_numbers"]
+    assert numbers.uri.startswith(s3_store_uri)
+    [output] = read_events(event_file)[2]["outputs"]
+    bucket, _, key = s3_store_uri.removeprefix("s3://").partition("/")
+    assert output["namespace"] == f"s3://{bucket}"
+    assert output["name"] == numbers.uri.removeprefix(f"s3://{bucket}/").rstrip("/")
+    assert output["name"].startswith(f"{key}/make_numbers/ol_numbers/")
