@@ -180,7 +180,6 @@ HTTP_STATUS: dict[type[ApiError], int] = {  # the first class that matches wins
 }
 
 
-
 async def api_error_response(request: Request, exc: Exception) -> Response:
     """An API error raised outside GraphQL execution (auth, body size, batch size, a body that
     is not a GraphQL request; any route calling `api.auth.require_scope`), as a GraphQL-style
