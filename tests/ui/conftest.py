@@ -244,3 +244,24 @@ def graph_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         yield Server(f"http://127.0.0.1:{live.port}", live.url)
     finally:
         live.stop()
+
+
+@pytest.fixture(scope="session")
+def pipeline_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """`lineageql serve` over `tests.ui.seed_pipelines`: runs that completed and one that failed."""
+    home = tmp_path_factory.mktemp("ui-pipelines") / "home"
+    result = subprocess.run(
+        [sys.executable, "-m", "tests.ui.seed_pipelines"],
+        env=clean_env(LINEAGEQL_HOME=str(home)),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    log = tmp_path_factory.mktemp("ui-pipeline-server") / "server.log"
+    live = LiveServer(clean_env(LINEAGEQL_HOME=str(home)), log)
+    try:
+        yield Server(f"http://127.0.0.1:{live.port}", live.url)
+    finally:
+        live.stop()

@@ -49,16 +49,18 @@ export function facts(rows: [string, Child | Child[]][], testid?: string): HTMLD
 
 export { formatUtc as formatDate } from "./time";
 
+/** As `lineageql artifacts list` prints sizes: `512 B`, `1.5 KB`, `3.2 MB` (steps of 1024). */
 export function formatBytes(size: number | string | null | undefined): string {
-  if (size === null || size === undefined) return "";
+  if (size === null || size === undefined || size === "") return "";
   let value = Number(size);
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  if (!Number.isFinite(value)) return String(size);
+  const units = ["B", "KB", "MB", "GB", "TB"];
   let unit = 0;
   while (value >= 1024 && unit < units.length - 1) {
     value /= 1024;
     unit += 1;
   }
-  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
+  return unit === 0 ? `${Math.round(value)} B` : `${value.toFixed(1)} ${units[unit]}`;
 }
 
 export function statusBadge(status: string, testid = "status"): HTMLSpanElement {

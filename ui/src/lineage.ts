@@ -126,7 +126,7 @@ async function nodeDetails(node: GraphNode): Promise<HTMLElement> {
     facts([
       ["Run", h("a", { href: links.run(s.run.id) }, `${s.run.name} (${s.run.pipeline.name})`)],
       ["Started", formatDate(s.startedAt)],
-      ["Duration", formatDuration(s.startedAt, s.endedAt)],
+      ["Duration", formatDuration(s.startedAt, s.endedAt, s.status)],
     ]),
     h("h4", {}, "Inputs"),
     versions(s.inputs),

@@ -4,6 +4,7 @@ import "./style.css";
 import { AuthError, QueryError, getToken, graphqlUrl, setToken } from "./api";
 import { h } from "./dom";
 import { artifactPage } from "./pages/artifact";
+import { pipelinePage, pipelinesPage } from "./pages/pipelines";
 import { runPage } from "./pages/run";
 import { runsPage } from "./pages/runs";
 import { searchPage } from "./pages/search";
@@ -17,14 +18,19 @@ function pick(route: Route): Page | null {
   const [first, second, ...rest] = route.path;
   if (rest.length > 0) return null;
   if (first === undefined) return searchPage;
-  if (second === undefined) return first === "runs" ? runsPage : null;
-  const pages: Record<string, Page> = {
-    artifacts: artifactPage,
-    versions: versionPage,
-    runs: runPage,
-    steps: stepPage,
-  };
-  return pages[first] ?? null;
+  const lists = new Map<string, Page>([
+    ["runs", runsPage],
+    ["pipelines", pipelinesPage],
+  ]);
+  if (second === undefined) return lists.get(first) ?? null;
+  const pages = new Map<string, Page>([
+    ["pipelines", pipelinePage],
+    ["artifacts", artifactPage],
+    ["versions", versionPage],
+    ["runs", runPage],
+    ["steps", stepPage],
+  ]);
+  return pages.get(first) ?? null;
 }
 
 const main = document.getElementById("main") as HTMLElement;

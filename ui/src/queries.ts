@@ -31,13 +31,19 @@ query Artifacts($filter: ArtifactFilter, $first: Int, $after: String) {
   artifacts(filter: $filter, first: $first, after: $after) {
     totalCount
     pageInfo { hasNextPage endCursor }
-    edges { node { id name tags versionCount latestVersion { id version createdAt } } }
+    edges { node { id name tags hasCustomName versionCount latestVersion { id version createdAt } } }
   }
+}`;
+// How many artifacts the default filter (custom names only) leaves out.
+export const DEFAULT_NAMED_COUNT = `
+query DefaultNamed($filter: ArtifactFilter) {
+  artifacts(filter: $filter, first: 0) { totalCount }
 }`;
 export interface ArtifactSummary {
   id: string;
   name: string;
   tags: string[];
+  hasCustomName: boolean;
   versionCount: number;
   latestVersion: { id: string; version: string; createdAt: string } | null;
 }
@@ -60,6 +66,8 @@ export interface RunSummary {
 }
 
 const VERSION_ROW = `id version isCustomVersion source dataType sizeBytes tags createdAt`;
+// The run that produced a version (through its producing step run; null when saved).
+const VERSION_RUN = `producer { id name run { id name status } }`;
 
 export const ARTIFACT = `
 query Artifact($name: String!, $first: Int, $after: String) {
@@ -69,7 +77,7 @@ query Artifact($name: String!, $first: Int, $after: String) {
     versions(first: $first, after: $after, newestFirst: true) {
       totalCount
       pageInfo { hasNextPage endCursor }
-      edges { node { ${VERSION_ROW} } }
+      edges { node { ${VERSION_ROW} ${VERSION_RUN} } }
     }
   }
 }`;
@@ -83,6 +91,9 @@ export interface VersionRow {
   tags: string[];
   createdAt: string;
 }
+export interface ArtifactVersionRow extends VersionRow {
+  producer: { id: string; name: string; run: { id: string; name: string; status: string } } | null;
+}
 export interface ArtifactDetail {
   id: string;
   name: string;
@@ -91,7 +102,7 @@ export interface ArtifactDetail {
   updatedAt: string;
   versionCount: number;
   latestVersion: { id: string; version: string; metadata: unknown } | null;
-  versions: Connection<VersionRow>;
+  versions: Connection<ArtifactVersionRow>;
 }
 
 const STEP_REF = `id name status run { id name pipeline { name } }`;
@@ -258,3 +269,56 @@ query NodeStep($id: ID!) {
     ${STEP_ARTIFACTS}
   }
 }`;
+
+export const PIPELINES = `
+query Pipelines($first: Int, $after: String) {
+  pipelines(first: $first, after: $after) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges { node { id name createdAt lastRun { id name status startedAt endedAt } } }
+  }
+}`;
+export interface LastRun {
+  id: string;
+  name: string;
+  status: string;
+  startedAt: string;
+  endedAt: string | null;
+}
+export interface PipelineSummary {
+  id: string;
+  name: string;
+  createdAt: string;
+  lastRun: LastRun | null;
+}
+
+// A pipeline's run counts by status (the connection's totalCount, nothing else fetched).
+export const PIPELINE_COUNTS = `
+query PipelineCounts($name: String!) {
+  all: pipelineRuns(filter: { pipelineName: $name }, first: 0) { totalCount }
+  completed: pipelineRuns(filter: { pipelineName: $name, status: COMPLETED }, first: 0) { totalCount }
+  cached: pipelineRuns(filter: { pipelineName: $name, status: CACHED }, first: 0) { totalCount }
+  failed: pipelineRuns(filter: { pipelineName: $name, status: FAILED }, first: 0) { totalCount }
+  abandoned: pipelineRuns(filter: { pipelineName: $name, status: ABANDONED }, first: 0) { totalCount }
+  running: pipelineRuns(filter: { pipelineName: $name, status: RUNNING }, first: 0) { totalCount }
+}`;
+export type RunCounts = Record<"all" | "completed" | "cached" | "failed" | "abandoned" | "running", { totalCount: number }>;
+
+export const PIPELINE = `
+query Pipeline($name: String!, $first: Int, $after: String) {
+  pipeline(name: $name) {
+    id name createdAt
+    lastRun { id name status startedAt endedAt }
+    runs(first: $first, after: $after) {
+      totalCount
+      pageInfo { hasNextPage endCursor }
+      edges { node { id name status startedAt endedAt error } }
+    }
+  }
+}`;
+export interface PipelineRunRow extends LastRun {
+  error: string | null;
+}
+export interface PipelineDetail extends PipelineSummary {
+  runs: Connection<PipelineRunRow>;
+}

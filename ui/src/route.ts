@@ -30,12 +30,14 @@ export function replaceParams(params: Record<string, string>): void {
 }
 
 export const links = {
-  search: (q = "", tag = "") => href([], { q, tag }),
+  search: (q = "", tag = "", defaults = false) => href([], { q, tag, defaults: defaults ? "1" : "" }),
   artifact: (name: string) => href(["artifacts", name]),
   version: (id: string) => href(["versions", id]),
   run: (id: string) => href(["runs", id]),
   step: (id: string) => href(["steps", id]),
   runs: () => href(["runs"]),
+  pipelines: () => href(["pipelines"]),
+  pipeline: (name: string) => href(["pipelines", name]),
 };
 
 const leaving: (() => void)[] = [];

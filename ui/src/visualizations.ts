@@ -131,3 +131,36 @@ export function visualizationSection(versionId: string): HTMLElement {
     });
   return sectionEl;
 }
+
+const INLINE_MAX = 400;
+
+/**
+ * A simple value shown inline: the text of the version's JSON visualization (what the built-in
+ * materializer writes for numbers, strings, lists and dicts), when it has one and it is short.
+ * Otherwise a pointer to the version page; nothing else is fetched.
+ */
+export function inlineValue(versionId: string): HTMLElement {
+  const el = h("span", { className: "muted", "data-testid": "inline-value", "data-state": "loading" }, "…");
+  const none = (why: string): void => {
+    el.dataset.state = "none";
+    el.textContent = why;
+  };
+  query<{ artifactVersion: { visualizations: Visualization[] } | null }>(VISUALIZATIONS, { id: versionId })
+    .then(async (data) => {
+      const json = (data.artifactVersion?.visualizations ?? []).find((v) => v.type === "JSON");
+      if (!json) return none("no JSON view (see the version's visualizations)");
+      const text = await textOf(serverUrl(json.url));
+      let shown = text.trim();
+      try {
+        shown = JSON.stringify(JSON.parse(text));
+      } catch {
+        // shown as it came
+      }
+      if (shown.length > INLINE_MAX) return none("too long to show here (see the version's visualizations)");
+      el.className = "";
+      el.dataset.state = "shown";
+      el.replaceChildren(h("code", { className: "inline-value" }, shown));
+    })
+    .catch(() => none("not available"));
+  return el;
+}

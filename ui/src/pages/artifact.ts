@@ -1,12 +1,49 @@
-// One artifact: its tags, its versions (newest first) and the latest version's metadata.
+// One artifact: its own tags and its versions' tags, its versions (newest first) each with the
+// run that produced it, the latest version's value, metadata and lineage.
 
 import { QueryError, query } from "../api";
-import { formatBytes, formatDate, facts, h, tagList } from "../dom";
-import { ARTIFACT, type ArtifactDetail, type Connection, type VersionRow } from "../queries";
+import { formatBytes, formatDate, facts, h, statusBadge, tagList } from "../dom";
+import { lineageSection } from "../lineage";
+import { ARTIFACT, type ArtifactDetail, type ArtifactVersionRow, type Connection } from "../queries";
 import { links, type Route } from "../route";
+import { inlineValue } from "../visualizations";
 import { loadMore, section, valueTable } from "../widgets";
 
 const PAGE = 50;
+
+function producedBy(node: ArtifactVersionRow): HTMLElement {
+  if (!node.producer) return h("span", { className: "muted" }, node.source.toLowerCase().replace("_", " "));
+  const run = node.producer.run;
+  return h(
+    "span",
+    {},
+    h("a", { href: links.run(run.id), "data-testid": "producer-run-link" }, run.name),
+    " ",
+    statusBadge(run.status, "producer-run-status"),
+    h("span", { className: "muted" }, " step "),
+    h("a", { href: links.step(node.producer.id) }, node.producer.name),
+  );
+}
+
+/** The tags the listed versions carry, each with how many of them carry it. */
+function versionTags(counts: Map<string, number>, partial: boolean): HTMLElement {
+  if (counts.size === 0) {
+    return h("span", { className: "muted", "data-testid": "version-tags" }, partial ? "none on the versions listed" : "no version is tagged");
+  }
+  const sorted = [...counts.entries()].sort(([a], [b]) => a.localeCompare(b));
+  return h(
+    "span",
+    { className: "tags", "data-testid": "version-tags" },
+    sorted.map(([tag, count]) =>
+      h(
+        "a",
+        { className: "tag", href: links.search("", tag), "data-tag": tag, "data-count": count, title: `${count} version${count === 1 ? "" : "s"}` },
+        `${tag} ×${count}`,
+      ),
+    ),
+    partial ? h("span", { className: "muted" }, " (among the versions listed below)") : null,
+  );
+}
 
 export async function artifactPage(main: HTMLElement, route: Route): Promise<void> {
   const name = route.path[1];
@@ -14,9 +51,16 @@ export async function artifactPage(main: HTMLElement, route: Route): Promise<voi
   const artifact = data.artifact;
   if (!artifact) throw new QueryError(`No artifact is named “${name}”.`, "NOT_FOUND");
 
+  const tagCounts = new Map<string, number>();
+  const tagsHolder = h("span", {});
+  let more = artifact.versions.pageInfo.hasNextPage;
+  const showTags = (): void => {
+    tagsHolder.replaceChildren(versionTags(tagCounts, more));
+  };
   const body = h("tbody", {});
-  const addRows = (conn: Connection<VersionRow>): void => {
+  const addRows = (conn: Connection<ArtifactVersionRow>): void => {
     for (const { node } of conn.edges) {
+      for (const tag of node.tags) tagCounts.set(tag, (tagCounts.get(tag) ?? 0) + 1);
       body.append(
         h(
           "tr",
@@ -27,34 +71,40 @@ export async function artifactPage(main: HTMLElement, route: Route): Promise<voi
             h("a", { href: links.version(node.id), "data-testid": "version-link" }, node.version),
             node.isCustomVersion ? h("span", { className: "muted" }, " (custom)") : null,
           ),
-          h("td", {}, node.source),
-          h("td", {}, tagList(node.tags)),
+          h("td", { "data-testid": "version-producer" }, producedBy(node)),
+          h("td", {}, node.tags.length > 0 ? tagList(node.tags) : ""),
           h("td", {}, node.dataType),
-          h("td", { className: "num" }, formatBytes(node.sizeBytes)),
+          h("td", { className: "num", "data-testid": "version-size" }, formatBytes(node.sizeBytes)),
           h("td", {}, formatDate(node.createdAt)),
         ),
       );
     }
+    more = conn.pageInfo.hasNextPage;
+    showTags();
   };
   addRows(artifact.versions);
   const latest = artifact.latestVersion;
+  const factList = facts([
+    ["Artifact tags", h("span", { "data-testid": "artifact-tags" }, artifact.tags.length > 0 ? tagList(artifact.tags) : h("span", { className: "muted" }, "none on the artifact itself"))],
+    ["Version tags", tagsHolder],
+    ["Versions", String(artifact.versionCount)],
+    [
+      "Latest",
+      latest
+        ? h("a", { href: links.version(latest.id), "data-testid": "latest-version-link" }, `version ${latest.version}`)
+        : "none",
+    ],
+    ["Value (latest)", latest ? inlineValue(latest.id) : ""],
+    ["Created", formatDate(artifact.createdAt)],
+    ["Updated", formatDate(artifact.updatedAt)],
+  ]);
+
   main.replaceChildren(
     h("p", { className: "crumbs" }, h("a", { href: links.search() }, "Artifacts"), " / ", artifact.name),
     h("h1", { "data-testid": "artifact-name" }, artifact.name),
-    facts([
-      ["Tags", tagList(artifact.tags)],
-      ["Versions", String(artifact.versionCount)],
-      [
-        "Latest",
-        latest
-          ? h("a", { href: links.version(latest.id), "data-testid": "latest-version-link" }, `version ${latest.version}`)
-          : "none",
-      ],
-      ["Created", formatDate(artifact.createdAt)],
-      ["Updated", formatDate(artifact.updatedAt)],
-    ]),
+    factList,
     section(
-      "Versions",
+      "Versions, newest first",
       "versions",
       h(
         "table",
@@ -62,7 +112,7 @@ export async function artifactPage(main: HTMLElement, route: Route): Promise<voi
         h(
           "thead",
           {},
-          h("tr", {}, ["Version", "Source", "Tags", "Type", "Size", "Created"].map((t) => h("th", { scope: "col" }, t))),
+          h("tr", {}, ["Version", "Produced by (run, step)", "Tags", "Type", "Size", "Created"].map((t) => h("th", { scope: "col" }, t))),
         ),
         body,
       ),
@@ -72,6 +122,7 @@ export async function artifactPage(main: HTMLElement, route: Route): Promise<voi
         return next.artifact.versions.pageInfo;
       }),
     ),
+    latest ? lineageSection(latest.id, route, `Lineage of ${artifact.name}:${latest.version} (the latest)`) : "",
     latest
       ? section(`Metadata of version ${latest.version} (the latest)`, "artifact-metadata", valueTable(latest.metadata, "metadata"))
       : "",

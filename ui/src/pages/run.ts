@@ -5,6 +5,7 @@ import { attached, facts, formatDate, h, statusBadge } from "../dom";
 import type { GraphEdge, GraphNode } from "../graph";
 import { RUN, type RunDetail, type RunStep } from "../queries";
 import { links, onLeave, type Route } from "../route";
+import { formatDuration } from "../time";
 import { section } from "../widgets";
 
 function stepCached(step: RunStep): boolean {
@@ -59,17 +60,18 @@ export async function runPage(main: HTMLElement, route: Route): Promise<void> {
     h(
       "p",
       { className: "crumbs" },
-      h("a", { href: links.runs() }, "Runs"),
+      h("a", { href: links.pipelines() }, "Pipelines"),
       " / ",
-      h("a", { href: `#/runs?pipeline=${encodeURIComponent(run.pipeline.name)}` }, run.pipeline.name),
+      h("a", { href: links.pipeline(run.pipeline.name), "data-testid": "pipeline-crumb" }, run.pipeline.name),
       " / ",
       run.name,
     ),
     h("h1", { "data-testid": "run-title" }, run.name, " ", statusBadge(run.status, "run-status")),
     facts([
-      ["Pipeline", run.pipeline.name],
+      ["Pipeline", h("a", { href: links.pipeline(run.pipeline.name), "data-testid": "pipeline-link" }, run.pipeline.name)],
       ["Started", formatDate(run.startedAt)],
       ["Ended", formatDate(run.endedAt)],
+      ["Duration", h("span", { "data-testid": "run-duration" }, formatDuration(run.startedAt, run.endedAt, run.status))],
       ["Error", run.error ? h("pre", { className: "error" }, run.error) : ""],
     ]),
     section("Steps", "run-dag-section", host),
@@ -79,7 +81,7 @@ export async function runPage(main: HTMLElement, route: Route): Promise<void> {
       h(
         "table",
         { className: "list" },
-        h("thead", {}, h("tr", {}, ["Step", "Status", "Started", "Ended", "Cache"].map((t) => h("th", { scope: "col" }, t)))),
+        h("thead", {}, h("tr", {}, ["Step", "Status", "Started", "Duration", "Cache"].map((t) => h("th", { scope: "col" }, t)))),
         h(
           "tbody",
           {},
@@ -90,7 +92,7 @@ export async function runPage(main: HTMLElement, route: Route): Promise<void> {
               h("td", {}, h("a", { href: links.step(step.id) }, step.name)),
               h("td", {}, statusBadge(step.status)),
               h("td", {}, formatDate(step.startedAt)),
-              h("td", {}, formatDate(step.endedAt)),
+              h("td", { className: "num", "data-testid": "step-duration" }, formatDuration(step.startedAt, step.endedAt, step.status)),
               h(
                 "td",
                 {},

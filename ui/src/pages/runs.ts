@@ -4,6 +4,7 @@ import { query } from "../api";
 import { formatDate, h, statusBadge } from "../dom";
 import { type Connection, RUNS, type RunSummary } from "../queries";
 import { links, type Route } from "../route";
+import { formatDuration } from "../time";
 import { loadMore } from "../widgets";
 
 const PAGE = 50;
@@ -20,10 +21,10 @@ export async function runsPage(main: HTMLElement, route: Route): Promise<void> {
           "tr",
           { "data-testid": "run-row" },
           h("td", {}, h("a", { href: links.run(node.id), "data-testid": "run-link" }, node.name)),
-          h("td", {}, h("a", { href: `#/runs?pipeline=${encodeURIComponent(node.pipeline.name)}` }, node.pipeline.name)),
+          h("td", {}, h("a", { href: links.pipeline(node.pipeline.name) }, node.pipeline.name)),
           h("td", {}, statusBadge(node.status)),
           h("td", {}, formatDate(node.startedAt)),
-          h("td", {}, formatDate(node.endedAt)),
+          h("td", { className: "num", "data-testid": "run-duration" }, formatDuration(node.startedAt, node.endedAt, node.status)),
         ),
       );
     }
@@ -35,7 +36,7 @@ export async function runsPage(main: HTMLElement, route: Route): Promise<void> {
     h(
       "table",
       { className: "list", "data-testid": "run-results" },
-      h("thead", {}, h("tr", {}, ["Run", "Pipeline", "Status", "Started", "Ended"].map((t) => h("th", { scope: "col" }, t)))),
+      h("thead", {}, h("tr", {}, ["Run", "Pipeline", "Status", "Started", "Duration"].map((t) => h("th", { scope: "col" }, t)))),
       body,
     ),
     loadMore(first.pipelineRuns.pageInfo, async (after) => {

@@ -6,6 +6,7 @@ import {
   ARTIFACTS,
   type ArtifactSummary,
   type Connection,
+  DEFAULT_NAMED_COUNT,
   TAGGED_VERSIONS,
   type TaggedVersion,
 } from "../queries";
@@ -17,6 +18,8 @@ const PAGE = 50;
 export async function searchPage(main: HTMLElement, route: Route): Promise<void> {
   const q = route.params.get("q") ?? "";
   const tag = route.params.get("tag") ?? "";
+  // As `lineageql artifacts list`: default names (`pipeline::step::output`) hidden unless asked.
+  const showDefault = route.params.get("defaults") === "1";
   const nameInput = h("input", {
     id: "search-name",
     type: "search",
@@ -41,17 +44,39 @@ export async function searchPage(main: HTMLElement, route: Route): Promise<void>
     h("label", { for: "search-tag" }, "Tag"),
     tagInput,
     h("button", { type: "submit", "data-testid": "search-submit" }, "Search"),
+    h(
+      "label",
+      { className: "toggle", for: "search-defaults" },
+      h("input", {
+        id: "search-defaults",
+        type: "checkbox",
+        name: "defaults",
+        checked: showDefault,
+        "data-testid": "show-default-names",
+      }),
+      " show default names",
+    ),
   );
+  const toggle = form.querySelector<HTMLInputElement>("#search-defaults");
+  const go = (): void => {
+    location.hash = links.search(nameInput.value.trim(), tagInput.value.trim(), toggle?.checked ?? false);
+  };
   form.addEventListener("submit", (event) => {
     event.preventDefault();
-    location.hash = links.search(nameInput.value.trim(), tagInput.value.trim());
+    go();
   });
+  toggle?.addEventListener("change", go);
 
-  const filter = { nameContains: q || null, tag: tag || null };
-  const first = await query<{ artifacts: Connection<ArtifactSummary> }>(ARTIFACTS, {
-    filter,
-    first: PAGE,
-  });
+  const filter = { nameContains: q || null, tag: tag || null, hasCustomName: showDefault ? null : true };
+  const hiddenCount = showDefault
+    ? Promise.resolve(0)
+    : query<{ artifacts: { totalCount: number } }>(DEFAULT_NAMED_COUNT, {
+        filter: { ...filter, hasCustomName: false },
+      }).then((d) => d.artifacts.totalCount);
+  const [first, hidden] = await Promise.all([
+    query<{ artifacts: Connection<ArtifactSummary> }>(ARTIFACTS, { filter, first: PAGE }),
+    hiddenCount,
+  ]);
   const body = h("tbody", {});
   const addRows = (conn: Connection<ArtifactSummary>): void => {
     for (const { node } of conn.edges) {
@@ -85,6 +110,14 @@ export async function searchPage(main: HTMLElement, route: Route): Promise<void>
       "p",
       { className: "muted", "data-testid": "result-count" },
       `${total} artifact${total === 1 ? "" : "s"}${what ? ` with ${what}` : ""}`,
+      hidden > 0
+        ? h(
+            "span",
+            { "data-testid": "hidden-default-names", "data-count": hidden },
+            `; ${hidden} with a default name (pipeline::step::output) hidden: `,
+            h("a", { href: links.search(q, tag, true) }, "show them"),
+          )
+        : "",
     ),
     total === 0
       ? tagged

@@ -5,6 +5,7 @@ import { facts, formatDate, h, statusBadge } from "../dom";
 import { lineageSection } from "../lineage";
 import { STEP, type StepArtifact, type StepDetail } from "../queries";
 import { links, type Route } from "../route";
+import { formatDuration } from "../time";
 import { section, valueTable } from "../widgets";
 
 function artifactList(items: StepArtifact[], testid: string): HTMLElement {
@@ -57,6 +58,7 @@ export async function stepPage(main: HTMLElement, route: Route): Promise<void> {
       ["Cache", step.cacheReason ?? ""],
       ["Started", formatDate(step.startedAt)],
       ["Ended", formatDate(step.endedAt)],
+      ["Duration", h("span", { "data-testid": "step-duration" }, formatDuration(step.startedAt, step.endedAt, step.status))],
       ["Error", step.error ? h("pre", { className: "error" }, step.error) : ""],
     ]),
     section("Parameters", "step-parameters", valueTable(step.parameters, "parameters")),
