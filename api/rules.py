@@ -77,6 +77,23 @@ def check_tags(tags: object, what: str = "tags") -> tuple[str, ...]:
     return tuple(dict.fromkeys(check_tag(tag) for tag in tags))
 
 
+LATEST_ALIAS = "latest"  # built in: always the most recently created version
+
+
+def check_alias(alias: object, what: str = "alias") -> str:
+    """An alias (`production`, `staging`): text without `@` (it separates `name@alias`),
+    not the built-in `latest`."""
+    text = check_text(alias, what)
+    if "@" in text:
+        raise RuleError(f"{what} {text!r} contains '@', which separates name@alias; drop it.")
+    if text == LATEST_ALIAS:
+        raise RuleError(
+            f"{what} {text!r} is built in (the most recent version) and cannot be set or "
+            "removed; choose another name such as 'production'."
+        )
+    return text
+
+
 def version_number(version: str) -> int | None:
     """The number a version stands for when it is a canonical numeral ("1", "42"), else None
     ("007", "v3", "raw_2023", "١" are text)."""

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from sdk import operations as ops
 from sdk.errors import (
+    AliasConflictError,
     ArtifactVersionExistsError,
     DatabaseBusyError,
     GraphQLError,
@@ -22,7 +23,7 @@ from sdk.errors import (
 )
 from sdk.lineage import LineageGraph
 from sdk.transport import Transport, transport_from_env
-from sdk.views import Artifact, ArtifactVersion, Pipeline, PipelineRun, StepRun
+from sdk.views import Artifact, ArtifactVersion, Pipeline, PipelineRun, StepRun, parse_time
 
 if TYPE_CHECKING:
     from sdk.store import ArtifactStore
@@ -82,6 +83,8 @@ def translate(error: GraphQLError) -> LineageQLError:
         return NotFoundError(message)
     if error.code == "CONFLICT" and extensions.get("reason") == "ARTIFACT_VERSION_EXISTS":
         return ArtifactVersionExistsError(message)
+    if error.code == "CONFLICT" and extensions.get("reason") in ("ALIAS_MOVED", "ALIAS_PROTECTED"):
+        return AliasConflictError(message)
     if error.code == "BAD_USER_INPUT":
         return InputError(message)
     if error.code == "DATABASE_BUSY":
@@ -343,9 +346,83 @@ class Client:
         data = self.execute(ops.GET_VERSION, {"name": name_or_id, "version": wanted})[
             "artifactVersion"
         ]
+        if data is None and version is None and "@" in name_or_id:
+            name, alias = name_or_id.rsplit("@", 1)
+            return self.get_aliased_version(name, alias)
         if data is None:
             raise self._missing_version(name_or_id, wanted)
         return ArtifactVersion.from_graphql(data, self)
+
+    def get_aliased_version(self, name: str, alias: str) -> ArtifactVersion:
+        """The version `name@alias` points at (`latest`: the newest one).
+
+        Raises:
+            NotFoundError: no such artifact, or no such alias of it (the message lists its
+                aliases)."""
+        data = self.execute(ops.GET_VERSION_BY_ALIAS, {"name": name, "alias": alias})
+        if data["artifactVersion"] is not None:
+            return ArtifactVersion.from_graphql(data["artifactVersion"], self)
+        known = [entry["name"] for entry in self.list_aliases(name)]
+        listed = ", ".join(repr(a) for a in ["latest", *known])
+        raise NotFoundError(f"artifact {name!r} has no alias {alias!r}; its aliases: {listed}")
+
+    def list_aliases(self, name: str) -> list[dict[str, Any]]:
+        """The aliases of artifact `name`: name, version, protected, updated_at."""
+        artifact = self.execute(ops.ARTIFACT_ALIASES, {"name": name})["artifact"]
+        if artifact is None:
+            raise NotFoundError(f"no artifact is named {name!r}")
+        return [_alias(entry) for entry in artifact["aliases"]]
+
+    def set_alias(
+        self,
+        name: str,
+        alias: str,
+        version: str | int | None = None,
+        *,
+        protected: bool | None = None,
+        force: bool = False,
+    ) -> dict[str, Any]:
+        """Point `name@alias` at `version` (the latest when None), creating or moving it.
+
+        It says which version it saw the alias at, so when another client moved it in between
+        (two promotions at once) this one fails instead of silently winning.
+
+        Raises:
+            AliasConflictError: moved meanwhile (the message names where it points now), or
+                protected and `force` not given.
+            NotFoundError: no such artifact or version.
+        """
+        seen = {entry["name"]: entry["version"] for entry in self.list_aliases(name)}
+        variables = {
+            "name": name,
+            "alias": alias,
+            "version": None if version is None else str(version),
+            "protected": protected,
+            "force": force,
+            "expectedVersion": seen.get(alias, ""),
+        }
+        return _alias(self.execute(ops.SET_ARTIFACT_ALIAS, variables)["setArtifactAlias"])
+
+    def remove_alias(self, name: str, alias: str, *, force: bool = False) -> None:
+        """Remove `name@alias` (the version stays); a protected one needs `force`."""
+        variables = {"name": name, "alias": alias, "force": force, "expectedVersion": None}
+        self.execute(ops.REMOVE_ARTIFACT_ALIAS, variables)
+
+    def alias_history(self, name: str, alias: str | None = None) -> list[dict[str, Any]]:
+        """Every move of the artifact's aliases (of `alias` when given), oldest first."""
+        artifact = self.execute(ops.ALIAS_HISTORY, {"name": name, "alias": alias})["artifact"]
+        if artifact is None:
+            raise NotFoundError(f"no artifact is named {name!r}")
+        return [
+            {
+                "alias": move["alias"],
+                "from_version": (move["fromVersion"] or {}).get("version"),
+                "to_version": (move["toVersion"] or {}).get("version"),
+                "moved_at": parse_time(move["movedAt"]),
+                "moved_by": move["movedBy"],
+            }
+            for move in artifact["aliasHistory"]
+        ]
 
     def _missing_version(self, name: str, version: str | None) -> NotFoundError:
         artifact = self.execute(ops.LATEST_VERSION_NAMES, {"name": name})["artifact"]
@@ -592,3 +669,13 @@ class Client:
         }
         data = self.execute(ops.LINEAGE_PATH, variables)["lineagePath"]
         return LineageGraph.from_pages([data], self)
+
+
+def _alias(entry: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": entry["name"],
+        "version": entry["version"]["version"],
+        "version_id": entry["version"]["id"],
+        "protected": entry["protected"],
+        "updated_at": parse_time(entry["updatedAt"]),
+    }

@@ -101,9 +101,10 @@ class ArtifactConfig:
 class ExternalArtifact:
     """A step input that does not come from another step of the pipeline.
 
-    Give exactly one of: `id` (an existing artifact version), `name` (its latest version, or
-    `version` of it), or `value` (data saved as a new artifact when the pipeline runs, with
-    `materializer` if given). A step fed an ExternalArtifact never uses the cache.
+    Give exactly one of: `id` (an existing artifact version), `name` (its latest version,
+    `version` of it, or the version `alias` points at when the run starts), or `value` (data
+    saved as a new artifact when the pipeline runs, with `materializer` if given). A step fed
+    an ExternalArtifact never uses the cache.
     `id` is a `uuid.UUID` or its string.
     For a value, `store_artifact_visualizations=False` saves it without visualizations and
     `store_artifact_metadata=False` without metadata (as ZenML's docs write them).
@@ -113,6 +114,7 @@ class ExternalArtifact:
     id: str | None
     name: str | None
     version: str | None
+    alias: str | None
     value: Any
     materializer: type | None
     store_artifact_metadata: bool
@@ -126,6 +128,7 @@ class ExternalArtifact:
         version: str | int | None = None,
         value: Any = _NO_VALUE,
         materializer: type | None = None,
+        alias: str | None = None,
         store_artifact_metadata: bool = True,
         store_artifact_visualizations: bool = True,
     ) -> None:
@@ -141,6 +144,12 @@ class ExternalArtifact:
         object.__setattr__(self, "id", None if id is None else check_text(id, "id"))
         object.__setattr__(self, "name", None if name is None else check_text(name, "name"))
         object.__setattr__(self, "version", _lookup_version(version))
+        if alias is not None and (name is None or version is not None):
+            raise InputError(
+                "ExternalArtifact(alias=...) goes with name=... alone: write "
+                "ExternalArtifact(name='my_model', alias='production')."
+            )
+        object.__setattr__(self, "alias", None if alias is None else check_text(alias, "alias"))
         object.__setattr__(self, "value", value)
         object.__setattr__(self, "materializer", materializer)
         object.__setattr__(self, "store_artifact_metadata", bool(store_artifact_metadata))

@@ -89,3 +89,8 @@ def __getattr__(name: str) -> Any:
     import importlib
 
     return getattr(importlib.import_module(module), name)
+
+
+class AliasConflictError(LineageQLError):
+    """An alias was not moved: another client moved it first (the message names where it
+    points now), or it is protected and `force` was not given."""

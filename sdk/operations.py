@@ -252,3 +252,58 @@ mutation StartStepRun($input: StartStepRunInput!) {
 """
     + VERSION_FIELDS
 )
+
+GET_VERSION_BY_ALIAS = (
+    """
+query GetVersionByAlias($name: String!, $alias: String!) {
+  artifactVersion(name: $name, alias: $alias) { ...VersionFields }
+}
+"""
+    + VERSION_FIELDS
+)
+
+ALIAS_FIELDS = """
+fragment AliasFields on ArtifactAlias { name protected updatedAt version { id version } }
+"""
+
+ARTIFACT_ALIASES = (
+    """
+query ArtifactAliases($name: String!) { artifact(name: $name) { aliases { ...AliasFields } } }
+"""
+    + ALIAS_FIELDS
+)
+
+SET_ARTIFACT_ALIAS = (
+    """
+mutation SetArtifactAlias(
+  $name: String!, $alias: String!, $version: String, $protected: Boolean, $force: Boolean!,
+  $expectedVersion: String
+) {
+  setArtifactAlias(
+    name: $name, alias: $alias, version: $version, protected: $protected, force: $force,
+    expectedVersion: $expectedVersion
+  ) { ...AliasFields }
+}
+"""
+    + ALIAS_FIELDS
+)
+
+REMOVE_ARTIFACT_ALIAS = """
+mutation RemoveArtifactAlias(
+  $name: String!, $alias: String!, $force: Boolean!, $expectedVersion: String
+) {
+  removeArtifactAlias(
+    name: $name, alias: $alias, force: $force, expectedVersion: $expectedVersion
+  ) { alias movedAt movedBy fromVersion { version } }
+}
+"""
+
+ALIAS_HISTORY = """
+query AliasHistory($name: String!, $alias: String) {
+  artifact(name: $name) {
+    aliasHistory(alias: $alias) {
+      alias movedAt movedBy fromVersion { version } toVersion { version }
+    }
+  }
+}
+"""

@@ -298,6 +298,8 @@ def _look_up(client: Client, value: ExternalArtifact | ArtifactVersion) -> Artif
     if value.id is not None:
         return _by_id(client, value.id, "use ExternalArtifact(name=...) to pick one by name")
     assert value.name is not None
+    if value.alias is not None:  # resolved now; the run records the exact version used
+        return client.get_aliased_version(value.name, value.alias)
     return _by_name(client, value.name, value.version)
 
 
@@ -336,6 +338,7 @@ def _describe(value: ExternalArtifact | ArtifactVersion) -> str:
     if value.id is not None:
         return f"ExternalArtifact(id={value.id!r})"
     version = "" if value.version is None else f", version={value.version!r}"
+    version += "" if value.alias is None else f", alias={value.alias!r}"
     return f"ExternalArtifact(name={value.name!r}{version})"
 
 

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 
-from api.storage import artifacts, runs
+from api.storage import aliases, artifacts, runs
 from api.storage.base import rows_by_id
 from api.storage.engine import Database
 from api.storage.models import (
@@ -57,6 +57,7 @@ class Loaders:
     step_inputs: DataLoader[str, list[tuple[str, str]]]
     step_outputs: DataLoader[str, list[tuple[str, str]]]
     consumers: DataLoader[str, list[StepRun]]
+    version_aliases: DataLoader[str, list[str]]
 
     def prime_version(self, row: ArtifactVersion, tags: Sequence[str]) -> None:
         """A version this request has just written: its answer needs no read back."""
@@ -96,4 +97,5 @@ class Loaders:
             step_inputs=_loader(db, inputs, []),
             step_outputs=_loader(db, outputs, []),
             consumers=_loader(db, runs.consumers_of_versions, []),
+            version_aliases=_loader(db, aliases.aliases_of_versions, []),
         )

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.errors import BadUserInput, Conflict
 from api.files import uri_exists
+from api.graphql.alias_mutations import AliasMutations
 from api.graphql.context import Info
 from api.graphql.inputs import (
     KEY_DESCRIPTION,
@@ -31,7 +32,7 @@ STEP_OUTPUT = models.ArtifactSource.STEP_OUTPUT
 
 
 @strawberry.type
-class Mutation(TagMutations, PruneMutations):
+class Mutation(TagMutations, PruneMutations, AliasMutations):
     @strawberry.mutation(description="Open a run of a pipeline (created on first use).")
     async def start_pipeline_run(self, info: Info, input: StartPipelineRunInput) -> PipelineRun:
         async with info.context.db.write() as session:

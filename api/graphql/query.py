@@ -7,6 +7,7 @@ from typing import Annotated
 
 import strawberry
 
+from api.errors import BadUserInput
 from api.graphql.context import Info
 from api.graphql.inputs import (
     ArtifactFilter,
@@ -26,6 +27,7 @@ from api.graphql.types import (
     StepRun,
     connection,
 )
+from api.storage import aliases as alias_store
 from api.storage import artifacts as artifact_store
 from api.storage import models
 from api.storage import runs as run_store
@@ -63,11 +65,22 @@ class Query:
         name: str | None = None,
         version: str | None = None,
         as_of: datetime | None = None,
+        alias: Annotated[
+            str | None,
+            strawberry.argument(
+                description="With `name`: the version this alias points at (`latest` built in)."
+            ),
+        ] = None,
     ) -> ArtifactVersion | None:
         async with info.context.db.read() as session:
-            row = await artifact_store.find_version(
-                session, id=id, name=name, version=version, as_of=as_of
-            )
+            if alias is not None:
+                if name is None or id is not None or version is not None or as_of is not None:
+                    raise BadUserInput("`alias` goes with `name` alone: name + alias")
+                row = await alias_store.resolve(session, name, alias)
+            else:
+                row = await artifact_store.find_version(
+                    session, id=id, name=name, version=version, as_of=as_of
+                )
         return ArtifactVersion.from_model(row) if row else None
 
     @strawberry.field(description="Artifact versions in the order they were created.")

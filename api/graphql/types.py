@@ -18,6 +18,7 @@ from api.graphql.inputs import (
     RunStatus,
     VisualizationType,
 )
+from api.storage import aliases as alias_store
 from api.storage import artifacts as artifact_store
 from api.storage import models
 from api.storage import runs as run_store
@@ -113,6 +114,18 @@ class Artifact:
     @strawberry.field
     async def tags(self, info: Info) -> list[str]:
         return await info.context.loaders.artifact_tags.load(self.id)
+
+    @strawberry.field(description="Its aliases, by name (`latest` is built in and not listed).")
+    async def aliases(self, info: Info) -> list[ArtifactAlias]:
+        async with info.context.db.read() as session:
+            found = await alias_store.aliases_of_artifacts(session, [self.id])
+        return [ArtifactAlias.from_model(row) for row in found.get(self.id, [])]
+
+    @strawberry.field(description="Every move of its aliases (of `alias` if given), oldest first.")
+    async def alias_history(self, info: Info, alias: str | None = None) -> list[AliasMove]:
+        async with info.context.db.read() as session:
+            moves = await alias_store.history(session, self.id, alias)
+        return [AliasMove.from_model(move) for move in moves]
 
     @strawberry.field(description="False for a default name (`pipeline::step::output`).")
     def has_custom_name(self) -> bool:
@@ -254,6 +267,10 @@ class ArtifactVersion:
     @strawberry.field
     async def tags(self, info: Info) -> list[str]:
         return await info.context.loaders.version_tags.load(self.id)
+
+    @strawberry.field(description="The aliases pointing at this version (`production`, ...).")
+    async def aliases(self, info: Info) -> list[str]:
+        return await info.context.loaders.version_aliases.load(self.id)
 
     async def _producer(self, info: Info) -> models.StepRun | None:
         if self.producer_id is None:
@@ -445,6 +462,62 @@ class StepRun:
         row = await info.context.loaders.run.load(self.run_id)
         assert row is not None
         return PipelineRun.from_model(row)
+
+
+@strawberry.type(description="A movable name pointing at exactly one version of an artifact.")
+class ArtifactAlias:
+    name: str
+    protected: bool = strawberry.field(description="Moving or removing it needs `force`.")
+    updated_at: datetime
+    version_id: strawberry.Private[str]
+
+    @classmethod
+    def from_model(cls, row: models.ArtifactAlias) -> ArtifactAlias:
+        return cls(
+            name=row.name,
+            protected=row.protected,
+            updated_at=row.updated_at,
+            version_id=row.artifact_version_id,
+        )
+
+    @strawberry.field(description="The version it points at.")
+    async def version(self, info: Info) -> ArtifactVersion:
+        row = await info.context.loaders.version.load(self.version_id)
+        assert row is not None  # an alias's version cannot be deleted
+        return ArtifactVersion.from_model(row)
+
+
+@strawberry.type(description="One move of an alias: from a version to another (null: none).")
+class AliasMove:
+    alias: str
+    moved_at: datetime
+    moved_by: str | None = strawberry.field(
+        description="The name of the token that moved it (null in-process or without tokens)."
+    )
+    from_id: strawberry.Private[str | None]
+    to_id: strawberry.Private[str | None]
+
+    @classmethod
+    def from_model(cls, row: models.AliasMove) -> AliasMove:
+        return cls(
+            alias=row.alias,
+            moved_at=row.moved_at,
+            moved_by=row.moved_by,
+            from_id=row.from_version_id,
+            to_id=row.to_version_id,
+        )
+
+    async def _version(self, info: Info, version_id: str | None) -> ArtifactVersion | None:
+        row = None if version_id is None else await info.context.loaders.version.load(version_id)
+        return None if row is None else ArtifactVersion.from_model(row)
+
+    @strawberry.field(description="Where it pointed before (null: it was created).")
+    async def from_version(self, info: Info) -> ArtifactVersion | None:
+        return await self._version(info, self.from_id)
+
+    @strawberry.field(description="Where it points since (null: it was removed).")
+    async def to_version(self, info: Info) -> ArtifactVersion | None:
+        return await self._version(info, self.to_id)
 
 
 @strawberry.type(description="What this server is and where its artifact store lives.")

@@ -14,7 +14,7 @@ from pathlib import Path
 from api.storage.engine import sqlite_path, sync_url
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
-HEAD_REVISION = "0006"
+HEAD_REVISION = "0007"
 PG_MIGRATION_LOCK = 7_216_450_113
 
 

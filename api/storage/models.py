@@ -222,3 +222,36 @@ class OpenLineageEvent(IdMixin, Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     error: Mapped[str | None] = mapped_column(Text)  # why it could not be applied
+
+
+class ArtifactAlias(Base):
+    """A movable name (`production`, `staging`) pointing at exactly one version of an artifact;
+    unique per artifact. `latest` is built in and never stored."""
+
+    __tablename__ = "artifact_aliases"
+
+    artifact_id: Mapped[str] = mapped_column(
+        ForeignKey("artifacts.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    # RESTRICT: a version an alias points at is never deleted (prune leaves it alone too).
+    artifact_version_id: Mapped[str] = mapped_column(
+        ForeignKey("artifact_versions.id", ondelete="RESTRICT"), index=True
+    )
+    protected: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class AliasMove(IdMixin, Base):
+    """One move of an alias: from a version (None: it was created) to a version (None: it was
+    removed), when, and by whom (the token's name; None in-process or without tokens)."""
+
+    __tablename__ = "artifact_alias_moves"
+    __table_args__ = (Index("ix_artifact_alias_moves_alias", "artifact_id", "alias", "moved_at"),)
+
+    artifact_id: Mapped[str] = mapped_column(ForeignKey("artifacts.id", ondelete="CASCADE"))
+    alias: Mapped[str] = mapped_column(String(255))
+    from_version_id: Mapped[str | None] = mapped_column(String(36))
+    to_version_id: Mapped[str | None] = mapped_column(String(36))
+    moved_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    moved_by: Mapped[str | None] = mapped_column(String(255))

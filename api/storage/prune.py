@@ -21,6 +21,7 @@ from api.errors import Conflict, NotFound
 from api.storage.base import utcnow
 from api.storage.models import (
     Artifact,
+    ArtifactAlias,
     ArtifactVersion,
     PipelineRun,
     StepInput,
@@ -32,11 +33,12 @@ MAX_NAMED_RUNS = 5  # runs named in a refusal; the rest are counted
 
 
 def unused_clause() -> ColumnElement[bool]:
-    """True for a version that no step run produced or consumed."""
+    """True for a version that no step run produced or consumed and no alias points at."""
     return (
         ArtifactVersion.producer_step_run_id.is_(None)
         & ~exists().where(StepInput.artifact_version_id == ArtifactVersion.id)
         & ~exists().where(StepOutput.artifact_version_id == ArtifactVersion.id)
+        & ~exists().where(ArtifactAlias.artifact_version_id == ArtifactVersion.id)
     )
 
 
@@ -197,8 +199,28 @@ async def delete_version(session: AsyncSession, version_id: str) -> Outcome:
         row = await session.get(ArtifactVersion, version_id)
         assert row is not None
         uses = (await runs_using(session, [version_id]))[version_id]
+        if not uses:
+            raise aliased_error(row, await _aliases(session, version_id))
         raise in_use_error(row, uses)
     return outcome
+
+
+async def _aliases(session: AsyncSession, version_id: str) -> list[str]:
+    return list(
+        await session.scalars(
+            select(ArtifactAlias.name).where(ArtifactAlias.artifact_version_id == version_id)
+        )
+    )
+
+
+def aliased_error(row: ArtifactVersion, aliases: list[str]) -> Conflict:
+    named = ", ".join(f"{row.artifact.name}@{alias}" for alias in aliases)
+    return Conflict(
+        f"artifact version {row.artifact.name}:{row.version} is what {named} points at; move "
+        "or remove the alias first",
+        reason="ARTIFACT_VERSION_IN_USE",
+        aliases=aliases,
+    )
 
 
 def in_use_error(row: ArtifactVersion, uses: Sequence[RunUse]) -> Conflict:

@@ -6,6 +6,7 @@ is what puts the commands on the command line.
 
 from __future__ import annotations
 
+from sdk.cli import aliases as _aliases
 from sdk.cli import artifacts as _artifacts
 from sdk.cli import lineage as _lineage
 from sdk.cli import prune as _prune
@@ -17,7 +18,7 @@ from sdk.cli.lineage import lineage_tree, parse_target
 from sdk.cli.server import serve
 
 __all__ = ["app", "lineage_tree", "main", "parse_target", "serve"]
-_COMMAND_MODULES = (_artifacts, _lineage, _prune, _runs, _server, _tokens)
+_COMMAND_MODULES = (_aliases, _artifacts, _lineage, _prune, _runs, _server, _tokens)
 
 
 def main() -> None:

@@ -20,10 +20,14 @@ artifacts_app = typer.Typer(help="List, tag and prune artifacts.", no_args_is_he
 versions_app = typer.Typer(help="Versions of artifacts.", no_args_is_help=True)
 runs_app = typer.Typer(help="Pipeline runs.", no_args_is_help=True)
 tokens_app = typer.Typer(help="Bearer tokens for a server.", no_args_is_help=True)
+alias_app = typer.Typer(
+    help="Aliases: movable names for one version (my_model@production).", no_args_is_help=True
+)
 
 app.add_typer(db_app, name="db")
 app.add_typer(artifacts_app, name="artifacts")
 artifacts_app.add_typer(versions_app, name="versions")
+artifacts_app.add_typer(alias_app, name="alias")
 app.add_typer(runs_app, name="runs")
 app.add_typer(tokens_app, name="tokens")
 
