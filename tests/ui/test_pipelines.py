@@ -37,7 +37,9 @@ def test_pipelines_page_counts_success_rate_and_a_failed_last_run(
     expect(daily.get_by_test_id("success-rate")).to_have_text("75% (3 of 4)")
     expect(daily.get_by_test_id("last-run-status")).to_have_text("FAILED")
     assert DURATION.match(daily.get_by_test_id("last-run-duration").inner_text())
-    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", daily.get_by_test_id("last-run").inner_text())
+    assert re.search(
+        r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", daily.get_by_test_id("last-run").inner_text()
+    )
     train = page.locator("[data-testid=pipeline-row][data-name=nightly_train]")
     expect(train.get_by_test_id("run-count")).to_have_text("1")
     expect(train.get_by_test_id("success-rate")).to_have_text("100% (1 of 1)")
@@ -107,7 +109,9 @@ def test_the_artifact_page_shows_version_tags_producing_runs_and_lineage(
     expect(rows.last).to_contain_text("golden")
     for row in rows.all():
         expect(row.get_by_test_id("producer-run-link")).to_have_text(re.compile(r"^daily_report-"))
-        assert re.fullmatch(r"\d+ B|\d+\.\d (KB|MB|GB|TB)", row.get_by_test_id("version-size").inner_text())
+        assert re.fullmatch(
+            r"\d+ B|\d+\.\d (KB|MB|GB|TB)", row.get_by_test_id("version-size").inner_text()
+        )
     # The latest value inline (its JSON visualization), and the latest version's lineage.
     expect(page.get_by_test_id("inline-value")).to_have_text("[99,198,297]")
     graph = graph_ready(page)
@@ -130,9 +134,19 @@ def test_default_names_are_hidden_until_the_toggle(
     toggle.check()
     expect(page).to_have_url(re.compile(r"defaults=1"))
     expect(names).to_have_count(3)
-    expect(page.locator('[data-testid=artifact-row][data-name="daily_report::summarise::output"]')).to_be_visible()
+    expect(
+        page.locator('[data-testid=artifact-row][data-name="daily_report::summarise::output"]')
+    ).to_be_visible()
     expect(page.get_by_test_id("show-default-names")).to_be_checked()
     expect(page.get_by_test_id("hidden-default-names")).to_have_count(0)
     shoot(page, "23-default-names-shown")
     page.get_by_test_id("show-default-names").uncheck()
     expect(names).to_have_count(2)
+
+
+def test_versions_found_by_tag_are_listed_newest_first(page: Page, pipeline_server: Server) -> None:
+    open_ui(page, pipeline_server, "/?tag=raw")
+    expect(page.locator("[data-testid=artifact-row][data-name=sales]")).to_be_visible()
+    rows = page.get_by_test_id("tagged-version-row")
+    expect(rows).to_have_count(4)
+    assert [r.get_attribute("data-version") for r in rows.all()] == ["4", "3", "2", "1"]

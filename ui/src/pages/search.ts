@@ -147,36 +147,50 @@ export async function searchPage(main: HTMLElement, route: Route): Promise<void>
   if (!q && !tag) nameInput.focus();
 }
 
-/** Tags are set on versions too (`ArtifactConfig(tags=...)`): list the versions with `tag`. */
+const TAGGED_PAGE = 200;
+const TAGGED_MAX = 1000;
+
+/**
+ * Tags are set on versions too (`ArtifactConfig(tags=...)`): list the versions with `tag`,
+ * newest first like every version list here. The API lists them in creation order, so up to
+ * TAGGED_MAX are read and sorted here.
+ */
 async function taggedVersions(tag: string, nameContains: string): Promise<HTMLElement> {
   const wanted = nameContains.toLowerCase();
-  const body = h("tbody", {});
-  const addRows = (conn: Connection<TaggedVersion>): void => {
-    for (const { node } of conn.edges) {
-      if (wanted && !node.name.toLowerCase().includes(wanted)) continue;
-      body.append(
-        h(
-          "tr",
-          { "data-testid": "tagged-version-row", "data-name": node.name, "data-version": node.version },
-          h("td", {}, h("a", { href: links.artifact(node.name) }, node.name)),
-          h("td", {}, h("a", { href: links.version(node.id), "data-testid": "version-link" }, node.version)),
-          h("td", {}, tagList(node.tags)),
-          h("td", {}, node.source),
-          h("td", {}, formatDate(node.createdAt)),
-        ),
-      );
-    }
-  };
-  const first = await query<{ artifactVersions: Connection<TaggedVersion> }>(TAGGED_VERSIONS, {
-    tag,
-    first: PAGE,
-  });
-  addRows(first.artifactVersions);
+  const found: TaggedVersion[] = [];
+  let after: string | null = null;
+  let more = true;
+  while (more && found.length < TAGGED_MAX) {
+    const page: { artifactVersions: Connection<TaggedVersion> } = await query<{
+      artifactVersions: Connection<TaggedVersion>;
+    }>(TAGGED_VERSIONS, { tag, first: TAGGED_PAGE, after });
+    found.push(...page.artifactVersions.edges.map((e) => e.node));
+    more = page.artifactVersions.pageInfo.hasNextPage;
+    after = page.artifactVersions.pageInfo.endCursor;
+  }
+  const rows = found
+    .filter((node) => !wanted || node.name.toLowerCase().includes(wanted))
+    .sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id));
+  const body = h(
+    "tbody",
+    {},
+    rows.map((node) =>
+      h(
+        "tr",
+        { "data-testid": "tagged-version-row", "data-name": node.name, "data-version": node.version },
+        h("td", {}, h("a", { href: links.artifact(node.name) }, node.name)),
+        h("td", {}, h("a", { href: links.version(node.id), "data-testid": "version-link" }, node.version)),
+        h("td", {}, tagList(node.tags)),
+        h("td", {}, node.source),
+        h("td", {}, formatDate(node.createdAt)),
+      ),
+    ),
+  );
   return h(
     "section",
     { className: "card", "data-testid": "tagged-versions" },
-    h("h2", {}, `Versions tagged “${tag}”`),
-    body.childElementCount === 0 && !first.artifactVersions.pageInfo.hasNextPage
+    h("h2", {}, `Versions tagged “${tag}”, newest first`),
+    rows.length === 0
       ? h("p", { className: "muted", "data-testid": "no-tagged-versions" }, "No version has this tag.")
       : h(
           "table",
@@ -184,14 +198,8 @@ async function taggedVersions(tag: string, nameContains: string): Promise<HTMLEl
           h("thead", {}, h("tr", {}, ["Artifact", "Version", "Tags", "Source", "Created"].map((t) => h("th", { scope: "col" }, t)))),
           body,
         ),
-    loadMore(first.artifactVersions.pageInfo, async (after) => {
-      const next = await query<{ artifactVersions: Connection<TaggedVersion> }>(TAGGED_VERSIONS, {
-        tag,
-        first: PAGE,
-        after,
-      });
-      addRows(next.artifactVersions);
-      return next.artifactVersions.pageInfo;
-    }),
+    more
+      ? h("p", { className: "muted", "data-testid": "tagged-versions-cut" }, `Only the first ${found.length} versions created with this tag were read.`)
+      : "",
   );
 }
