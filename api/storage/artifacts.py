@@ -13,8 +13,6 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, case, delete, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
@@ -22,7 +20,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from api import rules
 from api.errors import BadUserInput, Conflict, NotFound
 from api.rules import RuleError
-from api.storage.base import new_id, utcnow
+from api.storage.base import dialect_insert, new_id, utcnow
 from api.storage.models import (
     Artifact,
     ArtifactSource,
@@ -73,12 +71,6 @@ class VersionFilter:
     source: ArtifactSource | None = None
     content_hash: str | None = None
     unused: bool | None = None  # True: no step run produced or consumed it; False: one did
-
-
-def _insert(session: AsyncSession, model: Any) -> Any:
-    assert session.bind is not None
-    dialect = session.bind.dialect.name
-    return (pg_insert if dialect == "postgresql" else sqlite_insert)(model)
 
 
 def _checked(check: Callable[..., _T], *args: object) -> _T:
@@ -318,7 +310,7 @@ async def ensure_artifact(session: AsyncSession, name: str) -> Artifact:
     validate_name(name)
     now = utcnow()
     await session.execute(
-        _insert(session, Artifact)
+        dialect_insert(session, Artifact)
         .values(
             id=new_id(), name=name, created_at=now, updated_at=now, version_seq=0, last_number=0
         )
@@ -416,7 +408,7 @@ async def _tag_ids(session: AsyncSession, names: Sequence[str]) -> list[str]:
     if not names:
         return []
     await session.execute(
-        _insert(session, Tag)
+        dialect_insert(session, Tag)
         .values([{"id": new_id(), "name": n} for n in names])
         .on_conflict_do_nothing(index_elements=["name"])
     )
@@ -427,7 +419,7 @@ async def add_version_tags(session: AsyncSession, version_id: str, names: Sequen
     ids = await _tag_ids(session, [validate_tag(n) for n in names])
     if ids:
         await session.execute(
-            _insert(session, ArtifactVersionTag)
+            dialect_insert(session, ArtifactVersionTag)
             .values([{"artifact_version_id": version_id, "tag_id": t} for t in ids])
             .on_conflict_do_nothing()
         )
@@ -498,7 +490,7 @@ async def _retag(
         missing = [t for t in ids if t not in present]
         if missing:
             await session.execute(
-                _insert(session, link)
+                dialect_insert(session, link)
                 .values([{owner.key: owner_id, "tag_id": t} for t in missing])
                 .on_conflict_do_nothing()
             )

@@ -9,6 +9,8 @@ from typing import Any, TypeVar
 
 from sqlalchemy import JSON, DateTime, MetaData, String, TypeDecorator, select
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -72,3 +74,11 @@ async def rows_by_id(session: AsyncSession, model: type[Row], ids: Sequence[str]
     """The rows of `model` with these ids, keyed by id (missing ids are absent)."""
     rows = await session.scalars(select(model).where(model.id.in_(ids)))
     return {row.id: row for row in rows}
+
+
+def dialect_insert(session: AsyncSession, model: Any) -> Any:
+    """`INSERT` for the session's database, with its `on_conflict_do_nothing` (PostgreSQL or
+    SQLite)."""
+    assert session.bind is not None
+    dialect = session.bind.dialect.name
+    return (pg_insert if dialect == "postgresql" else sqlite_insert)(model)

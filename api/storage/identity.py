@@ -4,11 +4,9 @@ also writes at the artifact store's root. Prune compares the two before deleting
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.storage.base import new_id
+from api.storage.base import dialect_insert, new_id
 from api.storage.models import StoreInfo
 
 STORE_ID = "store_id"
@@ -21,10 +19,8 @@ async def read_store_id(session: AsyncSession) -> str | None:
 
 async def create_store_id(session: AsyncSession) -> str:
     """The store's id, created on first use (safe when several processes race)."""
-    assert session.bind is not None
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
     await session.execute(
-        insert(StoreInfo)
+        dialect_insert(session, StoreInfo)
         .values(key=STORE_ID, value=new_id())
         .on_conflict_do_nothing(index_elements=["key"])
     )
