@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, TypeVar, cast
+from typing import Annotated, Any, cast
 
 import strawberry
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.errors import BadUserInput, Conflict
+from api.errors import BadUserInput
 from api.files import uri_exists
 from api.graphql.alias_mutations import AliasMutations
 from api.graphql.context import Info
@@ -36,9 +35,11 @@ class Mutation(TagMutations, PruneMutations, AliasMutations):
     @strawberry.mutation(description="Open a run of a pipeline (created on first use).")
     async def start_pipeline_run(self, info: Info, input: StartPipelineRunInput) -> PipelineRun:
         async with info.context.db.write() as session:
-            done = await idempotency.replay(session, input.client_key, "startPipelineRun")
+            done = await idempotency.replay(
+                session, input.client_key, "startPipelineRun", models.PipelineRun
+            )
             if done is not None:
-                return PipelineRun.from_model(await _get(session, models.PipelineRun, done))
+                return PipelineRun.from_model(done)
             row = await run_store.create_run(
                 session, input.pipeline_name, input.run_name, input.heartbeat_interval
             )
@@ -60,8 +61,7 @@ class Mutation(TagMutations, PruneMutations, AliasMutations):
     )
     async def reap_abandoned_runs(self, info: Info) -> list[PipelineRun]:
         async with info.context.db.write() as session:
-            ids = await run_store.abandon_expired(session)
-            return [PipelineRun.from_model(await _get(session, models.PipelineRun, i)) for i in ids]
+            return [PipelineRun.from_model(run) for run in await run_store.abandon_expired(session)]
 
     @strawberry.mutation(
         description="Open a step run and record its input edges; with `useCache`, a hit is "
@@ -85,9 +85,11 @@ class Mutation(TagMutations, PruneMutations, AliasMutations):
             return await uri_exists(locate(store, stored))
 
         async with info.context.db.write() as session:
-            done = await idempotency.replay(session, input.client_key, "startStepRun")
+            done = await idempotency.replay(
+                session, input.client_key, "startStepRun", models.StepRun
+            )
             if done is not None:
-                return StepRun.from_model(await _get(session, models.StepRun, done))
+                return StepRun.from_model(done)
             row = await run_store.start_step(session, new, exists)
             await idempotency.remember(session, input.client_key, "startStepRun", row.id)
         if row.status != models.RunStatus.CACHED:
@@ -109,9 +111,11 @@ class Mutation(TagMutations, PruneMutations, AliasMutations):
             ],
         )
         async with info.context.db.write() as session:
-            done = await idempotency.replay(session, input.client_key, "finishStepRun")
+            done = await idempotency.replay(
+                session, input.client_key, "finishStepRun", models.StepRun
+            )
             if done is not None:
-                return StepRun.from_model(await _get(session, models.StepRun, done))
+                return StepRun.from_model(done)
             finished = await run_store.finish_step(session, result)
             await idempotency.remember(session, input.client_key, "finishStepRun", finished.step.id)
         tags = [new.tags for _, new in result.outputs]
@@ -124,9 +128,11 @@ class Mutation(TagMutations, PruneMutations, AliasMutations):
     @strawberry.mutation
     async def finish_pipeline_run(self, info: Info, input: FinishPipelineRunInput) -> PipelineRun:
         async with info.context.db.write() as session:
-            done = await idempotency.replay(session, input.client_key, "finishPipelineRun")
+            done = await idempotency.replay(
+                session, input.client_key, "finishPipelineRun", models.PipelineRun
+            )
             if done is not None:
-                return PipelineRun.from_model(await _get(session, models.PipelineRun, done))
+                return PipelineRun.from_model(done)
             row = await run_store.finish_run(
                 session, input.run_id, models.RunStatus(input.status), input.error
             )
@@ -149,25 +155,12 @@ class Mutation(TagMutations, PruneMutations, AliasMutations):
             input.to_new(models.ArtifactSource(source)), info.context.settings.artifact_store
         )
         async with info.context.db.write() as session:
-            done = await idempotency.replay(session, client_key, "createArtifactVersion")
+            done = await idempotency.replay(
+                session, client_key, "createArtifactVersion", models.ArtifactVersion
+            )
             if done is not None:
-                return ArtifactVersion.from_model(await _get(session, models.ArtifactVersion, done))
+                return ArtifactVersion.from_model(done)
             row = await artifact_store.create_version(session, new)
             await idempotency.remember(session, client_key, "createArtifactVersion", row.id)
         info.context.loaders.prime_version(row, new.tags)
         return ArtifactVersion.from_model(row)
-
-
-Row = TypeVar("Row", models.PipelineRun, models.StepRun, models.ArtifactVersion)
-
-
-async def _get(session: AsyncSession, model: type[Row], id: str) -> Row:
-    """What an earlier request with the same key created (refused if it was deleted since)."""
-    row = await session.get(model, id)
-    if row is None:
-        raise Conflict(
-            f"the {model.__name__} this clientKey created ({id}) was deleted since; send the "
-            "request again with a new key",
-            reason="IDEMPOTENCY_KEY_REUSED",
-        )
-    return row

@@ -6,6 +6,7 @@ row. A key names one operation: reusing it for another is refused."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TypeVar
 
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
@@ -13,9 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.errors import BadUserInput, Conflict
 from api.storage.base import utcnow
-from api.storage.models import IdempotencyKey
+from api.storage.models import ArtifactVersion, IdempotencyKey, PipelineRun, StepRun
 
 MAX_KEY = 128
+Created = TypeVar("Created", PipelineRun, StepRun, ArtifactVersion)
 KEEP_KEYS = timedelta(days=7)  # how long a retry with the same key is recognised
 
 
@@ -28,20 +30,29 @@ def check_key(key: str | None) -> str | None:
     return key
 
 
-async def replay(session: AsyncSession, key: str | None, operation: str) -> str | None:
-    """The id of what an earlier request with `key` created, or None when it is new."""
+async def replay(
+    session: AsyncSession, key: str | None, operation: str, model: type[Created]
+) -> Created | None:
+    """What an earlier request with `key` created (a `model` row), or None when it is new."""
     if check_key(key) is None:
         return None
-    row = await session.get(IdempotencyKey, key)
-    if row is None:
+    found = await session.get(IdempotencyKey, key)
+    if found is None:
         return None
-    if row.operation != operation:
+    if found.operation != operation:
         raise Conflict(
-            f"clientKey {key!r} was already used for {row.operation}, not {operation}; "
+            f"clientKey {key!r} was already used for {found.operation}, not {operation}; "
             "choose a new key for each request",
             reason="IDEMPOTENCY_KEY_REUSED",
         )
-    return row.result_id
+    created = await session.get(model, found.result_id)
+    if created is None:
+        raise Conflict(
+            f"the {model.__name__} this clientKey created ({found.result_id}) was deleted "
+            "since; send the request again with a new key",
+            reason="IDEMPOTENCY_KEY_REUSED",
+        )
+    return created
 
 
 async def remember(session: AsyncSession, key: str | None, operation: str, result_id: str) -> None:

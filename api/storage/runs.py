@@ -206,15 +206,16 @@ async def any_expired(session: AsyncSession) -> bool:
     return await session.scalar(expired_runs_stmt(utcnow()).limit(1)) is not None
 
 
-async def abandon_expired(session: AsyncSession) -> list[str]:
+async def abandon_expired(session: AsyncSession) -> list[PipelineRun]:
     """Record every RUNNING run whose heartbeats stopped (and its open step runs) ABANDONED,
-    with the reason; returns their ids. Their outputs were never registered, and nothing is
+    with the reason; returns those runs. Their outputs were never registered, and nothing is
     cached from an abandoned step run (only COMPLETED ones are)."""
     now = utcnow()
     ids = list(await session.scalars(expired_runs_stmt(now).with_for_update()))
     if not ids:
         return []
-    for run in await session.scalars(select(PipelineRun).where(PipelineRun.id.in_(ids))):
+    abandoned = list(await session.scalars(select(PipelineRun).where(PipelineRun.id.in_(ids))))
+    for run in abandoned:
         last = run.heartbeat_at.isoformat(timespec="seconds") if run.heartbeat_at else "never"
         run.status = RunStatus.ABANDONED
         run.ended_at = now
@@ -232,7 +233,7 @@ async def abandon_expired(session: AsyncSession) -> list[str]:
         )
     )
     await session.flush()
-    return ids
+    return abandoned
 
 
 async def _require_running_run(session: AsyncSession, run_id: str) -> PipelineRun:
