@@ -424,12 +424,7 @@ def _keep_shared_files(
 def _has_data(store: ArtifactStore, candidate: Candidate) -> bool:
     """Whether a version's data may still be in the store (always, unless it is marked and
     gone: an interrupted prune may have marked it and not yet deleted the files)."""
-    if candidate.data_deleted_at is None:
-        return True
-    try:
-        return store.exists(candidate.uri)
-    except ValueError:
-        return False
+    return candidate.data_deleted_at is None or _exists(store, candidate.uri)
 
 
 def _known_keys(store: ArtifactStore, nodes: Iterable[dict[str, Any]]) -> set[str]:

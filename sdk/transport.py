@@ -73,10 +73,10 @@ DEFAULT_RETRIES = 4  # attempts after the first, for requests that are safe to r
 DEFAULT_BACKOFF = 0.25  # seconds before the first retry, doubled each time (capped at 5 s)
 
 
-def is_repeatable(document: str, variables: Mapping[str, Any] | None) -> bool:
-    """Whether sending `document` twice does what sending it once does: a query, or a mutation
-    that carries the client's idempotency key (`clientKey`, at the top or in `input`)."""
-    if _operation_keyword(document) != "mutation":
+def _repeatable(keyword: str, variables: Mapping[str, Any] | None) -> bool:
+    """Whether sending an operation twice does what sending it once does: a query, or a
+    mutation that carries the client's idempotency key (`clientKey`, at the top or in `input`)."""
+    if keyword != "mutation":
         return True
     variables = variables or {}
     nested = variables.get("input")
@@ -97,7 +97,7 @@ def _operation_keyword(document: str) -> str:
 class HttpTransport:
     """POSTs documents to a LineageQL server; accepts an `httpx.Client` (or a test client).
 
-    A request that is safe to repeat (`is_repeatable`) is retried, with exponential backoff, on
+    A request that is safe to repeat (`_repeatable`) is retried, with exponential backoff, on
     connection errors, timeouts and HTTP 502/503/504, up to `retries` more times. When a
     mutation may have reached the server and no answer came back, OutcomeUnknownError says so:
     the caller must not assume it failed (and must not delete what it registered)."""
@@ -126,8 +126,9 @@ class HttpTransport:
         import httpx
 
         payload = {"query": document, "variables": dict(variables or {})}
-        mutation = _operation_keyword(document) == "mutation"
-        attempts = 1 + (self.retries if is_repeatable(document, variables) else 0)
+        keyword = _operation_keyword(document)
+        mutation = keyword == "mutation"
+        attempts = 1 + (self.retries if _repeatable(keyword, variables) else 0)
         maybe_applied = False  # some attempt may have reached the server
         failure = ""
         for attempt in range(attempts):
