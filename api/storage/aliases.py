@@ -101,6 +101,25 @@ async def _check_move(
         )
 
 
+async def _movable(
+    session: AsyncSession,
+    name: str,
+    alias: str,
+    expected: str | None,
+    force: bool,
+    *,
+    must_exist: bool = False,
+) -> tuple[Artifact, ArtifactAlias | None]:
+    """The artifact and its alias row (locked; None when not set), once the move is allowed."""
+    check_alias(alias)
+    artifact = await _artifact(session, name)
+    current = await _current(session, artifact.id, alias)
+    if current is None and must_exist:
+        raise NotFound(f"artifact {name!r} has no alias {alias!r}", artifactName=name, alias=alias)
+    await _check_move(session, name, alias, current, expected, force)
+    return artifact, current
+
+
 async def set_alias(
     session: AsyncSession,
     name: str,
@@ -113,12 +132,9 @@ async def set_alias(
     by: str | None = None,
 ) -> Move:
     """Point `name@alias` at `version` (a version of `name`), recording the move."""
-    check_alias(alias)
-    artifact = await _artifact(session, name)
+    artifact, current = await _movable(session, name, alias, expected, force)
     if version.artifact_id != artifact.id:
         raise BadUserInput(f"that version belongs to another artifact, not to {name!r}")
-    current = await _current(session, artifact.id, alias)
-    await _check_move(session, name, alias, current, expected, force)
     now = utcnow()
     previous = None if current is None else current.artifact_version_id
     if current is None:
@@ -166,12 +182,8 @@ async def remove_alias(
     expected: str | None = None,
     by: str | None = None,
 ) -> Move:
-    check_alias(alias)
-    artifact = await _artifact(session, name)
-    current = await _current(session, artifact.id, alias)
-    if current is None:
-        raise NotFound(f"artifact {name!r} has no alias {alias!r}", artifactName=name, alias=alias)
-    await _check_move(session, name, alias, current, expected, force)
+    artifact, current = await _movable(session, name, alias, expected, force, must_exist=True)
+    assert current is not None
     move = AliasMove(
         artifact_id=artifact.id,
         alias=alias,
