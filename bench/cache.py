@@ -13,7 +13,7 @@
    under bench/.peers/), LineageQL and ZenML taking turns within each repetition.
 3. In-process cost per step (the 20-step pipeline run once, then timed again in the same
    process, divided by 20): a fully cached rerun, an uncached rerun (`enable_cache=False`),
-   and the pure cache-key computation (`sdk.cache.components` + `cache_key`), warm (code
+   and the pure cache-key computation (`sdk.pipeline.cache.components` + `cache_key`), warm (code
    digests memoised, as in every run after a process's first) and cold.
 4. `save_artifact` of a 1 GB float64 array (a new version directory each time, deleted after),
    as shipped (streamed XXH3-128), and with the hasher replaced by a no-op, taking turns;
@@ -263,7 +263,7 @@ def timed(fn: Callable[[], object]) -> float:
 
 
 def bench_in_process(runs: int, workdir: Path, zenml: bool) -> list[Row]:
-    from sdk import cache
+    from sdk.pipeline import cache
 
     folder = workdir / "in-process"
     folder.mkdir()

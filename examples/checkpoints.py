@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from sdk import Client, register_artifact
-from sdk.store import ArtifactStore
-from sdk.views import ArtifactVersion
+from sdk.artifacts.store import ArtifactStore
+from sdk.client.views import ArtifactVersion
 
 NAME = "training_checkpoints"
 EPOCHS = 3

@@ -22,7 +22,7 @@ import numpy as np
 from sklearn.svm import SVC
 
 from sdk import Client, ExternalArtifact, pipeline, save_artifact, step
-from sdk.views import ArtifactVersion
+from sdk.client.views import ArtifactVersion
 
 TRAINING_PIPELINE = "model_finetuning_pipeline"
 FINETUNER = "model_finetuner_step"

@@ -24,7 +24,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.neighbors import KNeighborsClassifier
 
 from sdk import pipeline, step
-from sdk.views import PipelineRun
+from sdk.client.views import PipelineRun
 
 EXPERIMENT = "knn5"
 

@@ -1,8 +1,8 @@
 """LineageQL's Python SDK: pipelines whose step outputs become named, versioned artifacts."""
 
-from sdk.artifacts import load_artifact, register_artifact, save_artifact
-from sdk.client import Client
-from sdk.config import ArtifactConfig, ExternalArtifact
+from sdk.artifacts.config import ArtifactConfig, ExternalArtifact
+from sdk.artifacts.functions import load_artifact, register_artifact, save_artifact
+from sdk.client.client import Client
 from sdk.errors import (
     ArtifactVersionExistsError,
     GraphQLError,
@@ -11,7 +11,7 @@ from sdk.errors import (
     NotFoundError,
     TransportError,
 )
-from sdk.steps import pipeline, step
+from sdk.pipeline.steps import pipeline, step
 
 __all__ = [
     "ArtifactConfig",

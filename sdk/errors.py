@@ -75,10 +75,10 @@ class UntrustedArtifactError(MaterializerError):
 # Errors defined next to the code that raises them, importable from here too (loaded on first
 # use, so that importing sdk.errors stays free of those modules).
 _DEFINED_ELSEWHERE = {
-    "ArtifactDataDeletedError": "sdk.prune",  # a NotFoundError
-    "PruneError": "sdk.prune",
-    "StoreSecretError": "sdk.secret",
-    "StepOutputError": "sdk.run",  # a TypeError too
+    "ArtifactDataDeletedError": "sdk.prune.prune",  # a NotFoundError
+    "PruneError": "sdk.prune.prune",
+    "StoreSecretError": "sdk.artifacts.secret",
+    "StepOutputError": "sdk.pipeline.execution",  # a TypeError too
 }
 
 

@@ -17,8 +17,8 @@ from typer.testing import CliRunner, Result
 
 from sdk import Client, InputError, pipeline, step
 from sdk.cli import app, lineage_tree, parse_target
-from sdk.lineage import LineageEdge, LineageGraph, LineageNode, StepRunNode
-from sdk.views import ArtifactVersion
+from sdk.client.lineage import LineageEdge, LineageGraph, LineageNode, StepRunNode
+from sdk.client.views import ArtifactVersion
 from tests.conftest import LiveServer, free_port
 from tests.sdk.test_lineage import World, build_world, edges_of
 

@@ -14,7 +14,7 @@ import pytest
 
 from sdk import Client, pipeline, step
 from sdk.cli.runs import duration
-from sdk.views import PipelineRun
+from sdk.client.views import PipelineRun
 from tests.test_cli_artifacts import Cli, assert_one_line_error, rows
 
 

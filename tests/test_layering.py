@@ -163,7 +163,7 @@ def test_only_transport_and_cli_import_api() -> None:
 def test_the_shared_rules_are_used_by_both_sides() -> None:
     sdk_users = {imp.module for imp in _all_imports("sdk") if _imports_only_rules(imp)}
     api_users = {imp.module for imp in _all_imports("api") if _imports_only_rules(imp)}
-    assert {"sdk.config", "sdk.run", "sdk.signature"} <= sdk_users
+    assert {"sdk.artifacts.config", "sdk.pipeline.execution", "sdk.pipeline.signature"} <= sdk_users
     assert "api.storage.artifacts" in api_users
 
 

@@ -19,10 +19,10 @@ from typer.testing import CliRunner, Result
 from api.storage import models
 from api.storage.engine import sync_url
 from sdk import Client, ExternalArtifact, pipeline, register_artifact, save_artifact, step
+from sdk.artifacts.store import ArtifactStore
 from sdk.cli import app
 from sdk.errors import GraphQLError, NotFoundError
-from sdk.prune import ArtifactDataDeletedError, delete_artifact_version, prune_artifacts
-from sdk.store import ArtifactStore
+from sdk.prune.prune import ArtifactDataDeletedError, delete_artifact_version, prune_artifacts
 
 OLD = datetime.now(UTC) - timedelta(days=3)
 
@@ -381,16 +381,16 @@ def test_ignore_errors_goes_on_and_reports_the_file(
 def test_an_interrupted_prune_leaves_no_metadata_without_data_and_a_rerun_finishes(
     world: World,
 ) -> None:
-    import sdk.prune
+    import sdk.prune.prune
 
-    original = sdk.prune.delete_metadata
+    original = sdk.prune.prune.delete_metadata
 
     def crash_after_first(client: Client, ids: list[str]) -> dict[str, Any]:
         original(client, ids[:1])
         raise KeyboardInterrupt  # the process dies between file and metadata deletion
 
     with pytest.MonkeyPatch.context() as patch, pytest.raises(KeyboardInterrupt):
-        patch.setattr(sdk.prune, "delete_metadata", crash_after_first)
+        patch.setattr(sdk.prune.prune, "delete_metadata", crash_after_first)
         prune_artifacts(Client())
 
     versions = world.versions()

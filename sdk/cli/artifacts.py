@@ -19,14 +19,14 @@ from sdk.cli.common import (
     make_client,
     print_json,
 )
+from sdk.client.views import Artifact, ArtifactVersion, parse_time
 from sdk.errors import InputError
-from sdk.views import Artifact, ArtifactVersion, parse_time
 
 if TYPE_CHECKING:
     from rich.table import Table
 
-    from sdk.client import Client
-    from sdk.verify import VersionCheck
+    from sdk.artifacts.verify import VersionCheck
+    from sdk.client.client import Client
 
 PAGE = 100
 
@@ -379,7 +379,7 @@ def verify(
     An fsck for the artifact store: versions whose data prune deleted are skipped and counted.
     Exits 1 when any data is missing or changed.
     """
-    from sdk.verify import VerifyLevel
+    from sdk.artifacts.verify import VerifyLevel
 
     with cli_errors():
         if target is not None and all_:
@@ -427,7 +427,7 @@ def _versions_to_verify(client: Client, target: str | None) -> list[ArtifactVers
 def _check(version: ArtifactVersion, level: str) -> VersionCheck:
     """`check_version`, with a file that cannot be read (permissions, I/O) counted as changed:
     its data cannot be the data recorded until it can be read again."""
-    from sdk.verify import VersionCheck, check_version
+    from sdk.artifacts.verify import VersionCheck, check_version
 
     try:
         return check_version(version, level)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from sdk.client import Client
+from sdk.client.client import Client
 from sdk.errors import LineageQLError
 from sdk.transport import HttpTransport
 

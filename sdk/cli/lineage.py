@@ -11,8 +11,8 @@ import typer
 
 from sdk.cli.app import app
 from sdk.cli.common import TokenOption, UrlOption, cli_errors, console, make_client
+from sdk.client.lineage import LineageGraph, LineageNode, StepRunNode
 from sdk.errors import InputError
-from sdk.lineage import LineageGraph, LineageNode, StepRunNode
 
 if TYPE_CHECKING:
     from rich.text import Text

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 import typer
 
-from sdk import operations as ops
 from sdk.cli.app import runs_app
 from sdk.cli.artifacts import LimitOption, add_row, collect, iso, more_hint, table, when
 from sdk.cli.common import (
@@ -19,8 +18,9 @@ from sdk.cli.common import (
     make_client,
     print_json,
 )
+from sdk.client import operations as ops
+from sdk.client.views import parse_time
 from sdk.errors import InputError, NotFoundError
-from sdk.views import parse_time
 
 STATUSES = ("RUNNING", "COMPLETED", "FAILED", "CACHED", "ABANDONED")
 

@@ -14,10 +14,11 @@ from typing import IO, Any, ClassVar, Literal, NamedTuple, overload
 
 import xxhash
 
+from sdk.artifacts.store import ArtifactStore
+
 # Defined in sdk.errors (one error family with LineageQLError), re-exported here.
 from sdk.errors import MaterializerError as MaterializerError
 from sdk.errors import UntrustedArtifactError as UntrustedArtifactError
-from sdk.store import ArtifactStore
 
 
 class PickleFallbackWarning(UserWarning):

@@ -12,6 +12,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
+from sdk.artifacts.store import ArtifactStore
 from sdk.errors import LineageQLError, StoreFullError
 from sdk.materializers.base import (
     BaseMaterializer,
@@ -28,7 +29,6 @@ from sdk.materializers.registry import (
     import_object,
     materializer_for,
 )
-from sdk.store import ArtifactStore
 
 log = logging.getLogger("lineageql")
 

@@ -2,9 +2,9 @@
 
 Loading a pickle runs code, and a pickle only loads on the Python it was written with. So
 `save` writes `versions.json`: the Python and cloudpickle versions, and an HMAC-SHA256 over
-them and `data.pkl`, keyed by the store secret (`sdk.secret`). `load` reads the bytes, checks
-the signature, then the Python major.minor, and only then unpickles; any failure is refused
-with UntrustedArtifactError unless the caller passed `allow_untrusted=True`.
+them and `data.pkl`, keyed by the store secret (`sdk.artifacts.secret`). `load` reads the
+bytes, checks the signature, then the Python major.minor, and only then unpickles; any failure
+is refused with UntrustedArtifactError unless the caller passed `allow_untrusted=True`.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 
 import cloudpickle
 
+from sdk.artifacts.secret import key_id, store_secret
 from sdk.materializers.base import (
     BaseMaterializer,
     HashingWriter,
@@ -29,7 +30,6 @@ from sdk.materializers.base import (
     type_path,
     untrusted_allowed,
 )
-from sdk.secret import key_id, store_secret
 
 _DATA = "data.pkl"
 _VERSIONS = "versions.json"

@@ -24,7 +24,7 @@ from api.auth import (
     hash_token,
     is_loopback,
 )
-from sdk.client import Client
+from sdk.client.client import Client
 from sdk.errors import GraphQLError
 from sdk.transport import HttpTransport
 from tests.conftest import ROOT, LiveServer, free_port

@@ -17,7 +17,7 @@ import pytest
 from graphql import parse
 
 import api
-import sdk.operations as ops
+import sdk.client.operations as ops
 from api.graphql.extensions import document_limit_errors
 from api.graphql.schema import schema
 from tests.conftest import LiveServer

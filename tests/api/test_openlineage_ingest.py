@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from api.auth import add_token
-from sdk.client import Client
+from sdk.client.client import Client
 from tests.api.test_auth import base_env
 from tests.conftest import LiveServer
 from tests.sdk.test_openlineage import CLIENT_MISSING, ol_env, ol_pipeline  # noqa: F401

@@ -18,7 +18,7 @@ from graphql import (
 )
 
 import api
-from sdk import operations
+from sdk.client import operations
 from tests.conftest import ROOT
 
 SDL_PATH = ROOT / "schema.graphql"
@@ -58,7 +58,7 @@ CONNECTIONS = {
 
 
 def _documents() -> dict[str, str]:
-    """Every module-level string constant of sdk.operations that holds an operation."""
+    """Every module-level string constant of sdk.client.operations that holds an operation."""
     return {
         name: value
         for name, value in vars(operations).items()
@@ -105,7 +105,7 @@ def test_operations_module_has_documents() -> None:
 def test_sdk_document_validates(name: str, graphql_schema: GraphQLSchema) -> None:
     document = parse(_documents()[name])
     errors = validate(graphql_schema, document)
-    assert not errors, f"sdk.operations.{name}: {[e.message for e in errors]}"
+    assert not errors, f"sdk.client.operations.{name}: {[e.message for e in errors]}"
 
 
 def test_sdk_documents_validate_against_live_schema() -> None:
@@ -114,7 +114,7 @@ def test_sdk_documents_validate_against_live_schema() -> None:
     live = schema._schema
     for name, text in _documents().items():
         errors = validate(live, parse(text))
-        assert not errors, f"sdk.operations.{name}: {[e.message for e in errors]}"
+        assert not errors, f"sdk.client.operations.{name}: {[e.message for e in errors]}"
 
 
 def test_contract_query_fields_exist(graphql_schema: GraphQLSchema) -> None:

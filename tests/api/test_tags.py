@@ -12,7 +12,7 @@ from graphql import parse, validate
 from api.graphql.schema import schema
 from sdk.cli.artifacts import COUNT_ARTIFACTS, LIST_ARTIFACTS
 from sdk.cli.runs import LIST_RUNS, SHOW_RUN
-from sdk.client import UPDATE_ARTIFACT, UPDATE_ARTIFACT_VERSION
+from sdk.client.client import UPDATE_ARTIFACT, UPDATE_ARTIFACT_VERSION
 from tests.api.client import Api, output, row_counts
 
 UPDATE = """

@@ -19,9 +19,9 @@ import pytest
 from starlette.applications import Starlette
 
 import api
+from sdk.artifacts.store import ArtifactStore
 from sdk.materializers import save_data
-from sdk.run import _version_input
-from sdk.store import ArtifactStore
+from sdk.pipeline.execution import _version_input
 
 CREATE = """
 mutation ($input: ArtifactVersionInput!) {

@@ -11,7 +11,7 @@ from sklearn.datasets import load_digits
 from sklearn.svm import SVC
 
 from sdk import Client, pipeline, save_artifact, step
-from sdk.client import Client as ClientFromModule
+from sdk.client.client import Client as ClientFromModule
 
 pytestmark = [
     pytest.mark.usefixtures("lineageql"),
@@ -36,7 +36,7 @@ def train_model(samples: int) -> Annotated[SVC, "model"]:
     return SVC(gamma=0.001).fit(X[:samples], y[:samples])
 
 
-# As the docs write it (the import of `Client` swapped to sdk.client).
+# As the docs write it (the import of `Client` swapped to sdk.client.client).
 @step
 def evaluate_against_previous(model, X_test, y_test) -> float:
     """Compare current model with the previous best model."""

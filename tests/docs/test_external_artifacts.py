@@ -13,7 +13,7 @@ import pytest
 from sklearn.datasets import load_iris
 
 from sdk import ArtifactConfig, Client, ExternalArtifact, pipeline, step
-from sdk.views import ArtifactVersion, PipelineRun
+from sdk.client.views import ArtifactVersion, PipelineRun
 
 pytestmark = pytest.mark.usefixtures("lineageql")
 

@@ -10,7 +10,7 @@ from uuid import UUID
 import pytest
 
 from sdk import Client, pipeline, step
-from sdk.post_execution import get_pipeline, get_pipelines, get_run
+from sdk.client.post_execution import get_pipeline, get_pipelines, get_run
 
 
 @step(name="first_step")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from sdk import ExternalArtifact, pipeline, register_artifact, step
-from sdk.client import Client
+from sdk.client.client import Client
 
 pytestmark = pytest.mark.usefixtures("lineageql")
 

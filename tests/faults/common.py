@@ -13,7 +13,7 @@ from typer.testing import CliRunner, Result
 
 from sdk import Client
 from sdk.cli import app
-from sdk.views import ArtifactVersion
+from sdk.client.views import ArtifactVersion
 
 
 def cli(*args: str) -> Result:

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from sdk import Client, load_artifact, register_artifact, save_artifact
+from sdk.artifacts.verify import verify_level
 from sdk.errors import (
     ArtifactDataChangedError,
     ArtifactDataMissingError,
@@ -26,8 +27,7 @@ from sdk.errors import (
 )
 from sdk.materializers import BaseMaterializer, PickleFallbackWarning, tree_hash
 from sdk.materializers.base import FileDigest, new_hasher
-from sdk.prune import execute_prune, plan_prune
-from sdk.verify import verify_level
+from sdk.prune.prune import execute_prune, plan_prune
 from tests.faults.common import (
     cli,
     database_url,  # noqa: F401 (SQLite only)

@@ -23,7 +23,7 @@ from sdk import (
 )
 from sdk.materializers import BaseMaterializer
 from sdk.materializers.builtin import BuiltInContainerMaterializer
-from sdk.steps import Pipeline
+from sdk.pipeline.steps import Pipeline
 from sdk.transport import transport_from_env
 
 CALLS: list[str] = []
@@ -116,7 +116,7 @@ def test_a_hit_costs_one_round_trip(
             sent.append(document.split("(")[0].split()[-1])
             return inner.execute(document, variables)
 
-    monkeypatch.setattr("sdk.client.transport_from_env", lambda: Counting())
+    monkeypatch.setattr("sdk.client.client.transport_from_env", lambda: Counting())
     two_step_pipeline(module)()
     assert sent == ["StartPipelineRun", "StartStepRun", "StartStepRun", "FinishPipelineRun"]
 

@@ -70,7 +70,7 @@ def test_each_step_costs_one_round_trip_to_start_and_one_to_finish(
     store_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     counting = CountingTransport(transport_from_env())
-    monkeypatch.setattr("sdk.client.transport_from_env", lambda: counting)
+    monkeypatch.setattr("sdk.client.client.transport_from_env", lambda: counting)
 
     @step
     def a() -> int:

@@ -17,9 +17,9 @@ from sdk import (
     save_artifact,
     step,
 )
+from sdk.client.views import ArtifactVersion, PipelineRun
 from sdk.errors import LineageQLError
 from sdk.materializers.builtin import BuiltInContainerMaterializer
-from sdk.views import ArtifactVersion, PipelineRun
 
 
 @step

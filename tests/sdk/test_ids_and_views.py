@@ -25,9 +25,9 @@ from sdk import (
     save_artifact,
     step,
 )
+from sdk.client.lineage import StepRunNode
+from sdk.client.views import ArtifactVersion
 from sdk.errors import LineageQLError
-from sdk.lineage import StepRunNode
-from sdk.views import ArtifactVersion
 from tests.conftest import ROOT
 
 

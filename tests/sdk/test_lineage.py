@@ -10,11 +10,11 @@ from typing import Annotated, Any
 
 import pytest
 
-import sdk.client
+import sdk.client.client
 from sdk import ArtifactConfig, Client, ExternalArtifact, InputError, NotFoundError, pipeline, step
-from sdk.lineage import LineageEdge, LineageGraph, StepRunNode
+from sdk.client.lineage import LineageEdge, LineageGraph, StepRunNode
+from sdk.client.views import ArtifactVersion, PipelineRun, StepRun
 from sdk.transport import Transport, transport_from_env
-from sdk.views import ArtifactVersion, PipelineRun, StepRun
 
 
 @step
@@ -263,7 +263,7 @@ class CountingTransport:
 def test_every_page_is_fetched(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     raw = world.version("load_raw")
     whole = Client().get_lineage(raw.id, "BOTH", depth=5)
-    monkeypatch.setattr(sdk.client, "LINEAGE_PAGE", 2)
+    monkeypatch.setattr(sdk.client.client, "LINEAGE_PAGE", 2)
     counting = CountingTransport(transport_from_env())
 
     paged = Client(counting).get_lineage(raw.id, "BOTH", depth=5)

@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 import xxhash
 
+from sdk.artifacts.store import ArtifactStore
 from sdk.materializers import (
     BaseMaterializer,
     MaterializerError,
@@ -35,7 +36,6 @@ from sdk.materializers.builtin import (
     BytesMaterializer,
     PathMaterializer,
 )
-from sdk.store import ArtifactStore
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -16,12 +16,12 @@ from typing import Any
 import pytest
 
 from sdk import Client, load_artifact, save_artifact
+from sdk.artifacts.secret import StoreSecretError, key_id, store_secret
+from sdk.artifacts.store import ArtifactStore
 from sdk.materializers import PickleFallbackWarning, load_data, save_data
 from sdk.materializers.base import UntrustedArtifactError, allowing_untrusted
 from sdk.materializers.io import SavedData
 from sdk.materializers.pickle import _new_mac
-from sdk.secret import StoreSecretError, key_id, store_secret
-from sdk.store import ArtifactStore
 
 SECRET = "a-deployment-secret-" + "s" * 40
 

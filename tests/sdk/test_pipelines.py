@@ -25,7 +25,7 @@ from sdk import (
     pipeline,
     step,
 )
-from sdk.views import ArtifactVersion
+from sdk.client.views import ArtifactVersion
 
 pytestmark = pytest.mark.usefixtures("lineageql")
 

@@ -21,8 +21,8 @@ from sdk import (
     save_artifact,
     step,
 )
-from sdk.config import check_text
-from sdk.signature import resolve_name
+from sdk.artifacts.config import check_text
+from sdk.pipeline.signature import resolve_name
 from tests.api.client import CREATE_VERSION, Api, version_input
 
 VALUES = [

@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from sdk import Client, load_artifact, pipeline, register_artifact, save_artifact, step
+from sdk.artifacts.store import ArtifactStore
 from sdk.materializers import (
     MaterializerError,
     PickleFallbackWarning,
@@ -23,7 +24,6 @@ from sdk.materializers import (
     load_data,
     save_data,
 )
-from sdk.store import ArtifactStore
 from tests.conftest import LiveServer, _close_transports
 
 

@@ -14,9 +14,9 @@ from typing import Annotated, Any, Literal, NewType, Tuple, TypedDict, TypeVar  
 
 import pytest
 
-from sdk.config import ArtifactConfig, ExternalArtifact
+from sdk.artifacts.config import ArtifactConfig, ExternalArtifact
 from sdk.errors import InputError
-from sdk.signature import (
+from sdk.pipeline.signature import (
     MAX_CHECKED_ITEMS,
     InputSpec,
     OutputSpec,

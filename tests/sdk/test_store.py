@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sdk.store import ArtifactStore, sanitize
+from sdk.artifacts.store import ArtifactStore, sanitize
 
 
 @pytest.fixture(params=["local", "memory", "s3"])

@@ -18,10 +18,10 @@ import pandas as pd
 import pytest
 
 from sdk import Client, pipeline, save_artifact, step
+from sdk.artifacts.store import ArtifactStore
 from sdk.materializers import BaseMaterializer, SavedData, VisualizationType, save_data, visuals
 from sdk.materializers.numpy import MAX_IMAGE_SIDE, SAMPLE_SIZE
 from sdk.materializers.pandas import MAX_COLUMNS, SUMMARY_ROWS
-from sdk.store import ArtifactStore
 
 
 @pytest.fixture

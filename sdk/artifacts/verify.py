@@ -34,8 +34,8 @@ from sdk.errors import (
 )
 
 if TYPE_CHECKING:
-    from sdk.store import ArtifactStore
-    from sdk.views import ArtifactVersion
+    from sdk.artifacts.store import ArtifactStore
+    from sdk.client.views import ArtifactVersion
 
 log = logging.getLogger("lineageql")
 

@@ -1,6 +1,6 @@
 """ZenML's legacy post-execution reading API, as a thin layer over `Client`:
 
-    from sdk.post_execution import get_pipelines
+    from sdk.client.post_execution import get_pipelines
 
     pipeline_x = get_pipelines()[0]              # the pipeline with the most recent run
     latest_version = pipeline_x.versions[0]      # its newest definition
@@ -20,9 +20,9 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
-from sdk.client import Client, IdLike
+from sdk.client.client import Client, IdLike
+from sdk.client.views import PipelineRun, parse_time
 from sdk.errors import InputError
-from sdk.views import PipelineRun, parse_time
 
 LIST_PIPELINES_BY_LAST_RUN = """
 query PostExecutionPipelines($first: Int, $after: String) {

@@ -24,7 +24,7 @@ from itertools import islice
 from typing import Annotated, Any, Final, Literal, Union, get_args, get_origin
 
 from api import rules
-from sdk.config import ArtifactConfig, check_text, checked
+from sdk.artifacts.config import ArtifactConfig, check_text, checked
 from sdk.errors import InputError
 
 MAX_CHECKED_ITEMS: Final = 1000

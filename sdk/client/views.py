@@ -9,8 +9,8 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, SupportsIndex, overload
 
 if TYPE_CHECKING:
-    from sdk.client import Client
-    from sdk.lineage import LineageGraph
+    from sdk.client.client import Client
+    from sdk.client.lineage import LineageGraph
 
 
 def parse_time(value: str | None) -> datetime | None:
@@ -104,7 +104,8 @@ class ArtifactVersion:
         First the data is checked against what was recorded when it was saved, at the level
         `verify` asks for: "full" (or True) recomputes the content hash, "size" checks that it
         exists with the recorded size, "off" (or False) checks nothing; unset, the
-        environment variable LINEAGEQL_VERIFY decides, and without it "size" (see sdk.verify).
+        environment variable LINEAGEQL_VERIFY decides, and without it "size" (see
+        sdk.artifacts.verify).
 
         A pickled value is verified first (its signature by the store secret, and the Python
         version); `allow_untrusted=True` skips that: only for data whose origin you trust.
@@ -117,12 +118,12 @@ class ArtifactVersion:
         from sdk.materializers import load_data
 
         if self.data_deleted_at is not None:
-            from sdk.prune import data_deleted_error
+            from sdk.prune.prune import data_deleted_error
 
             raise data_deleted_error(self)
+        from sdk.artifacts.verify import data_uri, missing_file_error, verify_version
         from sdk.errors import ArtifactDataMissingError
         from sdk.materializers.base import allowing_untrusted
-        from sdk.verify import data_uri, missing_file_error, verify_version
 
         verify_version(self, verify)
         try:

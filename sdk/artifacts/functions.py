@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sdk import operations as ops
-from sdk.client import Client
-from sdk.config import ArtifactConfig, _custom_version, _tags, check_text
+from sdk.artifacts.config import ArtifactConfig, _custom_version, _tags, check_text
+from sdk.client import operations as ops
+from sdk.client.client import Client
+from sdk.client.views import ArtifactVersion
 from sdk.errors import InputError, LineageQLError, OutcomeUnknownError
-from sdk.views import ArtifactVersion
 
 if TYPE_CHECKING:
     from sdk.materializers import BaseMaterializer
@@ -67,7 +67,7 @@ def save_version(
     """`save_artifact` through `client`; `source` is SAVED, or EXTERNAL for a pipeline's
     `ExternalArtifact(value=...)`."""
     from sdk.materializers import save_data
-    from sdk.run import _version_input
+    from sdk.pipeline.execution import _version_input
 
     # The rules the API applies, checked before any byte is written: a refused name, version
     # or tag leaves no folder behind.
@@ -142,7 +142,7 @@ def register_artifact(
     from sdk.materializers import SavedData, hash_tree
     from sdk.materializers.base import type_path
     from sdk.materializers.builtin import PathMaterializer
-    from sdk.run import _version_input
+    from sdk.pipeline.execution import _version_input
 
     check_text(name, "artifact name")
     config = ArtifactConfig(version=version, tags=tags or ())

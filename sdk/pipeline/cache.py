@@ -15,8 +15,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from sdk.steps import Step
-    from sdk.views import ArtifactVersion
+    from sdk.client.views import ArtifactVersion
+    from sdk.pipeline.steps import Step
 
 CACHE_FORMAT = "1"
 

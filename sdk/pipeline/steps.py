@@ -10,10 +10,10 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from typing import Any, overload
 
-from sdk.config import ExternalArtifact
+from sdk.artifacts.config import ExternalArtifact
+from sdk.client.views import ArtifactVersion, PipelineRun
 from sdk.errors import InputError
-from sdk.signature import InputSpec, OutputSpec, parse_inputs, parse_outputs
-from sdk.views import ArtifactVersion, PipelineRun
+from sdk.pipeline.signature import InputSpec, OutputSpec, parse_inputs, parse_outputs
 
 MaterializerOption = type | Mapping[str, type] | None
 
@@ -226,7 +226,7 @@ class Pipeline:
         return composition
 
     def __call__(self, *args: Any, **kwargs: Any) -> PipelineRun:
-        from sdk.run import run_composition
+        from sdk.pipeline.execution import run_composition
 
         return run_composition(self.compose(*args, **kwargs), self.options)
 

@@ -12,11 +12,11 @@ from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from sdk.views import ArtifactVersion, parse_time
+from sdk.client.views import ArtifactVersion, parse_time
 
 if TYPE_CHECKING:
-    from sdk.client import Client
-    from sdk.views import StepRun
+    from sdk.client.client import Client
+    from sdk.client.views import StepRun
 
 PRODUCED = "PRODUCED"
 CONSUMED = "CONSUMED"

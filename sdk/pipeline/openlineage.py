@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
-    from sdk.views import ArtifactVersion
+    from sdk.client.views import ArtifactVersion
 
 log = logging.getLogger("lineageql.openlineage")
 
@@ -162,7 +162,7 @@ class Emitter:
         )
         self._thread.start()
 
-    # What sdk.run reports.
+    # What sdk.pipeline.execution reports.
 
     def run_started(self) -> None:
         self._send("START", self.pipeline, self.run_id)
@@ -409,7 +409,7 @@ def facet_classes() -> tuple[Any, Any]:
 
 
 class _Off:
-    """What sdk.run talks to when OpenLineage is not configured."""
+    """What sdk.pipeline.execution talks to when OpenLineage is not configured."""
 
     def __bool__(self) -> bool:
         return False

@@ -18,24 +18,24 @@ from typing import TYPE_CHECKING, Any
 
 from api import rules
 from api.rules import RuleError
-from sdk import cache, openlineage
-from sdk import operations as ops
-from sdk.client import Client
-from sdk.config import ExternalArtifact
+from sdk.artifacts.config import ExternalArtifact
+from sdk.client import operations as ops
+from sdk.client.client import Client
+from sdk.client.views import ArtifactVersion, PipelineRun
 from sdk.errors import InputError, LineageQLError, NotFoundError, TransportError
-from sdk.signature import (
+from sdk.pipeline import cache, openlineage
+from sdk.pipeline.signature import (
     OutputSpec,
     check_type,
     default_artifact_name,
     describe_type,
     resolve_name,
 )
-from sdk.steps import Composition, Invocation, OutputRef, PipelineOptions, Step
-from sdk.views import ArtifactVersion, PipelineRun
+from sdk.pipeline.steps import Composition, Invocation, OutputRef, PipelineOptions, Step
 
 if TYPE_CHECKING:
+    from sdk.artifacts.store import ArtifactStore
     from sdk.materializers import BaseMaterializer, SavedData
-    from sdk.store import ArtifactStore
 
 log = logging.getLogger("lineageql")
 DEFAULT_HEARTBEAT = 30.0  # seconds between a running pipeline's heartbeats
@@ -260,7 +260,7 @@ def _resolve_external(
 ) -> ArtifactVersion:
     """The version one external input stands for; NotFoundError says which input asked what."""
     if isinstance(value, ExternalArtifact) and value.has_value:
-        from sdk.artifacts import save_version
+        from sdk.artifacts.functions import save_version
 
         version = save_version(
             client,

@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sdk import operations as ops
+from sdk.client import operations as ops
+from sdk.client.lineage import LineageGraph
+from sdk.client.views import Artifact, ArtifactVersion, Pipeline, PipelineRun, StepRun, parse_time
 from sdk.errors import (
     AliasConflictError,
     ArtifactVersionExistsError,
@@ -21,12 +23,10 @@ from sdk.errors import (
     LineageQLError,
     NotFoundError,
 )
-from sdk.lineage import LineageGraph
 from sdk.transport import Transport, transport_from_env
-from sdk.views import Artifact, ArtifactVersion, Pipeline, PipelineRun, StepRun, parse_time
 
 if TYPE_CHECKING:
-    from sdk.store import ArtifactStore
+    from sdk.artifacts.store import ArtifactStore
 
 PAGE = 200
 
@@ -237,7 +237,7 @@ class Client:
         """The artifact store: LINEAGEQL_ARTIFACT_STORE, else the one the API reports. Its
         identity (`.lineageql/store.json` at its root) is written on first use."""
         if self._store is None:
-            from sdk.store import ArtifactStore
+            from sdk.artifacts.store import ArtifactStore
 
             configured = os.environ.get("LINEAGEQL_ARTIFACT_STORE")
             if configured:  # no round trip; prune writes the identity after its checks

@@ -39,9 +39,9 @@ from typing import TYPE_CHECKING, Any
 from sdk.errors import InputError, LineageQLError, NotFoundError, StoreMismatchError
 
 if TYPE_CHECKING:
-    from sdk.client import Client
-    from sdk.store import ArtifactStore
-    from sdk.views import ArtifactVersion
+    from sdk.artifacts.store import ArtifactStore
+    from sdk.client.client import Client
+    from sdk.client.views import ArtifactVersion
 
 DEFAULT_ORPHAN_GRACE = timedelta(hours=24)
 BATCH = 100  # versions per mutation
@@ -344,7 +344,7 @@ def plan_prune(
         )
     if orphan_grace < timedelta(0):
         raise InputError(f"the orphan grace period must not be negative (got {orphan_grace})")
-    from sdk.views import parse_time
+    from sdk.client.views import parse_time
 
     store = client.store
     unused = _nodes(client, UNUSED_VERSIONS)
@@ -675,7 +675,7 @@ def prune_artifacts(
 ) -> PruneResult | PrunePlan:
     """Delete the versions no step run produced or consumed, as `lineageql artifacts prune`
     does (without asking); with `dry_run`, the plan instead."""
-    from sdk.client import Client
+    from sdk.client.client import Client
 
     client = client or Client()
     plan = plan_prune(

@@ -1,0 +1,1 @@
+"""Artifacts: save/load/register, the artifact store, verification, output configuration."""

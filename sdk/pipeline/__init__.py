@@ -1,0 +1,1 @@
+"""Steps and pipelines: decorators, signatures, execution of one step, caching."""

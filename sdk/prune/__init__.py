@@ -1,0 +1,1 @@
+"""Deleting artifact versions and their data: plan, execute, sweep orphans."""
