@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
 import logging
-import os
 import re
 import sys
 import uuid
@@ -14,6 +15,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from graphql import GraphQLError
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
@@ -25,6 +27,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.types import ExecutionResult
 
 from api.auth import Principal, Tokens, TokensUnavailable, check_bind, is_loopback, require_scope
 from api.embedded import ensure_schema
@@ -38,10 +41,11 @@ from api.errors import (
 )
 from api.graphiql import graphiql_page
 from api.graphql.context import Context, build_context
-from api.graphql.extensions import check_json_value, json_depth_error
+from api.graphql.extensions import check_json_value, convert_error, json_depth_error
 from api.graphql.schema import schema
 from api.limits import BodySizeLimit, BodyTooLarge, check_batch
 from api.lineage_ingest import route as lineage_route
+from api.persisted import PersistedDocuments, resolve
 from api.settings import Settings
 from api.storage.engine import Database
 from api.ui import ui_routes
@@ -61,9 +65,16 @@ class HttpContext(Context):
 
 
 class GraphQLApp(GraphQL[Context, None]):
-    def __init__(self, settings: Settings, **options: Any) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        persisted: PersistedDocuments | None = None,
+        **options: Any,
+    ) -> None:
         super().__init__(schema, **options)
         self.settings = settings
+        # Automatic persisted operations (api.persisted): this process's documents by hash.
+        self.persisted = PersistedDocuments() if persisted is None else persisted
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         state = request.app.state
@@ -128,6 +139,40 @@ class GraphQLApp(GraphQL[Context, None]):
         check_batch(data, self.settings.max_batch_operations)
         return data
 
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        """As Strawberry's, for one operation (alone or in a batch), with automatic persisted
+        operations: a hash the process knows stands for its text, a text sent with its hash
+        is checked and remembered once it has run. The text then takes the path any text
+        takes (scope, limits, validation). An unknown hash without text, or a hash that is
+        not the text's, is that operation's only error; nothing runs."""
+        try:
+            resolved = resolve(request_data.query, request_data.extensions, self.persisted)
+        except ApiError as exc:
+            error = GraphQLError(exc.message, original_error=exc, extensions=exc.extensions)
+            request_id = getattr(context, "request_id", None)
+            return ExecutionResult(data=None, errors=[convert_error(error, request_id)])
+        if resolved.query is not request_data.query:
+            request_data = dataclasses.replace(request_data, query=resolved.query)
+        result = await super().execute_single(
+            request=request,
+            request_adapter=request_adapter,
+            sub_response=sub_response,
+            context=context,
+            root_value=root_value,
+            request_data=request_data,
+        )
+        if resolved.remember is not None and resolved.query is not None and _ran(result):
+            self.persisted.put(resolved.remember, resolved.query)
+        return result
+
     def create_response(
         self,
         response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
@@ -140,6 +185,12 @@ class GraphQLApp(GraphQL[Context, None]):
         if response.status_code == 200 and is_refused_request(response_data):
             response.status_code = 400
         return response
+
+
+def _ran(result: ExecutionResult) -> bool:
+    """Whether an operation got past parsing, limits, scope and validation: it has data, or
+    an error raised while it ran (with a path). Only such documents are remembered."""
+    return result.data is not None or any(error.path for error in result.errors or ())
 
 
 REFUSED_CODES = {BadRequest.code, BadUserInput.code, LimitExceeded.code}
@@ -299,11 +350,13 @@ def create_app(settings: Settings) -> Starlette:
     # are required from the start on a non-loopback address, even if none exists.
     exposed = settings.bind_host is not None and not is_loopback(settings.bind_host)
     app.state.tokens = Tokens(settings, require=exposed and not settings.insecure_no_auth)
+    app.state.persisted = graphql.persisted  # this process's persisted operations
     return app
 
 
 def app_from_env() -> Starlette:
-    """Factory for uvicorn workers: settings come from the LINEAGEQL_* environment."""
+    """Factory for uvicorn (`uvicorn --factory api.app:app_from_env`): settings from the
+    LINEAGEQL_* environment."""
     return create_app(Settings.from_env())
 
 
@@ -316,31 +369,56 @@ def serve(
     insecure_no_auth: bool = False,
     allowed_hosts: tuple[str, ...] | None = None,
 ) -> None:
-    """Run uvicorn; with several workers each process builds the app from the environment.
+    """Run uvicorn on `settings`, all of them: with several workers each process builds its
+    app from a pickled copy (limits set in code included). The caller's environment is left
+    as it is.
 
     Raises api.auth.InsecureBindError (a ValueError) for a non-loopback `host` while no token
     is configured, unless `insecure_no_auth`. `allowed_hosts` (else the settings') are Host
     header names accepted besides the loopback ones."""
     import uvicorn
+    from uvicorn.config import STARTUP_FAILURE
+    from uvicorn.supervisors import Multiprocess
 
     warning = check_bind(settings, host, insecure_no_auth=insecure_no_auth)
     if warning:
         print(warning, file=sys.stderr, flush=True)
         log.warning("%s", warning)
-    if settings.tokens_file is not None:
-        os.environ["LINEAGEQL_TOKENS_FILE"] = str(settings.tokens_file)
-    os.environ["LINEAGEQL_HOME"] = str(settings.home)
-    os.environ["LINEAGEQL_DATABASE_URL"] = settings.database_url
-    os.environ["LINEAGEQL_ARTIFACT_STORE"] = settings.artifact_store
-    os.environ["LINEAGEQL_BIND_HOST"] = host
-    os.environ["LINEAGEQL_INSECURE_NO_AUTH"] = "true" if insecure_no_auth else "false"
-    hosts = settings.allowed_hosts if allowed_hosts is None else allowed_hosts
-    os.environ["LINEAGEQL_ALLOWED_HOSTS"] = ",".join(hosts)
-    uvicorn.run(
-        "api.app:app_from_env",
+    config = uvicorn.Config(
+        app_factory(settings, host, insecure_no_auth=insecure_no_auth, allowed_hosts=allowed_hosts),
         factory=True,
         host=host,
         port=port,
         workers=workers,
         log_level="info",
     )
+    # What uvicorn.run does, which takes an import string rather than a factory for workers.
+    server = uvicorn.Server(config)
+    try:
+        if config.workers > 1:
+            Multiprocess(config, sockets=[config.bind_socket()]).run()
+        else:
+            server.run()
+    except KeyboardInterrupt:
+        pass
+    if config.workers == 1 and not server.started:
+        sys.exit(STARTUP_FAILURE)
+
+
+def app_factory(
+    settings: Settings,
+    host: str,
+    *,
+    insecure_no_auth: bool = False,
+    allowed_hosts: tuple[str, ...] | None = None,
+) -> functools.partial[Starlette]:
+    """The app factory `serve` hands to its workers: `create_app` with `settings` as served on
+    `host` (the address bound, the insecure flag, the Host names accepted). Picklable, as
+    uvicorn's worker processes (spawned) need."""
+    served = dataclasses.replace(
+        settings,
+        bind_host=host,
+        insecure_no_auth=insecure_no_auth,
+        allowed_hosts=settings.allowed_hosts if allowed_hosts is None else allowed_hosts,
+    )
+    return functools.partial(create_app, served)

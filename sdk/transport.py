@@ -4,6 +4,8 @@ The only module of the SDK (with the CLI) that touches `api`, and only through i
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
 import threading
 import time
@@ -94,13 +96,62 @@ def _operation_keyword(document: str) -> str:
     return "query"
 
 
+@functools.lru_cache(maxsize=512)
+def _sha256(document: str) -> str:
+    """A document's persisted-operation hash (SHA-256 of its UTF-8, hex), once per document."""
+    return hashlib.sha256(document.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
+PERSISTED_QUERY_NOT_SUPPORTED = "PERSISTED_QUERY_NOT_SUPPORTED"
+
+
+def _persisted_refusal(status: int, body: Mapping[str, Any] | None, text: str) -> str | None:
+    """Why a server refused a persisted operation without running it: "not found" (it does not
+    know the hash: send the text), "unsupported" (it does not do persisted operations at all,
+    or not this way: send text only from now on), or None (an answer to the operation).
+
+    Only a refusal of the request as a whole counts (no data, no error located in the
+    operation) that names persisted queries, or a missing query (a server that ignores the
+    extension): such a request ran nothing. `body` is the JSON object answered, else None and
+    `text` the answer."""
+    if body is None:  # not JSON: a plain-text refusal of a server without the protocol
+        wording = text.lower()
+        if status == 400 and ("persisted" in wording or "no graphql query" in wording):
+            return "unsupported"
+        return None
+    errors = body.get("errors")
+    if body.get("data") is not None or not isinstance(errors, list) or not errors:
+        return None
+    if any(not isinstance(error, Mapping) or error.get("path") for error in errors):
+        return None
+    codes = {(error.get("extensions") or {}).get("code") for error in errors}
+    if codes == {PERSISTED_QUERY_NOT_FOUND}:
+        return "not found"
+    messages = " ".join(str(error.get("message", "")) for error in errors).lower()
+    if (
+        PERSISTED_QUERY_NOT_SUPPORTED in codes
+        or "persistedquery" in messages
+        or "persisted query" in messages
+        or "no graphql query" in messages
+    ):
+        return "unsupported"
+    return None
+
+
 class HttpTransport:
     """POSTs documents to a LineageQL server; accepts an `httpx.Client` (or a test client).
 
     A request that is safe to repeat (`_repeatable`) is retried, with exponential backoff, on
     connection errors, timeouts and HTTP 502/503/504, up to `retries` more times. When a
     mutation may have reached the server and no answer came back, OutcomeUnknownError says so:
-    the caller must not assume it failed (and must not delete what it registered)."""
+    the caller must not assume it failed (and must not delete what it registered).
+
+    Documents go as persisted operations (Apollo's automatic persisted queries): the
+    document's SHA-256 alone and, when the server does not know it (PERSISTED_QUERY_NOT_FOUND:
+    it ran nothing), the text with the hash in a second request within the same attempt (no
+    retry is spent). A server that refuses persisted operations otherwise gets the text from
+    then on, for the life of this transport; `persisted=False` sends the text always."""
 
     def __init__(
         self,
@@ -111,10 +162,12 @@ class HttpTransport:
         retries: int = DEFAULT_RETRIES,
         backoff: float = DEFAULT_BACKOFF,
         timeout: float = 60.0,
+        persisted: bool = True,
     ) -> None:
         import httpx
 
         self.url = url
+        self.persisted = persisted  # turned off for good by a server without the protocol
         self.retries = max(0, retries)
         self.repeats_requests = self.retries > 0  # so requests that create things carry keys
         self.backoff = max(0.0, backoff)
@@ -125,28 +178,45 @@ class HttpTransport:
     def execute(self, document: str, variables: Mapping[str, Any] | None = None) -> dict[str, Any]:
         import httpx
 
-        payload = {"query": document, "variables": dict(variables or {})}
+        variables = dict(variables or {})
         keyword = _operation_keyword(document)
         mutation = keyword == "mutation"
         attempts = 1 + (self.retries if _repeatable(keyword, variables) else 0)
+        # What a request carries: the "hash" alone, "both" the text and its hash, or "text".
+        send = "hash" if self.persisted else "text"
         maybe_applied = False  # some attempt may have reached the server
         failure = ""
-        for attempt in range(attempts):
+        last: BaseException | None = None
+        attempt = 0
+        while attempt < attempts:
             if attempt:
                 time.sleep(min(self.backoff * 2 ** (attempt - 1), 5.0))
+            attempt += 1
+            payload = _payload(document, variables, send)
             try:
                 response = self._client.post(self.url, json=payload, headers=self._headers)
             except httpx.HTTPError as exc:
                 sent = not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
                 maybe_applied = maybe_applied or sent
                 failure = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-                last: BaseException | None = exc
+                last = exc
                 continue
             if response.status_code in RETRY_STATUS:
                 maybe_applied = True
                 failure = f"HTTP {response.status_code} from a gateway"
                 last = None
                 continue
+            if send != "text":
+                body = _json_object(response)
+                refusal = _persisted_refusal(response.status_code, body, response.text)
+                if refusal is not None:  # nothing ran: send it again now, in this attempt
+                    if refusal == "not found" and send == "hash":
+                        send = "both"
+                    else:
+                        self.persisted = False
+                        send = "text"
+                    attempt -= 1
+                    continue
             return _data_or_raise(self._body(response))
         where = f"the LineageQL server at {self.url}"
         tries = f"{attempts} attempt{'s' if attempts > 1 else ''}"
@@ -175,6 +245,26 @@ class HttpTransport:
 
     def close(self) -> None:
         self._client.close()
+
+
+def _payload(document: str, variables: dict[str, Any], send: str) -> dict[str, Any]:
+    """The JSON body of one request: the variables, and the text, its hash or both."""
+    payload: dict[str, Any] = {"variables": variables}
+    if send != "hash":
+        payload["query"] = document
+    if send != "text":
+        hashed = {"version": 1, "sha256Hash": _sha256(document)}
+        payload["extensions"] = {"persistedQuery": hashed}
+    return payload
+
+
+def _json_object(response: httpx.Response) -> dict[str, Any] | None:
+    """The JSON object a response holds, else None."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
 
 
 _cache: dict[tuple[str | None, ...], Transport] = {}
