@@ -6,27 +6,18 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import os
 import threading
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sdk.errors import GraphQLError, InputError, OutcomeUnknownError, TransportError
+from sdk.errors import GraphQLError, OutcomeUnknownError, TransportError
+from sdk.settings import DEFAULT_BACKOFF, DEFAULT_RETRIES, DEFAULT_TIMEOUT, Settings
 
 if TYPE_CHECKING:
     import httpx
 
-ENV_KEYS = (
-    "LINEAGEQL_URL",
-    "LINEAGEQL_TOKEN",
-    "LINEAGEQL_HOME",
-    "LINEAGEQL_DATABASE_URL",
-    "LINEAGEQL_ARTIFACT_STORE",
-    "LINEAGEQL_RETRIES",
-    "LINEAGEQL_RETRY_BACKOFF",
-    "LINEAGEQL_TIMEOUT",
-)
+    import api
 
 
 class Transport(Protocol):
@@ -46,7 +37,9 @@ def _data_or_raise(response: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class LocalTransport:
-    """Executes the API's schema in this process, on the local database and store."""
+    """Executes the API's schema in this process, on the local database and store. The
+    database is opened (and migrated) by the first request, and again by the first request
+    after `close()`."""
 
     repeats_requests = False  # in-process: every answer arrives, so none is ever sent twice
 
@@ -54,10 +47,22 @@ class LocalTransport:
         import api
 
         self.settings = api.Settings.from_env(env)
-        self._executor = api.LocalExecutor(self.settings)
+        self._executor: api.LocalExecutor | None = None
+        self._lock = threading.Lock()
+
+    def _open(self) -> api.LocalExecutor:
+        executor = self._executor
+        if executor is None:
+            with self._lock:
+                if self._executor is None:
+                    import api
+
+                    self._executor = api.LocalExecutor(self.settings)
+                executor = self._executor
+        return executor
 
     def execute(self, document: str, variables: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        response = self._executor.execute(document, dict(variables or {}))
+        response = self._open().execute(document, dict(variables or {}))
         cause = response.pop("lineageqlCause", None)
         try:
             return _data_or_raise(response)
@@ -67,12 +72,13 @@ class LocalTransport:
             raise
 
     def close(self) -> None:
-        self._executor.close()
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.close()
 
 
 RETRY_STATUS = frozenset({502, 503, 504})  # a proxy or load balancer, not the API, answered
-DEFAULT_RETRIES = 4  # attempts after the first, for requests that are safe to repeat
-DEFAULT_BACKOFF = 0.25  # seconds before the first retry, doubled each time (capped at 5 s)
 
 
 def _repeatable(keyword: str, variables: Mapping[str, Any] | None) -> bool:
@@ -161,7 +167,7 @@ class HttpTransport:
         *,
         retries: int = DEFAULT_RETRIES,
         backoff: float = DEFAULT_BACKOFF,
-        timeout: float = 60.0,
+        timeout: float = DEFAULT_TIMEOUT,
         persisted: bool = True,
     ) -> None:
         import httpx
@@ -267,44 +273,14 @@ def _json_object(response: httpx.Response) -> dict[str, Any] | None:
     return body if isinstance(body, dict) else None
 
 
-_cache: dict[tuple[str | None, ...], Transport] = {}
-_cache_lock = threading.Lock()
-
-
-def transport_from_env(env: Mapping[str, str] | None = None) -> Transport:
-    """HTTP when LINEAGEQL_URL is set, else embedded; one transport per configuration."""
-    env = os.environ if env is None else env
-    key = tuple(env.get(name) for name in ENV_KEYS)
-    with _cache_lock:
-        cached = _cache.get(key)
-        if cached is None:
-            url = env.get("LINEAGEQL_URL")
-            cached = (
-                HttpTransport(url, env.get("LINEAGEQL_TOKEN"), **retry_settings(env))
-                if url
-                else LocalTransport(dict(env))
-            )
-            _cache[key] = cached
-        return cached
-
-
-def retry_settings(env: Mapping[str, str]) -> dict[str, Any]:
-    """HttpTransport's retries, backoff and timeout from LINEAGEQL_RETRIES (attempts after the
-    first), LINEAGEQL_RETRY_BACKOFF and LINEAGEQL_TIMEOUT (seconds)."""
-    found: dict[str, Any] = {}
-    for key, variable, kind in (
-        ("retries", "LINEAGEQL_RETRIES", int),
-        ("backoff", "LINEAGEQL_RETRY_BACKOFF", float),
-        ("timeout", "LINEAGEQL_TIMEOUT", float),
-    ):
-        raw = env.get(variable, "").strip()
-        if not raw:
-            continue
-        try:
-            value = kind(raw)
-        except ValueError:
-            value = -1
-        if value < 0 or (key == "timeout" and value == 0):
-            raise InputError(f"{variable} must be a non-negative number, got {raw!r}")
-        found[key] = value
-    return found
+def make_transport(settings: Settings) -> Transport:
+    """HTTP when the settings name a server (LINEAGEQL_URL), else the embedded store."""
+    if settings.url:
+        return HttpTransport(
+            settings.url,
+            settings.token,
+            retries=settings.retries,
+            backoff=settings.backoff,
+            timeout=settings.timeout,
+        )
+    return LocalTransport(settings.env)

@@ -142,13 +142,10 @@ def _store_secret(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _close_transports() -> None:
-    from sdk import transport
+    """Close the default client of the test's environment (its database or connections)."""
+    from sdk import Client
 
-    for cached in list(transport._cache.values()):
-        close = getattr(cached, "close", None)
-        if close is not None:
-            close()
-    transport._cache.clear()
+    Client().close()
 
 
 @pytest.fixture

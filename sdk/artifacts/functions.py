@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sdk.artifacts.config import ArtifactConfig, _custom_version, _tags, check_text
-from sdk.client import operations as ops
-from sdk.client.client import Client
+from sdk.client.client import Client, resolve
+from sdk.client.records import VersionInput
 from sdk.client.views import ArtifactVersion
 from sdk.errors import InputError, LineageQLError, OutcomeUnknownError
 
@@ -30,6 +30,7 @@ def save_artifact(
     source: str = "SAVED",
     include_visualizations: bool = True,
     extract_metadata: bool = True,
+    client: Client | None = None,
 ) -> ArtifactVersion:
     """Store `data` as a new version of artifact `name` (the next number unless `version`).
 
@@ -38,9 +39,10 @@ def save_artifact(
     written; an existing version raises ArtifactVersionExistsError and keeps nothing.
 
     With `include_visualizations=False` the materializer's visualizations are not saved, with
-    `extract_metadata=False` no metadata is recorded (as ZenML's arguments of those names)."""
+    `extract_metadata=False` no metadata is recorded (as ZenML's arguments of those names).
+    `client` saves through that client instead of the active one."""
     return save_version(
-        Client(),
+        resolve(client),
         data,
         name,
         version=version,
@@ -67,7 +69,6 @@ def save_version(
     """`save_artifact` through `client`; `source` is SAVED, or EXTERNAL for a pipeline's
     `ExternalArtifact(value=...)`."""
     from sdk.materializers import save_data
-    from sdk.pipeline.execution import _version_input
 
     # The rules the API applies, checked before any byte is written: a refused name, version
     # or tag leaves no folder behind.
@@ -84,20 +85,16 @@ def save_version(
         visualize=include_visualizations,
         extract_metadata=extract_metadata,
     )
-    variables = {
-        "input": _version_input(
-            saved,
-            name,
-            version=checked_version,
-            tags=list(checked_tags),
-            store=store,
-        ),
-        "source": source,
-        # The new folder's id: a retry of this request registers this folder once.
-        "clientKey": client.request_key(f"version:{uri.rstrip('/').rsplit('/', 1)[-1]}"),
-    }
+    version_input = VersionInput.from_saved(
+        saved, name, version=checked_version, tags=checked_tags, store=store
+    )
     try:
-        created = client.execute(ops.CREATE_ARTIFACT_VERSION, variables)
+        # The new folder's id as the request's key: a retry registers this folder once.
+        return client.create_version(
+            version_input,
+            source=source,
+            client_key=f"version:{uri.rstrip('/').rsplit('/', 1)[-1]}",
+        )
     except OutcomeUnknownError as exc:
         raise OutcomeUnknownError(
             f"{exc}. The data of {name!r} is kept at {uri}: if the version was registered it "
@@ -107,17 +104,21 @@ def save_version(
     except LineageQLError:
         store.remove(uri)  # refused, or never sent: registered nothing
         raise
-    return ArtifactVersion.from_graphql(created["createArtifactVersion"], client)
 
 
 def load_artifact(
-    name_or_id: str, version: str | int | None = None, *, allow_untrusted: bool = False
+    name_or_id: str,
+    version: str | int | None = None,
+    *,
+    allow_untrusted: bool = False,
+    client: Client | None = None,
 ) -> Any:
     """The data of an artifact version: by id, or by name (the latest unless `version`).
 
     `allow_untrusted=True` loads a pickled value even when its signature or Python version
-    cannot be verified: loading a pickle runs its code, so only for data you trust."""
-    found = Client().get_artifact_version(name_or_id, version)
+    cannot be verified: loading a pickle runs its code, so only for data you trust. `client`
+    reads through that client instead of the active one."""
+    found = resolve(client).get_artifact_version(name_or_id, version)
     return found.load(allow_untrusted=allow_untrusted)
 
 
@@ -126,6 +127,8 @@ def register_artifact(
     name: str,
     version: str | int | None = None,
     tags: Sequence[str] | None = None,
+    *,
+    client: Client | None = None,
 ) -> ArtifactVersion:
     """Register a file or folder that already lies inside the artifact store as a new version
     of `name` (source REGISTERED), without copying it.
@@ -142,11 +145,10 @@ def register_artifact(
     from sdk.materializers import SavedData, hash_tree
     from sdk.materializers.base import type_path
     from sdk.materializers.builtin import PathMaterializer
-    from sdk.pipeline.execution import _version_input
 
     check_text(name, "artifact name")
     config = ArtifactConfig(version=version, tags=tags or ())
-    client = Client()
+    client = resolve(client)
     store = client.store
     uri = store.registrable(_uri_text(folder_or_file_uri))
     content_hash, size = hash_tree(uri, store)
@@ -160,15 +162,10 @@ def register_artifact(
         metadata={"kind": kind, "storage_size": size},
         visualizations={},
     )
-    variables = {
-        "input": _version_input(
-            saved, name, version=config.version, tags=list(config.tags), store=store
-        ),
-        "source": "REGISTERED",
-        "clientKey": client.request_key(),
-    }
-    created = client.execute(ops.CREATE_ARTIFACT_VERSION, variables)
-    return ArtifactVersion.from_graphql(created["createArtifactVersion"], client)
+    version_input = VersionInput.from_saved(
+        saved, name, version=config.version, tags=config.tags, store=store
+    )
+    return client.create_version(version_input, source="REGISTERED")
 
 
 def _uri_text(uri: object) -> str:

@@ -4,15 +4,27 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import uuid
 import weakref
 from collections.abc import Mapping, Sequence
+from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sdk.client import operations as ops
 from sdk.client.lineage import LineageGraph
+from sdk.client.records import (
+    FinishedStep,
+    JsonObject,
+    StartedRun,
+    StartedStep,
+    StepOutput,
+    StepStart,
+    VersionInput,
+    outputs_of,
+)
 from sdk.client.views import Artifact, ArtifactVersion, Pipeline, PipelineRun, StepRun, parse_time
 from sdk.errors import (
     AliasConflictError,
@@ -23,7 +35,8 @@ from sdk.errors import (
     LineageQLError,
     NotFoundError,
 )
-from sdk.transport import Transport, transport_from_env
+from sdk.settings import Settings
+from sdk.transport import Transport, make_transport
 
 if TYPE_CHECKING:
     from sdk.artifacts.store import ArtifactStore
@@ -198,15 +211,53 @@ _reported_stores: weakref.WeakKeyDictionary[Transport, _ServerInfo] = weakref.We
 
 
 class Client:
-    """Reads the store: artifacts, versions, pipelines and runs.
+    """The SDK's one way to talk to the API: typed verbs over GraphQL documents, answering
+    with the SDK's views.
 
-    With no arguments it uses LINEAGEQL_URL (a server) when set, else the embedded store
-    under LINEAGEQL_HOME (default `./.lineageql`).
+    `Client()` is the active client (`with client:` or `client.activate()` chose one in this
+    context), else the default one for the LINEAGEQL_* environment: LINEAGEQL_URL (a server)
+    when set, else the embedded store under LINEAGEQL_HOME (default `./.lineageql`). Pass a
+    `transport` (e.g. `HttpTransport(url, client=httpx_client)`) or `settings` to build another.
     """
 
-    def __init__(self, transport: Transport | None = None) -> None:
-        self.transport = transport or transport_from_env()
+    def __init__(
+        self, transport: Transport | None = None, *, settings: Settings | None = None
+    ) -> None:
+        self.settings: Settings
+        self.transport: Transport
+        if transport is None and settings is None:
+            base = current_client()
+            self.settings, self.transport = base.settings, base.transport
+        else:
+            self.settings = settings or Settings.from_env()
+            self.transport = transport or make_transport(self.settings)
         self._store: ArtifactStore | None = None
+        self._tokens: list[Token[Client | None]] = []
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Client:
+        """A new client (with its own transport) for the LINEAGEQL_* variables of `env`
+        (default `os.environ`)."""
+        return cls(settings=Settings.from_env(env))
+
+    def activate(self) -> Client:
+        """Make this the client that `Client()`, the facade functions and pipeline runs use in
+        the current context (thread or task) from now on."""
+        _active.set(self)
+        return self
+
+    def __enter__(self) -> Client:
+        self._tokens.append(_active.set(self))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _active.reset(self._tokens.pop())
+
+    def close(self) -> None:
+        """Release the transport (an embedded database, or HTTP connections)."""
+        close = getattr(self.transport, "close", None)
+        if close is not None:
+            close()
 
     def graphql(self, query: str, variables: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Run any GraphQL document; returns `data`, raises GraphQLError on errors."""
@@ -239,7 +290,7 @@ class Client:
         if self._store is None:
             from sdk.artifacts.store import ArtifactStore
 
-            configured = os.environ.get("LINEAGEQL_ARTIFACT_STORE")
+            configured = self.settings.artifact_store
             if configured:  # no round trip; prune writes the identity after its checks
                 self._store = ArtifactStore(configured)
                 return self._store
@@ -294,6 +345,80 @@ class Client:
             after = data["pageInfo"]["endCursor"]
         return nodes
 
+    # Recording: the verbs a pipeline run and save/register send.
+
+    def start_pipeline_run(
+        self, pipeline: str, *, run_name: str | None, heartbeat_interval: float | None
+    ) -> StartedRun:
+        start = {
+            "pipelineName": pipeline,
+            "runName": run_name,
+            "clientKey": self.request_key(),
+            "heartbeatInterval": heartbeat_interval,
+        }
+        data = self.execute(ops.START_PIPELINE_RUN, {"input": start})["startPipelineRun"]
+        return StartedRun(id=data["id"], name=data["name"])
+
+    def record_heartbeat(self, run_id: str) -> None:
+        self.execute(ops.RECORD_HEARTBEAT, {"runId": run_id})
+
+    def finish_pipeline_run(self, run_id: str, status: str, error: str | None) -> PipelineRun:
+        """Close the run; the answer holds the whole run, steps and versions included."""
+        finish = {
+            "runId": run_id,
+            "status": status,
+            "error": error,
+            "clientKey": self.request_key(),
+        }
+        data = self.execute(ops.FINISH_PIPELINE_RUN, {"input": finish})["finishPipelineRun"]
+        return PipelineRun.from_graphql(data, self)
+
+    def start_step(self, start: StepStart) -> StartedStep:
+        """Start a step run: also the cache check (a CACHED answer carries its outputs)."""
+        variables = {"input": start.variables(self.request_key())}
+        return StartedStep.from_answer(
+            self.execute(ops.START_STEP_RUN, variables)["startStepRun"], self
+        )
+
+    def finish_step(self, step_run_id: str, outputs: Sequence[StepOutput]) -> FinishedStep:
+        """Complete a step run, registering all its outputs in one transaction."""
+        finish = {
+            "stepRunId": step_run_id,
+            "status": "COMPLETED",
+            "outputs": [
+                {"outputName": o.output_name, "artifact": o.version.variables()} for o in outputs
+            ],
+            "clientKey": self.request_key(),
+        }
+        data = self.execute(ops.FINISH_STEP_RUN, {"input": finish})["finishStepRun"]
+        return FinishedStep(id=data["id"], status=data["status"], outputs=outputs_of(data, self))
+
+    def fail_step(self, step_run_id: str, error: str) -> None:
+        failed = {
+            "stepRunId": step_run_id,
+            "status": "FAILED",
+            "error": error,
+            "clientKey": self.request_key(),
+        }
+        self.execute(ops.FINISH_STEP_RUN, {"input": failed})
+
+    def create_version(
+        self, version: VersionInput, *, source: str, client_key: str | None = None
+    ) -> ArtifactVersion:
+        """Register a version whose data is already in the store (source SAVED, EXTERNAL or
+        REGISTERED); `client_key` (when requests can be repeated) makes a retry idempotent."""
+        variables = {
+            "input": version.variables(),
+            "source": source,
+            "clientKey": self.request_key(client_key),
+        }
+        data = self.execute(ops.CREATE_ARTIFACT_VERSION, variables)["createArtifactVersion"]
+        return ArtifactVersion.from_graphql(data, self)
+
+    def reap_abandoned_runs(self) -> list[JsonObject]:
+        runs: list[JsonObject] = self.execute(ops.REAP_ABANDONED_RUNS)["reapAbandonedRuns"]
+        return runs
+
     def get_artifact(self, name: str) -> Artifact:
         data = self.execute(ops.GET_ARTIFACT, {"name": name})["artifact"]
         if data is None:
@@ -333,25 +458,32 @@ class Client:
                     f"version={version!r} picks a version of an artifact by name; an id "
                     f"({name_or_id}) names one version already"
                 )
-            found = self.execute(ops.GET_VERSION, {"id": str(name_or_id)})["artifactVersion"]
+            found = self.find_artifact_version(id=str(name_or_id))
             if found is None:
                 raise NotFoundError(f"no artifact version has id {str(name_or_id)!r}")
-            return ArtifactVersion.from_graphql(found, self)
+            return found
         name_or_id = id_text(name_or_id, "name_or_id")
         if version is None and _is_uuid(name_or_id):
-            data = self.execute(ops.GET_VERSION, {"id": name_or_id})["artifactVersion"]
-            if data is not None:
-                return ArtifactVersion.from_graphql(data, self)
+            found = self.find_artifact_version(id=name_or_id)
+            if found is not None:
+                return found
         wanted = None if version is None else str(version)
-        data = self.execute(ops.GET_VERSION, {"name": name_or_id, "version": wanted})[
-            "artifactVersion"
-        ]
-        if data is None and version is None and "@" in name_or_id:
+        found = self.find_artifact_version(name=name_or_id, version=wanted)
+        if found is None and version is None and "@" in name_or_id:
             name, alias = name_or_id.rsplit("@", 1)
             return self.get_aliased_version(name, alias)
-        if data is None:
+        if found is None:
             raise self._missing_version(name_or_id, wanted)
-        return ArtifactVersion.from_graphql(data, self)
+        return found
+
+    def find_artifact_version(
+        self, *, id: str | None = None, name: str | None = None, version: str | None = None
+    ) -> ArtifactVersion | None:
+        """The version with this id, or this name and version (the latest when None); None
+        when there is none."""
+        variables = {"id": id} if id is not None else {"name": name, "version": version}
+        data = self.execute(ops.GET_VERSION, variables)["artifactVersion"]
+        return None if data is None else ArtifactVersion.from_graphql(data, self)
 
     def get_aliased_version(self, name: str, alias: str) -> ArtifactVersion:
         """The version `name@alias` points at (`latest`: the newest one).
@@ -679,3 +811,26 @@ def _alias(entry: dict[str, Any]) -> dict[str, Any]:
         "protected": entry["protected"],
         "updated_at": parse_time(entry["updatedAt"]),
     }
+
+
+_active: ContextVar[Client | None] = ContextVar("lineageql_client", default=None)
+_default: list[Client] = []  # the default client of the latest environment seen (one slot)
+_default_lock = threading.Lock()
+
+
+def current_client() -> Client:
+    """The active client of this context, else the default client for the environment: built
+    on first use and again whenever the LINEAGEQL_* variables change."""
+    active = _active.get()
+    if active is not None:
+        return active
+    settings = Settings.from_env()
+    with _default_lock:
+        if not _default or _default[0].settings != settings:
+            _default[:] = [Client(settings=settings)]
+        return _default[0]
+
+
+def resolve(client: Client | None) -> Client:
+    """`client` when given, else the current one."""
+    return client if client is not None else current_client()

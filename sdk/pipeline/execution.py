@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import difflib
 import logging
-import os
 import threading
 import time
 import traceback
@@ -19,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 from api import rules
 from api.rules import RuleError
 from sdk.artifacts.config import ExternalArtifact
-from sdk.client import operations as ops
-from sdk.client.client import Client
+from sdk.client.client import Client, resolve
+from sdk.client.records import StepOutput, StepStart, VersionInput
 from sdk.client.views import ArtifactVersion, PipelineRun
 from sdk.errors import InputError, LineageQLError, NotFoundError, TransportError
 from sdk.pipeline import cache, openlineage
@@ -34,11 +33,9 @@ from sdk.pipeline.signature import (
 from sdk.pipeline.steps import Composition, Invocation, OutputRef, PipelineOptions, Step
 
 if TYPE_CHECKING:
-    from sdk.artifacts.store import ArtifactStore
-    from sdk.materializers import BaseMaterializer, SavedData
+    from sdk.materializers import BaseMaterializer
 
 log = logging.getLogger("lineageql")
-DEFAULT_HEARTBEAT = 30.0  # seconds between a running pipeline's heartbeats
 SIMILAR_NAMES_SCANNED = 1000  # artifact names searched for near misses of an unknown name
 
 
@@ -97,54 +94,30 @@ def _check_output(step_name: str, spec: OutputSpec, name: str) -> None:
 
 def run_composition(composition: Composition, options: PipelineOptions) -> PipelineRun:
     names = plan_names(composition, options, datetime.now(UTC))
-    client = Client()
+    client = resolve(options.client)
     client.store  # where outputs go is known before anything runs  # noqa: B018
     external = resolve_external_inputs(client, composition)
-    interval = heartbeat_interval()
-    start = {
-        "pipelineName": composition.pipeline,
-        "runName": options.run_name,
-        "clientKey": client.request_key(),
-        "heartbeatInterval": interval,
-    }
-    run = client.execute(ops.START_PIPELINE_RUN, {"input": start})["startPipelineRun"]
-    events = openlineage.for_run(composition.pipeline, run["id"])
-    state = RunState(client, run["id"], composition.pipeline, options, names, {}, external, events)
+    interval = client.settings.heartbeat_interval
+    run = client.start_pipeline_run(
+        composition.pipeline, run_name=options.run_name, heartbeat_interval=interval
+    )
+    events = openlineage.for_run(composition.pipeline, run.id)
+    state = RunState(client, run.id, composition.pipeline, options, names, {}, external, events)
     events.run_started()
-    log.info("Pipeline %s: run %s started", composition.pipeline, run["name"])
+    log.info("Pipeline %s: run %s started", composition.pipeline, run.name)
     try:
         with Heartbeat(client, state.run_id, interval):
             for invocation in composition.invocations:
                 _run_step(state, invocation)
     except BaseException as exc:
-        _best_effort(_finish_run, client, state.run_id, "FAILED", _error_text(exc))
+        _best_effort(client.finish_pipeline_run, state.run_id, "FAILED", _error_text(exc))
         events.run_finished(exc)
-        log.info("Pipeline %s: run %s FAILED", composition.pipeline, run["name"])
+        log.info("Pipeline %s: run %s FAILED", composition.pipeline, run.name)
         raise
-    finished = _finish_run(client, state.run_id, "COMPLETED", None)
+    finished = client.finish_pipeline_run(state.run_id, "COMPLETED", None)
     events.run_finished(None)
-    log.info("Pipeline %s: run %s completed", composition.pipeline, run["name"])
-    return PipelineRun.from_graphql(finished, client)
-
-
-def heartbeat_interval() -> float | None:
-    """Seconds between a running pipeline's heartbeats: LINEAGEQL_HEARTBEAT_INTERVAL (default
-    30; 0 or "off" sends none, and the run is then never recorded ABANDONED)."""
-    raw = os.environ.get("LINEAGEQL_HEARTBEAT_INTERVAL", "").strip().lower()
-    if not raw:
-        return DEFAULT_HEARTBEAT
-    if raw in {"0", "off", "false", "no"}:
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if not 0.05 <= value <= 86_400:
-        raise InputError(
-            f"LINEAGEQL_HEARTBEAT_INTERVAL must be seconds between 0.05 and 86400, or 0/off to "
-            f"send none (got {raw!r})"
-        )
-    return value
+    log.info("Pipeline %s: run %s completed", composition.pipeline, run.name)
+    return finished
 
 
 class Heartbeat:
@@ -174,7 +147,7 @@ class Heartbeat:
         assert self._interval is not None
         while not self._stop.wait(self._interval):
             try:
-                self._client.execute(ops.RECORD_HEARTBEAT, {"runId": self._run_id})
+                self._client.record_heartbeat(self._run_id)
             except (LineageQLError, OSError) as exc:
                 log.warning("heartbeat of run %s not recorded: %s", self._run_id, exc)
 
@@ -195,29 +168,7 @@ def _abandon_step(
     if not isinstance(exc, TransportError):
         for uri in written:
             _best_effort(state.client.store.remove, uri)
-    failed = {
-        "stepRunId": step_run_id,
-        "status": "FAILED",
-        "error": _error_text(exc),
-        "clientKey": state.client.request_key(),
-    }
-    _best_effort(state.client.execute, ops.FINISH_STEP_RUN, {"input": failed})
-
-
-def _finish_run(client: Client, run_id: str, status: str, error: str | None) -> dict[str, Any]:
-    """Close the run; the answer holds the whole run, steps and versions included."""
-    variables = {
-        "input": {
-            "runId": run_id,
-            "status": status,
-            "error": error,
-            "clientKey": client.request_key(),
-        }
-    }
-    finished: dict[str, Any] = client.execute(ops.FINISH_PIPELINE_RUN, variables)[
-        "finishPipelineRun"
-    ]
-    return finished
+    _best_effort(state.client.fail_step, step_run_id, _error_text(exc))
 
 
 def _error_text(exc: BaseException) -> str:
@@ -304,9 +255,9 @@ def _look_up(client: Client, value: ExternalArtifact | ArtifactVersion) -> Artif
 
 
 def _by_name(client: Client, name: str, version: str | None) -> ArtifactVersion:
-    data = client.execute(ops.GET_VERSION, {"name": name, "version": version})["artifactVersion"]
-    if data is not None:
-        return ArtifactVersion.from_graphql(data, client)
+    found = client.find_artifact_version(name=name, version=version)
+    if found is not None:
+        return found
     try:
         client.get_artifact(name)
     except NotFoundError:
@@ -317,10 +268,10 @@ def _by_name(client: Client, name: str, version: str | None) -> ArtifactVersion:
 
 
 def _by_id(client: Client, version_id: str, hint: str) -> ArtifactVersion:
-    data = client.execute(ops.GET_VERSION, {"id": version_id})["artifactVersion"]
-    if data is None:
+    found = client.find_artifact_version(id=version_id)
+    if found is None:
         raise NotFoundError(f"no artifact version has id {version_id!r} ({hint})")
-    return ArtifactVersion.from_graphql(data, client)
+    return found
 
 
 def _similar_names(client: Client, name: str) -> str:
@@ -362,73 +313,57 @@ def _run_step(state: RunState, invocation: Invocation) -> None:
     """Start the step (one round trip, which is also the cache check), run it unless the
     cache hit, and finish it with all its outputs (the second round trip)."""
     artifacts, parameters = _resolve_inputs(state, invocation)
-    started = state.client.execute(
-        ops.START_STEP_RUN, {"input": _start_input(state, invocation, artifacts, parameters)}
-    )["startStepRun"]
+    started = state.client.start_step(_step_start(state, invocation, artifacts, parameters))
     inputs = list(artifacts.values())
-    if started["status"] == "CACHED":
-        _record_outputs(state, invocation, started["outputs"])
-        state.events.step_cached(
-            started["id"],
-            invocation.name,
-            inputs,
-            started["outputs"],
-            started["originalStepRun"],
-            started["cacheReason"],
-        )
-        log.info("Step %s cached: %s", invocation.name, started["cacheReason"])
+    if started.cached:
+        _record_outputs(state, invocation, started.outputs)
+        state.events.step_cached(started, invocation.name, inputs)
+        log.info("Step %s cached: %s", invocation.name, started.cache_reason)
         return
-    step_run_id = started["id"]
+    step_run_id = started.id
     state.events.step_started(step_run_id, invocation.name, inputs)
     written: list[str] = []
     clock = time.perf_counter()
     try:
         outputs = _execute(state, invocation, artifacts, parameters, written)
-        finish = {
-            "stepRunId": step_run_id,
-            "status": "COMPLETED",
-            "outputs": outputs,
-            "clientKey": state.client.request_key(),
-        }
-        result = state.client.execute(ops.FINISH_STEP_RUN, {"input": finish})["finishStepRun"]
+        result = state.client.finish_step(step_run_id, outputs)
     except BaseException as exc:
         _abandon_step(state, step_run_id, written, exc)
         state.events.step_finished(step_run_id, invocation.name, inputs, error=exc)
         log.info("Step %s FAILED: %s", invocation.name, _error_text(exc))
         raise
-    _record_outputs(state, invocation, result["outputs"])
-    state.events.step_finished(step_run_id, invocation.name, inputs, result["outputs"])
+    _record_outputs(state, invocation, result.outputs)
+    state.events.step_finished(step_run_id, invocation.name, inputs, result.outputs)
     log.info(
         "Step %s executed in %.3fs (not cached: %s)",
         invocation.name,
         time.perf_counter() - clock,
-        started["cacheReason"],
+        started.cache_reason,
     )
 
 
-def _start_input(
+def _step_start(
     state: RunState,
     invocation: Invocation,
     artifacts: Mapping[str, ArtifactVersion],
     parameters: Mapping[str, Any],
-) -> dict[str, Any]:
+) -> StepStart:
     step = invocation.step
     parts = cache.components(step, artifacts, parameters)
     off_reason = _cache_off_reason(state, invocation)
     if parts is None:
         off_reason = off_reason or "an input has no content hash to key the cache on"
-    return {
-        "runId": state.run_id,
-        "name": invocation.name,
-        "parameters": dict(parameters),
-        "codeHash": cache.code_digest(step.func),
-        "cacheKey": None if parts is None else cache.cache_key(parts),
-        "cacheComponents": parts,
-        "useCache": off_reason is None,
-        "cacheOffReason": off_reason,
-        "inputs": [{"name": n, "artifactVersionId": v.id} for n, v in artifacts.items()],
-        "clientKey": state.client.request_key(),
-    }
+    return StepStart(
+        run_id=state.run_id,
+        name=invocation.name,
+        parameters=parameters,
+        code_hash=cache.code_digest(step.func),
+        cache_key=None if parts is None else cache.cache_key(parts),
+        cache_components=parts,
+        use_cache=off_reason is None,
+        cache_off_reason=off_reason,
+        inputs={n: v.id for n, v in artifacts.items()},
+    )
 
 
 def _cache_off_reason(state: RunState, invocation: Invocation) -> str | None:
@@ -445,10 +380,11 @@ def _cache_off_reason(state: RunState, invocation: Invocation) -> str | None:
     return None
 
 
-def _record_outputs(state: RunState, invocation: Invocation, edges: list[dict[str, Any]]) -> None:
-    for edge in edges:
-        version = ArtifactVersion.from_graphql(edge["artifactVersion"], state.client)
-        state.produced[(invocation.name, edge["name"])] = version
+def _record_outputs(
+    state: RunState, invocation: Invocation, outputs: Mapping[str, ArtifactVersion]
+) -> None:
+    for name, version in outputs.items():
+        state.produced[(invocation.name, name)] = version
 
 
 def _execute(
@@ -457,8 +393,8 @@ def _execute(
     artifacts: Mapping[str, ArtifactVersion],
     parameters: Mapping[str, Any],
     written: list[str],
-) -> list[dict[str, Any]]:
-    """Load inputs, call the function, write its outputs; returns them as mutation inputs."""
+) -> list[StepOutput]:
+    """Load inputs, call the function, write its outputs; returns what to register."""
     step = invocation.step
     kwargs = dict(parameters)
     for name, version in artifacts.items():
@@ -513,7 +449,7 @@ def _save_output(
     spec: OutputSpec,
     value: Any,
     written: list[str],
-) -> dict[str, Any]:
+) -> StepOutput:
     from sdk.materializers import save_data
 
     name = state.names[(invocation.name, spec.key)]
@@ -528,35 +464,8 @@ def _save_output(
         visualize=invocation.step.options.enable_artifact_visualization is not False,
     )
     config = spec.config
-    return {
-        "outputName": spec.key,
-        "artifact": _version_input(
-            saved,
-            name,
-            version=None if config is None or config.version is None else str(config.version),
-            tags=list(config.tags) if config else [],
-            store=store,
-        ),
-    }
-
-
-def _version_input(
-    saved: SavedData, name: str, *, version: str | None, tags: list[str], store: ArtifactStore
-) -> dict[str, Any]:
-    """The `ArtifactVersionInput` of saved data; locations are sent store-relative (what the
-    database records, so the store can move)."""
-    return {
-        "name": name,
-        "version": version,
-        "uri": store.relative(saved.uri),
-        "dataType": saved.data_type,
-        "materializer": saved.materializer,
-        "contentHash": saved.content_hash,
-        "sizeBytes": saved.size_bytes,
-        "metadata": saved.metadata,
-        "tags": tags,
-        "visualizations": [
-            {"type": kind.upper(), "uri": store.relative(uri)}
-            for uri, kind in saved.visualizations.items()
-        ],
-    }
+    version = None if config is None or config.version is None else str(config.version)
+    tags = list(config.tags) if config else []
+    return StepOutput(
+        spec.key, VersionInput.from_saved(saved, name, version=version, tags=tags, store=store)
+    )

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
+    from sdk.client.records import StartedStep
     from sdk.client.views import ArtifactVersion
 
 log = logging.getLogger("lineageql.openlineage")
@@ -112,7 +113,7 @@ def dataset_of(
     return Dataset(namespace, name, facet)
 
 
-def from_view(version: ArtifactVersion) -> Dataset:
+def from_view(version: ArtifactVersion, cache_status: str | None = None) -> Dataset:
     return dataset_of(
         uri=version.uri,
         version_id=version.id,
@@ -122,29 +123,8 @@ def from_view(version: ArtifactVersion) -> Dataset:
         materializer=version.materializer,
         content_hash=version.content_hash,
         source=version.source,
-        cache_status=None,
+        cache_status=cache_status,
     )
-
-
-def from_edges(edges: Sequence[Mapping[str, Any]], cache_status: str) -> list[Dataset]:
-    """The outputs a step run's GraphQL answer lists (`{name, artifactVersion}` edges)."""
-    datasets = []
-    for edge in edges:
-        data = edge["artifactVersion"]
-        datasets.append(
-            dataset_of(
-                uri=data["uri"],
-                version_id=data["id"],
-                artifact=data["name"],
-                version=data["version"],
-                tags=data["tags"],
-                materializer=data["materializer"],
-                content_hash=data["contentHash"],
-                source=data["source"],
-                cache_status=cache_status,
-            )
-        )
-    return datasets
 
 
 class Emitter:
@@ -180,44 +160,38 @@ class Emitter:
         step_run_id: str,
         step: str,
         inputs: Sequence[ArtifactVersion],
-        outputs: Sequence[Mapping[str, Any]] = (),
+        outputs: Mapping[str, ArtifactVersion] | None = None,
         error: BaseException | None = None,
     ) -> None:
-        """COMPLETE with the outputs (the `{name, artifactVersion}` edges of the answer to
-        finishStepRun), or FAIL with the error."""
+        """COMPLETE with the outputs (by output name, as finishStepRun answered), or FAIL
+        with the error."""
         self._send(
             "COMPLETE" if error is None else "FAIL",
             self._job(step),
             step_run_id,
             inputs=inputs,
-            outputs=outputs,
+            outputs=list((outputs or {}).values()),
             error=error,
             step=step,
         )
 
     def step_cached(
-        self,
-        step_run_id: str,
-        step: str,
-        inputs: Sequence[ArtifactVersion],
-        outputs: Sequence[Mapping[str, Any]],
-        original: Mapping[str, Any] | None,
-        reason: str | None,
+        self, started: StartedStep, step: str, inputs: Sequence[ArtifactVersion]
     ) -> None:
         """START and COMPLETE of a step that reused an earlier step run's outputs."""
         cached = {
             "status": "CACHED",
-            "cacheReason": reason,
-            "reusedStepRunId": (original or {}).get("id"),
-            "reusedPipelineRunName": ((original or {}).get("run") or {}).get("name"),
+            "cacheReason": started.cache_reason,
+            "reusedStepRunId": started.reused_step_run_id,
+            "reusedPipelineRunName": started.reused_run_name,
         }
         for event_type in ("START", "COMPLETE"):
             self._send(
                 event_type,
                 self._job(step),
-                step_run_id,
+                started.id,
                 inputs=inputs,
-                outputs=outputs if event_type == "COMPLETE" else (),
+                outputs=list(started.outputs.values()) if event_type == "COMPLETE" else [],
                 step=step,
                 cached=cached,
                 cache_status="CACHED",
@@ -284,7 +258,7 @@ class Emitter:
         run_id: str,
         *,
         inputs: Sequence[ArtifactVersion] = (),
-        outputs: Sequence[Mapping[str, Any]] = (),
+        outputs: Sequence[ArtifactVersion] = (),
         error: BaseException | None = None,
         step: str | None = None,
         cached: Mapping[str, Any] | None = None,
@@ -331,7 +305,7 @@ class Emitter:
             ],
             outputs=[
                 OutputDataset(d.namespace, d.name, facets={"lineageql": dataset_facet(**d.facet)})
-                for d in from_edges(outputs, cache_status)
+                for d in (from_view(v, cache_status) for v in outputs)
             ],
             producer=PRODUCER,
         )

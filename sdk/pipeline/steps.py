@@ -8,12 +8,15 @@ import json
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
 from sdk.artifacts.config import ExternalArtifact
 from sdk.client.views import ArtifactVersion, PipelineRun
 from sdk.errors import InputError
 from sdk.pipeline.signature import InputSpec, OutputSpec, parse_inputs, parse_outputs
+
+if TYPE_CHECKING:
+    from sdk.client.client import Client
 
 MaterializerOption = type | Mapping[str, type] | None
 
@@ -177,6 +180,7 @@ class PipelineOptions:
     enable_cache: bool | None = None
     substitutions: Mapping[str, str] = field(default_factory=dict)
     run_name: str | None = None
+    client: Client | None = None  # None: the active client when the pipeline is called
 
 
 class Pipeline:
@@ -198,13 +202,17 @@ class Pipeline:
         enable_cache: bool | None = None,
         substitutions: Mapping[str, str] | None = None,
         run_name: str | None = None,
+        client: Client | None = None,
     ) -> Pipeline:
+        """A copy with these options; `client` runs it through that client instead of the
+        active one."""
         options = replace(
             self.options,
             name=name or self.options.name,
             enable_cache=self.options.enable_cache if enable_cache is None else enable_cache,
             substitutions={**self.options.substitutions, **(substitutions or {})},
             run_name=run_name,
+            client=client or self.options.client,
         )
         return Pipeline(self.func, options)
 

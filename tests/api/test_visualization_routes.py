@@ -20,8 +20,8 @@ from starlette.applications import Starlette
 
 import api
 from sdk.artifacts.store import ArtifactStore
+from sdk.client.records import VersionInput
 from sdk.materializers import save_data
-from sdk.pipeline.execution import _version_input
 
 CREATE = """
 mutation ($input: ArtifactVersionInput!) {
@@ -98,7 +98,8 @@ def register(client: AppClient, input: dict[str, Any]) -> dict[str, Any]:
 
 def saved_version(client: AppClient, store: ArtifactStore, value: Any) -> dict[str, Any]:
     saved = save_data(value, store.new_version_uri("step", "out"), store)
-    return register(client, _version_input(saved, "thing", version=None, tags=[], store=store))
+    version = VersionInput.from_saved(saved, "thing", version=None, tags=[], store=store)
+    return register(client, version.variables())
 
 
 @pytest.mark.parametrize(

@@ -24,7 +24,6 @@ from sdk import (
 from sdk.materializers import BaseMaterializer
 from sdk.materializers.builtin import BuiltInContainerMaterializer
 from sdk.pipeline.steps import Pipeline
-from sdk.transport import transport_from_env
 
 CALLS: list[str] = []
 
@@ -108,7 +107,7 @@ def test_a_hit_costs_one_round_trip(
 ) -> None:
     module = load_module(tmp_path, "steps_rt", PRODUCE)
     two_step_pipeline(module)()
-    inner = transport_from_env()
+    inner = Client().transport
     sent: list[str] = []
 
     class Counting:
@@ -116,8 +115,7 @@ def test_a_hit_costs_one_round_trip(
             sent.append(document.split("(")[0].split()[-1])
             return inner.execute(document, variables)
 
-    monkeypatch.setattr("sdk.client.client.transport_from_env", lambda: Counting())
-    two_step_pipeline(module)()
+    two_step_pipeline(module).with_options(client=Client(Counting()))()
     assert sent == ["StartPipelineRun", "StartStepRun", "StartStepRun", "FinishPipelineRun"]
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from sdk import Client, pipeline, step
-from sdk.transport import Transport, transport_from_env
+from sdk.transport import Transport
 
 HEAVY = ("numpy", "pandas", "pyarrow", "sklearn", "cloudpickle", "httpx", "alembic")
 
@@ -69,8 +69,7 @@ class CountingTransport:
 def test_each_step_costs_one_round_trip_to_start_and_one_to_finish(
     store_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    counting = CountingTransport(transport_from_env())
-    monkeypatch.setattr("sdk.client.client.transport_from_env", lambda: counting)
+    counting = CountingTransport(Client().transport)
 
     @step
     def a() -> int:
@@ -89,7 +88,8 @@ def test_each_step_costs_one_round_trip_to_start_and_one_to_finish(
         x, y = b(a())
         c(x, y)
 
-    three()
+    with Client(counting):  # the active client: the pipeline sends through it
+        three()
     assert counting.operations.count("StartStepRun") == 3
     assert counting.operations.count("FinishStepRun") == 3
     assert counting.operations == [

@@ -14,7 +14,7 @@ import sdk.client.client
 from sdk import ArtifactConfig, Client, ExternalArtifact, InputError, NotFoundError, pipeline, step
 from sdk.client.lineage import LineageEdge, LineageGraph, StepRunNode
 from sdk.client.views import ArtifactVersion, PipelineRun, StepRun
-from sdk.transport import Transport, transport_from_env
+from sdk.transport import Transport
 
 
 @step
@@ -264,7 +264,7 @@ def test_every_page_is_fetched(world: World, monkeypatch: pytest.MonkeyPatch) ->
     raw = world.version("load_raw")
     whole = Client().get_lineage(raw.id, "BOTH", depth=5)
     monkeypatch.setattr(sdk.client.client, "LINEAGE_PAGE", 2)
-    counting = CountingTransport(transport_from_env())
+    counting = CountingTransport(Client().transport)
 
     paged = Client(counting).get_lineage(raw.id, "BOTH", depth=5)
 
