@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import (
 
 from api.errors import DatabaseBusy
 from api.settings import Settings
-from api.storage.inline_sqlite import inline_creator
+from api.storage.inline_sqlite import inline_url
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
 
@@ -73,12 +73,9 @@ def configure_sqlite_connection(dbapi_connection: Any) -> None:
     cursor.close()
 
 
-def _make_sqlite_engine(url: URL, *, immediate: bool, inline_path: Path | None) -> AsyncEngine:
-    """With `inline_path`, statements run on the event loop's thread (see inline_sqlite)."""
-    if inline_path is None:
-        engine = create_async_engine(url)
-    else:
-        engine = create_async_engine(url, async_creator=inline_creator(inline_path))
+def _make_sqlite_engine(url: URL, *, immediate: bool, inline: bool) -> AsyncEngine:
+    """With `inline`, statements run on the event loop's thread (see inline_sqlite)."""
+    engine = create_async_engine(inline_url(url) if inline else url)
     begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -160,12 +157,12 @@ class Database:
             path = sqlite_path(url)
             if path is not None:
                 path.parent.mkdir(parents=True, exist_ok=True)
-            inline = path if inline_sqlite else None
+            inline = inline_sqlite and path is not None
             return cls(
-                read_engine=_make_sqlite_engine(aurl, immediate=False, inline_path=inline),
-                write_engine=_make_sqlite_engine(aurl, immediate=True, inline_path=inline),
+                read_engine=_make_sqlite_engine(aurl, immediate=False, inline=inline),
+                write_engine=_make_sqlite_engine(aurl, immediate=True, inline=inline),
                 dialect="sqlite",
-                write_turns=asyncio.Lock() if inline is not None else None,
+                write_turns=asyncio.Lock() if inline else None,
             )
         engine = _make_postgres_engine(aurl, pool or PoolOptions())
         # Reads run in autocommit: under READ COMMITTED each statement takes its own snapshot
