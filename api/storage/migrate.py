@@ -1,15 +1,17 @@
 """Alembic, configured in code. `upgrade(url)` brings any database to the head revision.
 
-Concurrent first use is safe: SQLite upgrades hold a lock file beside the database, and
-PostgreSQL upgrades hold an advisory lock (taken in `migrations/env.py`)."""
+Concurrent first use is safe: SQLite upgrades hold a lock on a file beside the database (an
+OS file lock through `filelock`, on POSIX and Windows alike), and PostgreSQL upgrades hold an
+advisory lock (taken in `migrations/env.py`)."""
 
 from __future__ import annotations
 
-import fcntl
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from filelock import FileLock
 
 from api.storage.engine import sqlite_path, sync_url
 
@@ -30,18 +32,22 @@ def alembic_config(url: str, artifact_store: str | None = None):  # type: ignore
     return config
 
 
+def migration_lock_path(database: Path) -> Path:
+    """The lock file that serialises the upgrades of the SQLite file `database`."""
+    return database.with_name(database.name + ".migrate.lock")
+
+
 @contextmanager
 def _file_lock(path: Path | None) -> Iterator[None]:
+    """Hold the migration lock of the SQLite file `path` (none for other databases): upgrades
+    from other processes, and other threads of this one, wait until it is released. The lock
+    is the operating system's, so it goes when its holder does, even one that crashed."""
     if path is None:
         yield
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_name(path.name + ".migrate.lock"), "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with FileLock(migration_lock_path(path)):
+        yield
 
 
 @contextmanager
