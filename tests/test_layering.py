@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ import pytest
 from tests.conftest import ROOT
 
 API_SUBMODULES = {"app", "embedded", "errors", "graphql", "migrations", "settings", "storage"}
-SDK_API_USERS = {"sdk.transport", "sdk.cli"}  # and every sdk.cli.* module
+SDK_API_USERS = {"sdk.client.transport", "sdk.cli"}  # and every sdk.cli.* module
 SHARED_RULES = "api.rules"  # the one api module any sdk module may import (stdlib only)
 HEAVY = [
     "numpy",
@@ -77,7 +78,12 @@ def _within(target: str, *prefixes: str) -> bool:
 
 def test_every_module_is_found() -> None:
     modules = {imp.module for imp in _all_imports("api") + _all_imports("sdk")}
-    assert {"api.storage.runs", "api.graphql.types", "sdk.transport", "sdk.cli.lineage"} <= modules
+    assert {
+        "api.storage.runs",
+        "api.graphql.types",
+        "sdk.client.transport",
+        "sdk.cli.lineage",
+    } <= modules
 
 
 def test_storage_knows_nothing_of_graphql_or_http() -> None:
@@ -208,3 +214,88 @@ def test_importing_sdk_stays_light(heavy: str, modules_after_import_sdk: set[str
     allowed = {"api", SHARED_RULES}  # the package's lazy root and the stdlib-only rules
     loaded = sorted(m for m in modules_after_import_sdk if _within(m, heavy) and m not in allowed)
     assert not loaded, f"`import sdk` loads {loaded}"
+
+
+SDK_PACKAGES = {"sdk.client", "sdk.pipeline", "sdk.artifacts", "sdk.prune", "sdk.cli"}
+SDK_TOP_MODULES = {"sdk", "sdk.errors", "sdk.settings", "sdk.materializers"}
+
+
+def _module_level_imports(path: Path, modules: set[str]) -> list[str]:
+    """Modules of `modules` that `path` names in its imports when it is imported: top-level
+    statements only (not inside functions, not under `if TYPE_CHECKING:`). The parent packages
+    Python runs first are not counted: the root's facade importing every concern is how a
+    package exposes its API; a submodule importing the facade back (`from sdk import Client`)
+    is counted. `from package import submodule` counts the submodule only."""
+    module = _module_name(path)
+    targets: set[str] = set()
+    body = list(ast.parse(path.read_text(), str(path)).body)
+    for node in body:
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            continue
+        if isinstance(node, ast.Try):
+            body.extend(node.body)
+        elif isinstance(node, ast.Import):
+            targets |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            submodules = {f"{node.module}.{alias.name}" for alias in node.names} & modules
+            targets |= submodules
+            if len(submodules) < len(node.names):
+                targets.add(node.module)
+    return sorted((targets & modules) - {module})
+
+
+def test_sdk_has_no_import_cycle_at_module_level() -> None:
+    paths = {_module_name(p): p for p in sorted((ROOT / "sdk").rglob("*.py"))}
+    graph = {
+        m: _module_level_imports(p, set(paths)) for m, p in paths.items()
+    }
+    cycles = []
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    stack: list[str] = []
+
+    def visit(module: str) -> None:
+        state[module] = 1
+        stack.append(module)
+        for target in graph[module]:
+            if state.get(target) == 1:
+                cycles.append(" -> ".join([*stack[stack.index(target) :], target]))
+            elif target not in state:
+                visit(target)
+        stack.pop()
+        state[module] = 2
+
+    for module in graph:
+        if module not in state:
+            visit(module)
+    assert not cycles, cycles
+
+
+def test_sdk_is_laid_out_by_concern() -> None:
+    top = {
+        _module_name(p)
+        for p in (ROOT / "sdk").iterdir()
+        if p.suffix == ".py" or (p.is_dir() and (p / "__init__.py").exists())
+    }
+    assert top == {*SDK_PACKAGES, *SDK_TOP_MODULES}, sorted(top)
+
+
+def test_only_the_client_package_sends_documents() -> None:
+    """Every GraphQL document lives in sdk.client.operations, where a test validates it."""
+    document = re.compile(r"^\s*(query|mutation|subscription|fragment)\b[^\n]*\{", re.M)
+    bad = []
+    for path in sorted((ROOT / "sdk").rglob("*.py")):
+        if _module_name(path) == "sdk.client.operations":
+            continue
+        tree = ast.parse(path.read_text())
+        docstrings = {
+            id(node.value)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+        }
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                if id(node) not in docstrings and document.search(node.value):
+                    bad.append(f"{_module_name(path)}:{node.lineno}")
+            elif isinstance(node, ast.JoinedStr) and document.search(ast.unparse(node)):
+                bad.append(f"{_module_name(path)}:{node.lineno}")
+    assert not bad

@@ -19,6 +19,7 @@ from sdk.cli.common import (
     make_client,
     print_json,
 )
+from sdk.client import operations as ops
 from sdk.client.views import Artifact, ArtifactVersion, parse_time
 from sdk.errors import InputError
 
@@ -30,42 +31,6 @@ if TYPE_CHECKING:
 
 PAGE = 100
 
-LIST_ARTIFACTS = """
-query CliListArtifacts($filter: ArtifactFilter, $first: Int, $after: String) {
-  artifacts(filter: $filter, first: $first, after: $after) {
-    edges {
-      node {
-        id name tags versionCount hasCustomName createdAt updatedAt
-        latestVersion { id version createdAt }
-      }
-    }
-    pageInfo { hasNextPage endCursor }
-  }
-}
-"""
-
-LIST_TAGGED_ARTIFACTS = """
-query CliListTaggedArtifacts(
-  $filter: ArtifactFilter, $first: Int, $after: String, $tag: String!
-) {
-  artifacts(filter: $filter, first: $first, after: $after) {
-    edges {
-      node {
-        id name tags versionCount hasCustomName createdAt updatedAt
-        latestVersion { id version createdAt }
-        taggedVersionCount(tag: $tag)
-      }
-    }
-    pageInfo { hasNextPage endCursor }
-  }
-}
-"""
-
-COUNT_ARTIFACTS = """
-query CliCountArtifacts($filter: ArtifactFilter) {
-  artifacts(filter: $filter, first: 0) { totalCount }
-}
-"""
 
 LimitOption = Annotated[int, typer.Option(min=1, help="Show at most this many rows.")]
 AddTagsOption = Annotated[
@@ -169,14 +134,18 @@ def list_artifacts(
         client = make_client(url, token)
         flt: dict[str, Any] = {"tag": tag, "hasCustomName": None if all_ else True}
         if tag is None:
-            nodes, more = collect(client, LIST_ARTIFACTS, "artifacts", {"filter": flt}, limit)
+            nodes, more = collect(
+                client, ops.CLI_LIST_ARTIFACTS, "artifacts", {"filter": flt}, limit
+            )
         else:
             variables = {"filter": flt, "tag": tag}
-            nodes, more = collect(client, LIST_TAGGED_ARTIFACTS, "artifacts", variables, limit)
+            nodes, more = collect(
+                client, ops.CLI_LIST_TAGGED_ARTIFACTS, "artifacts", variables, limit
+            )
         hidden = 0
         if not all_:
             hidden_filter = {"tag": tag, "hasCustomName": False}
-            counted = client.execute(COUNT_ARTIFACTS, {"filter": hidden_filter})
+            counted = client.execute(ops.CLI_COUNT_ARTIFACTS, {"filter": hidden_filter})
             hidden = counted["artifacts"]["totalCount"]
     if as_json:
         print_json([_artifact_json(node, tag) for node in nodes])

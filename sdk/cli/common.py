@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from sdk.client.client import Client
+from sdk.client.transport import HttpTransport
 from sdk.errors import LineageQLError
-from sdk.transport import HttpTransport
 
 if TYPE_CHECKING:
     from rich.console import Console

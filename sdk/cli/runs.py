@@ -24,29 +24,6 @@ from sdk.errors import InputError, NotFoundError
 
 STATUSES = ("RUNNING", "COMPLETED", "FAILED", "CACHED", "ABANDONED")
 
-LIST_RUNS = """
-query CliListRuns($filter: PipelineRunFilter, $first: Int, $after: String) {
-  pipelineRuns(filter: $filter, first: $first, after: $after) {
-    edges { node { id name status startedAt endedAt error pipeline { name } } }
-    pageInfo { hasNextPage endCursor }
-  }
-}
-"""
-
-SHOW_RUN = """
-query CliShowRun($id: ID!) {
-  pipelineRun(id: $id) {
-    id name status startedAt endedAt error pipeline { name }
-    steps {
-      id name status startedAt endedAt error cacheReason
-      originalStepRun { id run { id name } }
-      inputs { name artifactVersion { id name version } }
-      outputs { name artifactVersion { id name version } }
-    }
-  }
-}
-"""
-
 
 def duration(started: str | None, ended: str | None, status: str) -> str:
     """`850 ms`, `12.3 s`, `4 min 05 s`, `2 h 03 min`; `running` while it runs."""
@@ -91,7 +68,7 @@ def list_runs(
         if pipeline is not None:
             client.get_pipeline(pipeline)  # NotFoundError naming it, rather than an empty list
         flt = {"pipelineName": pipeline, "status": wanted}
-        nodes, more = collect(client, LIST_RUNS, "pipelineRuns", {"filter": flt}, limit)
+        nodes, more = collect(client, ops.CLI_LIST_RUNS, "pipelineRuns", {"filter": flt}, limit)
     if as_json:
         print_json([_run_json(node) for node in nodes])
         return
@@ -153,7 +130,7 @@ def show_run(
     with cli_errors():
         client = make_client(url, token)
         run_id = client.resolve_run_id(name_id_or_prefix)
-        run = client.execute(SHOW_RUN, {"id": run_id})["pipelineRun"]
+        run = client.execute(ops.CLI_SHOW_RUN, {"id": run_id})["pipelineRun"]
         if run is None:
             raise NotFoundError(
                 f"no pipeline run has id {run_id!r}; `lineageql runs list` shows the ids"

@@ -25,6 +25,7 @@ from sdk.client.records import (
     VersionInput,
     outputs_of,
 )
+from sdk.client.transport import Transport, make_transport
 from sdk.client.views import Artifact, ArtifactVersion, Pipeline, PipelineRun, StepRun, parse_time
 from sdk.errors import (
     AliasConflictError,
@@ -36,7 +37,6 @@ from sdk.errors import (
     NotFoundError,
 )
 from sdk.settings import Settings
-from sdk.transport import Transport, make_transport
 
 if TYPE_CHECKING:
     from sdk.artifacts.store import ArtifactStore
@@ -44,42 +44,7 @@ if TYPE_CHECKING:
 PAGE = 200
 
 # Tag mutations (kept here with the methods that send them; validated by the tag tests).
-UPDATE_ARTIFACT = (
-    """
-mutation UpdateArtifact($name: String!, $addTags: [String!], $removeTags: [String!]) {
-  updateArtifact(name: $name, addTags: $addTags, removeTags: $removeTags) {
-    ...ArtifactFields
-    latestVersion { ...VersionFields }
-  }
-}
-"""
-    + ops.ARTIFACT_FIELDS
-    + ops.VERSION_FIELDS
-)
 
-UPDATE_ARTIFACT_VERSION = (
-    """
-mutation UpdateArtifactVersion(
-  $id: ID, $name: String, $version: String, $addTags: [String!], $removeTags: [String!]
-) {
-  updateArtifactVersion(
-    id: $id, name: $name, version: $version, addTags: $addTags, removeTags: $removeTags
-  ) { ...VersionFields }
-}
-"""
-    + ops.VERSION_FIELDS
-)
-RUN_CANDIDATES = """
-query RunCandidates($filter: PipelineRunFilter, $first: Int) {
-  pipelineRuns(filter: $filter, first: $first) {
-    totalCount
-    edges { node { id name status startedAt pipeline { name } } }
-  }
-}
-"""
-RUN_ID = """
-query RunId($id: ID!) { pipelineRun(id: $id) { id } }
-"""
 CANDIDATES_SHOWN = 10  # runs an ambiguous id prefix lists
 _ID_PREFIX = re.compile(r"^[0-9A-Fa-f-]+$")
 LINEAGE_PAGE = 2000  # nodes per lineage request; lowered to the server's maximum if smaller
@@ -585,7 +550,7 @@ class Client:
             InputError: a refused tag (nothing is changed then).
         """
         variables = {"name": name, **_tag_lists(add_tags, remove_tags)}
-        return self._artifact(self.execute(UPDATE_ARTIFACT, variables)["updateArtifact"])
+        return self._artifact(self.execute(ops.UPDATE_ARTIFACT, variables)["updateArtifact"])
 
     def update_artifact_version(
         self,
@@ -609,7 +574,7 @@ class Client:
             where: dict[str, Any] = {"id": name_or_id}
         else:
             where = {"name": name_or_id, "version": None if version is None else str(version)}
-        data = self.execute(UPDATE_ARTIFACT_VERSION, {**where, **tags})
+        data = self.execute(ops.UPDATE_ARTIFACT_VERSION, {**where, **tags})
         return ArtifactVersion.from_graphql(data["updateArtifactVersion"], self)
 
     def get_pipeline(self, name: str) -> Pipeline:
@@ -644,7 +609,7 @@ class Client:
         """
         text = id_text(name_id_or_prefix, "a run's id, name or id prefix").strip()
         if _is_uuid(text):
-            found = self.execute(RUN_ID, {"id": str(uuid.UUID(text))})["pipelineRun"]
+            found = self.execute(ops.RUN_ID, {"id": str(uuid.UUID(text))})["pipelineRun"]
             if found is not None:
                 return str(found["id"])
             if isinstance(name_id_or_prefix, uuid.UUID):
@@ -671,7 +636,7 @@ class Client:
         )
 
     def _run_candidates(self, flt: dict[str, Any], first: int) -> tuple[list[dict[str, Any]], int]:
-        data = self.execute(RUN_CANDIDATES, {"filter": flt, "first": first})["pipelineRuns"]
+        data = self.execute(ops.RUN_CANDIDATES, {"filter": flt, "first": first})["pipelineRuns"]
         return [edge["node"] for edge in data["edges"]], int(data["totalCount"])
 
     def get_step_run(self, id: IdLike) -> StepRun:

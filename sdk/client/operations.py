@@ -307,3 +307,164 @@ query AliasHistory($name: String!, $alias: String) {
   }
 }
 """
+
+
+CLI_LIST_ARTIFACTS = """
+query CliListArtifacts($filter: ArtifactFilter, $first: Int, $after: String) {
+  artifacts(filter: $filter, first: $first, after: $after) {
+    edges {
+      node {
+        id name tags versionCount hasCustomName createdAt updatedAt
+        latestVersion { id version createdAt }
+      }
+    }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+
+CLI_LIST_TAGGED_ARTIFACTS = """
+query CliListTaggedArtifacts(
+  $filter: ArtifactFilter, $first: Int, $after: String, $tag: String!
+) {
+  artifacts(filter: $filter, first: $first, after: $after) {
+    edges {
+      node {
+        id name tags versionCount hasCustomName createdAt updatedAt
+        latestVersion { id version createdAt }
+        taggedVersionCount(tag: $tag)
+      }
+    }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+
+CLI_COUNT_ARTIFACTS = """
+query CliCountArtifacts($filter: ArtifactFilter) {
+  artifacts(filter: $filter, first: 0) { totalCount }
+}
+"""
+
+
+CLI_LIST_RUNS = """
+query CliListRuns($filter: PipelineRunFilter, $first: Int, $after: String) {
+  pipelineRuns(filter: $filter, first: $first, after: $after) {
+    edges { node { id name status startedAt endedAt error pipeline { name } } }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+
+CLI_SHOW_RUN = """
+query CliShowRun($id: ID!) {
+  pipelineRun(id: $id) {
+    id name status startedAt endedAt error pipeline { name }
+    steps {
+      id name status startedAt endedAt error cacheReason
+      originalStepRun { id run { id name } }
+      inputs { name artifactVersion { id name version } }
+      outputs { name artifactVersion { id name version } }
+    }
+  }
+}
+"""
+
+
+UPDATE_ARTIFACT = (
+    """
+mutation UpdateArtifact($name: String!, $addTags: [String!], $removeTags: [String!]) {
+  updateArtifact(name: $name, addTags: $addTags, removeTags: $removeTags) {
+    ...ArtifactFields
+    latestVersion { ...VersionFields }
+  }
+}
+"""
+    + ARTIFACT_FIELDS
+    + VERSION_FIELDS
+)
+
+UPDATE_ARTIFACT_VERSION = (
+    """
+mutation UpdateArtifactVersion(
+  $id: ID, $name: String, $version: String, $addTags: [String!], $removeTags: [String!]
+) {
+  updateArtifactVersion(
+    id: $id, name: $name, version: $version, addTags: $addTags, removeTags: $removeTags
+  ) { ...VersionFields }
+}
+"""
+    + VERSION_FIELDS
+)
+
+RUN_CANDIDATES = """
+query RunCandidates($filter: PipelineRunFilter, $first: Int) {
+  pipelineRuns(filter: $filter, first: $first) {
+    totalCount
+    edges { node { id name status startedAt pipeline { name } } }
+  }
+}
+"""
+
+RUN_ID = """
+query RunId($id: ID!) { pipelineRun(id: $id) { id } }
+"""
+
+
+LIST_PIPELINES_BY_LAST_RUN = """
+query PostExecutionPipelines($first: Int, $after: String) {
+  pipelines(first: $first, after: $after) {
+    edges { node { id name lastRun { id startedAt } } }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+
+
+PRUNE_FIELDS = "id name version uri source sizeBytes dataDeletedAt"
+
+UNUSED_VERSIONS = f"""
+query PruneCandidates($first: Int, $after: String) {{
+  artifactVersions(filter: {{unused: true}}, first: $first, after: $after) {{
+    edges {{ node {{ {PRUNE_FIELDS} }} }}
+    pageInfo {{ hasNextPage endCursor }}
+  }}
+}}
+"""
+
+VERSION_URIS = """
+query PruneKnownUris($first: Int, $after: String) {
+  artifactVersions(first: $first, after: $after) {
+    edges { node { id name version uri dataDeletedAt } }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+
+BATCH_RESULT = """
+  versions { id name version uri source }
+  inUse
+  missing
+  removedArtifacts
+"""
+
+MARK_DATA_DELETED = f"""
+mutation PruneMark($ids: [ID!]!) {{
+  markArtifactVersionsDataDeleted(ids: $ids) {{ {BATCH_RESULT} }}
+}}
+"""
+
+DELETE_VERSIONS = f"""
+mutation PruneDelete($ids: [ID!]!) {{
+  deleteArtifactVersions(ids: $ids) {{ {BATCH_RESULT} }}
+}}
+"""
+
+DELETE_VERSION = """
+mutation DeleteArtifactVersion($id: ID!) {
+  deleteArtifactVersion(id: $id) {
+    version { id name version uri source }
+    artifactRemoved
+  }
+}
+"""

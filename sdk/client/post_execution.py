@@ -20,18 +20,10 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
+from sdk.client import operations as ops
 from sdk.client.client import Client, IdLike
 from sdk.client.views import PipelineRun, parse_time
 from sdk.errors import InputError
-
-LIST_PIPELINES_BY_LAST_RUN = """
-query PostExecutionPipelines($first: Int, $after: String) {
-  pipelines(first: $first, after: $after) {
-    edges { node { id name lastRun { id startedAt } } }
-    pageInfo { hasNextPage endCursor }
-  }
-}
-"""
 
 Definition = frozenset[tuple[str, str | None]]  # (step name, code hash) of each step run
 
@@ -102,7 +94,7 @@ def get_pipelines(client: Client | None = None) -> list[PipelineView]:
     nodes: list[dict[str, Any]] = []
     after: str | None = None
     while True:
-        page = client.execute(LIST_PIPELINES_BY_LAST_RUN, {"first": 200, "after": after})
+        page = client.execute(ops.LIST_PIPELINES_BY_LAST_RUN, {"first": 200, "after": after})
         nodes.extend(edge["node"] for edge in page["pipelines"]["edges"])
         if not page["pipelines"]["pageInfo"]["hasNextPage"]:
             break

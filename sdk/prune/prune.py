@@ -36,6 +36,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from sdk.client import operations as ops
 from sdk.errors import InputError, LineageQLError, NotFoundError, StoreMismatchError
 
 if TYPE_CHECKING:
@@ -50,54 +51,6 @@ LAYOUT_DEPTH = 3  # {step}/{output}/{uuid}
 KEPT_DIR = ".lineageql/kept-registered"  # paths of registered data whose metadata prune removed
 UUID_HEX = re.compile(r"^[0-9a-f]{12}4[0-9a-f]{3}[89ab][0-9a-f]{15}$")
 TIME_KEYS = ("mtime", "LastModified", "last_modified", "updated", "created", "time")
-
-PRUNE_FIELDS = "id name version uri source sizeBytes dataDeletedAt"
-
-UNUSED_VERSIONS = f"""
-query PruneCandidates($first: Int, $after: String) {{
-  artifactVersions(filter: {{unused: true}}, first: $first, after: $after) {{
-    edges {{ node {{ {PRUNE_FIELDS} }} }}
-    pageInfo {{ hasNextPage endCursor }}
-  }}
-}}
-"""
-
-VERSION_URIS = """
-query PruneKnownUris($first: Int, $after: String) {
-  artifactVersions(first: $first, after: $after) {
-    edges { node { id name version uri dataDeletedAt } }
-    pageInfo { hasNextPage endCursor }
-  }
-}
-"""
-
-BATCH_RESULT = """
-  versions { id name version uri source }
-  inUse
-  missing
-  removedArtifacts
-"""
-
-MARK_DATA_DELETED = f"""
-mutation PruneMark($ids: [ID!]!) {{
-  markArtifactVersionsDataDeleted(ids: $ids) {{ {BATCH_RESULT} }}
-}}
-"""
-
-DELETE_VERSIONS = f"""
-mutation PruneDelete($ids: [ID!]!) {{
-  deleteArtifactVersions(ids: $ids) {{ {BATCH_RESULT} }}
-}}
-"""
-
-DELETE_VERSION = """
-mutation DeleteArtifactVersion($id: ID!) {
-  deleteArtifactVersion(id: $id) {
-    version { id name version uri source }
-    artifactRemoved
-  }
-}
-"""
 
 
 class ArtifactDataDeletedError(NotFoundError):
@@ -347,8 +300,8 @@ def plan_prune(
     from sdk.client.views import parse_time
 
     store = client.store
-    unused = _nodes(client, UNUSED_VERSIONS)
-    every = {node["id"]: node for node in _nodes(client, VERSION_URIS)}
+    unused = _nodes(client, ops.UNUSED_VERSIONS)
+    every = {node["id"]: node for node in _nodes(client, ops.VERSION_URIS)}
     candidates: list[Candidate] = []
     for node in unused:
         registered = node["source"] == "REGISTERED"
@@ -570,13 +523,13 @@ def _batches(items: Sequence[Candidate]) -> Iterable[Sequence[Candidate]]:
 
 def mark_data_deleted(client: Client, ids: Sequence[str]) -> dict[str, Any]:
     """Step 1: mark versions data-deleted (the API skips those a run uses)."""
-    data: dict[str, Any] = client.execute(MARK_DATA_DELETED, {"ids": list(ids)})
+    data: dict[str, Any] = client.execute(ops.MARK_DATA_DELETED, {"ids": list(ids)})
     return dict(data["markArtifactVersionsDataDeleted"])
 
 
 def delete_metadata(client: Client, ids: Sequence[str]) -> dict[str, Any]:
     """Step 3: delete versions' metadata (the API skips those a run uses)."""
-    data: dict[str, Any] = client.execute(DELETE_VERSIONS, {"ids": list(ids)})
+    data: dict[str, Any] = client.execute(ops.DELETE_VERSIONS, {"ids": list(ids)})
     return dict(data["deleteArtifactVersions"])
 
 
@@ -640,7 +593,7 @@ def _remove_orphans(
     """Delete the planned orphans that are still orphans: no version points into them now (a
     fresh look), none is protected, and they are still older than the grace period."""
     store = client.store
-    nodes = _nodes(client, VERSION_URIS)
+    nodes = _nodes(client, ops.VERSION_URIS)
     check_store(client, store, nodes, deletes_files=True)
     known = _known_keys(store, nodes) | set(plan.protected)
     known |= kept_registered(store)
@@ -703,14 +656,14 @@ def delete_artifact_version(
     if files:
         others = {
             _key(store, node["uri"]): node["id"]
-            for node in _nodes(client, VERSION_URIS)
+            for node in _nodes(client, ops.VERSION_URIS)
             if node["id"] != version.id
         }
         files = _first_overlap(_key(store, version.uri), others) is None
     if files:
         marked = mark_data_deleted(client, [version.id])
         if marked["inUse"]:
-            client.execute(DELETE_VERSION, {"id": version.id})  # raises the CONFLICT
+            client.execute(ops.DELETE_VERSION, {"id": version.id})  # raises the CONFLICT
         error = _remove(store, version.uri)
         if error is not None:
             raise LineageQLError(
@@ -719,5 +672,5 @@ def delete_artifact_version(
             )
     elif version.source == "REGISTERED":
         _keep(store, version.uri, f"{version.name}:{version.version}")
-    data = client.execute(DELETE_VERSION, {"id": version.id})["deleteArtifactVersion"]
+    data = client.execute(ops.DELETE_VERSION, {"id": version.id})["deleteArtifactVersion"]
     return bool(data["artifactRemoved"])

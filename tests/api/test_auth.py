@@ -25,8 +25,8 @@ from api.auth import (
     is_loopback,
 )
 from sdk.client.client import Client
+from sdk.client.transport import HttpTransport
 from sdk.errors import GraphQLError
-from sdk.transport import HttpTransport
 from tests.conftest import ROOT, LiveServer, free_port
 
 QUERY = "query { artifacts { totalCount } }"

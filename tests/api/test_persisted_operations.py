@@ -28,8 +28,8 @@ import api
 import api.app
 from api.auth import hash_token
 from api.persisted import PersistedDocuments
+from sdk.client.transport import HttpTransport
 from sdk.errors import GraphQLError, OutcomeUnknownError
-from sdk.transport import HttpTransport
 from tests.conftest import ROOT
 from tests.net import free_port
 
@@ -445,7 +445,7 @@ def test_a_server_without_the_protocol_gets_the_text_from_then_on(
 
 
 def test_the_sdk_hashes_each_document_once(server: Server) -> None:
-    from sdk import transport as module
+    from sdk.client import transport as module
 
     module._sha256.cache_clear()
     transport = server.transport()

@@ -7,12 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from graphql import parse, validate
 
-from api.graphql.schema import schema
-from sdk.cli.artifacts import COUNT_ARTIFACTS, LIST_ARTIFACTS
-from sdk.cli.runs import LIST_RUNS, SHOW_RUN
-from sdk.client.client import UPDATE_ARTIFACT, UPDATE_ARTIFACT_VERSION
 from tests.api.client import Api, output, row_counts
 
 UPDATE = """
@@ -269,20 +264,3 @@ def test_has_custom_name_filters_in_sql_so_pages_stay_full(gql: Api) -> None:
         ("training::train::output_0", False),
     ]
     assert everything["totalCount"] == 5
-
-
-@pytest.mark.parametrize(
-    "document",
-    [
-        UPDATE_ARTIFACT,
-        UPDATE_ARTIFACT_VERSION,
-        LIST_ARTIFACTS,
-        COUNT_ARTIFACTS,
-        LIST_RUNS,
-        SHOW_RUN,
-    ],
-)
-def test_sdk_and_cli_documents_are_valid(document: str) -> None:
-    errors = validate(schema._schema, parse(document))
-
-    assert not errors, [error.message for error in errors]

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from sdk import Client, pipeline, step
-from sdk.transport import Transport
+from sdk.client.transport import Transport
 
 HEAVY = ("numpy", "pandas", "pyarrow", "sklearn", "cloudpickle", "httpx", "alembic")
 

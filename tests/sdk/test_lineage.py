@@ -13,8 +13,8 @@ import pytest
 import sdk.client.client
 from sdk import ArtifactConfig, Client, ExternalArtifact, InputError, NotFoundError, pipeline, step
 from sdk.client.lineage import LineageEdge, LineageGraph, StepRunNode
+from sdk.client.transport import Transport
 from sdk.client.views import ArtifactVersion, PipelineRun, StepRun
-from sdk.transport import Transport
 
 
 @step
