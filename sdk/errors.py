@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sdk.prune.execute import PruneResult
 
 
 class LineageQLError(Exception):
@@ -59,6 +62,18 @@ class StoreFullError(LineageQLError, OSError):
     """The artifact store (or the disk under it) is full; nothing was registered."""
 
 
+class ArtifactDataDeletedError(NotFoundError):
+    """The version's metadata exists, but prune deleted its data from the artifact store."""
+
+
+class PruneError(LineageQLError):
+    """A file could not be deleted (without `ignore_errors`); `.result` holds what was done."""
+
+    def __init__(self, message: str, result: PruneResult) -> None:
+        super().__init__(message)
+        self.result = result
+
+
 class DatabaseBusyError(LineageQLError):
     """The embedded database file is locked by another process; retry."""
 
@@ -75,8 +90,6 @@ class UntrustedArtifactError(MaterializerError):
 # Errors defined next to the code that raises them, importable from here too (loaded on first
 # use, so that importing sdk.errors stays free of those modules).
 _DEFINED_ELSEWHERE = {
-    "ArtifactDataDeletedError": "sdk.prune.prune",  # a NotFoundError
-    "PruneError": "sdk.prune.prune",
     "StoreSecretError": "sdk.artifacts.secret",
     "StepOutputError": "sdk.pipeline.execution",  # a TypeError too
 }

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,8 +22,9 @@ from api.storage.engine import sync_url
 from sdk import Client, ExternalArtifact, pipeline, register_artifact, save_artifact, step
 from sdk.artifacts.store import ArtifactStore
 from sdk.cli import app
-from sdk.errors import GraphQLError, NotFoundError
-from sdk.prune.prune import ArtifactDataDeletedError, delete_artifact_version, prune_artifacts
+from sdk.client.records import BatchResult
+from sdk.errors import ArtifactDataDeletedError, GraphQLError, NotFoundError
+from sdk.prune import delete_artifact_version, prune_artifacts
 
 OLD = datetime.now(UTC) - timedelta(days=3)
 
@@ -381,17 +383,13 @@ def test_ignore_errors_goes_on_and_reports_the_file(
 def test_an_interrupted_prune_leaves_no_metadata_without_data_and_a_rerun_finishes(
     world: World,
 ) -> None:
-    import sdk.prune.prune
+    class DiesBetweenFilesAndMetadata(Client):
+        def delete_versions(self, ids: Sequence[str]) -> BatchResult:
+            super().delete_versions(ids[:1])
+            raise KeyboardInterrupt  # the process dies between file and metadata deletion
 
-    original = sdk.prune.prune.delete_metadata
-
-    def crash_after_first(client: Client, ids: list[str]) -> dict[str, Any]:
-        original(client, ids[:1])
-        raise KeyboardInterrupt  # the process dies between file and metadata deletion
-
-    with pytest.MonkeyPatch.context() as patch, pytest.raises(KeyboardInterrupt):
-        patch.setattr(sdk.prune.prune, "delete_metadata", crash_after_first)
-        prune_artifacts(Client())
+    with pytest.raises(KeyboardInterrupt):
+        prune_artifacts(DiesBetweenFilesAndMetadata(Client().transport))
 
     versions = world.versions()
     assert len(UNUSED_SAVED - set(versions)) == 1  # only the first metadata deletion happened

@@ -20,7 +20,7 @@ from sdk.cli.common import (
     print_json,
 )
 from sdk.errors import InputError
-from sdk.prune.prune import DEFAULT_ORPHAN_GRACE, PrunePlan, PruneResult, execute_prune, plan_prune
+from sdk.prune import DEFAULT_ORPHAN_GRACE, PrunePlan, PruneResult, execute_prune, plan_prune
 
 if TYPE_CHECKING:
     from rich.table import Table

@@ -10,12 +10,14 @@ import weakref
 from collections.abc import Mapping, Sequence
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sdk.client import operations as ops
 from sdk.client.lineage import LineageGraph
 from sdk.client.records import (
+    ArtifactVersionRef,
+    BatchResult,
     FinishedStep,
     JsonObject,
     StartedRun,
@@ -40,6 +42,8 @@ from sdk.settings import Settings
 
 if TYPE_CHECKING:
     from sdk.artifacts.store import ArtifactStore
+    from sdk.prune.execute import PruneResult
+    from sdk.prune.plan import PrunePlan
 
 PAGE = 200
 
@@ -379,6 +383,67 @@ class Client:
         }
         data = self.execute(ops.CREATE_ARTIFACT_VERSION, variables)["createArtifactVersion"]
         return ArtifactVersion.from_graphql(data, self)
+
+    # Deleting: the verbs prune sends (sdk.prune plans and executes with them).
+
+    def version_refs(self, *, unused: bool = False) -> list[ArtifactVersionRef]:
+        """Every version (or only those no step run produced or consumed), in the few fields
+        prune works from."""
+        document = ops.UNUSED_VERSIONS if unused else ops.VERSION_URIS
+        nodes = self._pages(document, ("artifactVersions",), {}, None)
+        return [ArtifactVersionRef.from_answer(node) for node in nodes]
+
+    def mark_data_deleted(self, ids: Sequence[str]) -> BatchResult:
+        """Mark versions data-deleted (the API skips those a run uses)."""
+        data = self.execute(ops.MARK_DATA_DELETED, {"ids": list(ids)})
+        return BatchResult.from_answer(data["markArtifactVersionsDataDeleted"])
+
+    def delete_versions(self, ids: Sequence[str]) -> BatchResult:
+        """Delete versions' metadata (the API skips those a run uses)."""
+        data = self.execute(ops.DELETE_VERSIONS, {"ids": list(ids)})
+        return BatchResult.from_answer(data["deleteArtifactVersions"])
+
+    def delete_version_metadata(self, version_id: str) -> bool:
+        """Delete one version's metadata; True when its artifact went with it. A version a
+        run uses is refused (CONFLICT naming the runs)."""
+        data = self.execute(ops.DELETE_VERSION, {"id": version_id})["deleteArtifactVersion"]
+        return bool(data["artifactRemoved"])
+
+    def delete_artifact_version(
+        self, version: ArtifactVersion, *, delete_data: bool = True
+    ) -> bool:
+        """Delete one version no run uses: its data (never registered data, nor files another
+        version shares) and its metadata; True when its artifact went with it."""
+        from sdk.prune.execute import delete_artifact_version
+
+        return delete_artifact_version(self, version, delete_data=delete_data)
+
+    def prune(
+        self,
+        *,
+        only_artifact: bool = False,
+        only_metadata: bool = False,
+        ignore_errors: bool = False,
+        include_registered: bool = False,
+        orphans: bool = False,
+        orphan_grace: timedelta | None = None,
+        dry_run: bool = False,
+    ) -> PruneResult | PrunePlan:
+        """Delete the versions no step run produced or consumed, as `lineageql artifacts
+        prune` does (without asking); with `dry_run`, the plan instead."""
+        from sdk.prune.execute import prune_artifacts
+        from sdk.prune.plan import DEFAULT_ORPHAN_GRACE
+
+        return prune_artifacts(
+            self,
+            only_artifact=only_artifact,
+            only_metadata=only_metadata,
+            ignore_errors=ignore_errors,
+            include_registered=include_registered,
+            orphans=orphans,
+            orphan_grace=DEFAULT_ORPHAN_GRACE if orphan_grace is None else orphan_grace,
+            dry_run=dry_run,
+        )
 
     def reap_abandoned_runs(self) -> list[JsonObject]:
         runs: list[JsonObject] = self.execute(ops.REAP_ABANDONED_RUNS)["reapAbandonedRuns"]

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sdk.client.views import ArtifactVersion
+from sdk.client.views import ArtifactVersion, parse_time
 
 if TYPE_CHECKING:
     from sdk.artifacts.store import ArtifactStore
@@ -180,7 +181,7 @@ class ArtifactVersionRef:
     uri: str
     source: str
     size_bytes: int | None = None
-    data_deleted: bool = False
+    data_deleted_at: datetime | None = None
 
     @classmethod
     def from_answer(cls, data: JsonObject) -> ArtifactVersionRef:
@@ -191,7 +192,7 @@ class ArtifactVersionRef:
             uri=data["uri"],
             source=data.get("source") or "",
             size_bytes=data.get("sizeBytes"),
-            data_deleted=data.get("dataDeletedAt") is not None,
+            data_deleted_at=parse_time(data.get("dataDeletedAt")),
         )
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, SupportsIndex, overload
+
+from sdk.errors import ArtifactDataDeletedError
 
 if TYPE_CHECKING:
     from sdk.client.client import Client
@@ -118,9 +120,7 @@ class ArtifactVersion:
         from sdk.materializers import load_data
 
         if self.data_deleted_at is not None:
-            from sdk.prune.prune import data_deleted_error
-
-            raise data_deleted_error(self)
+            raise _data_deleted_error(self)
         from sdk.artifacts.verify import data_uri, missing_file_error, verify_version
         from sdk.errors import ArtifactDataMissingError
         from sdk.materializers.base import allowing_untrusted
@@ -384,3 +384,14 @@ class ArtifactVersions(list[ArtifactVersion]):
             return self[version]
         except LookupError:
             return default
+
+
+def _data_deleted_error(version: ArtifactVersion) -> ArtifactDataDeletedError:
+    """The error `load()` raises for a version whose data was pruned."""
+    when = version.data_deleted_at
+    at = f" on {when.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC" if when else ""
+    return ArtifactDataDeletedError(
+        f"the data of artifact version {version.name}:{version.version} (id {version.id}) was "
+        f"pruned from the artifact store{at}; only its metadata remains. Load another "
+        "version, or save the data again as a new version."
+    )

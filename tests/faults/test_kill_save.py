@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from sdk import Client, save_artifact
-from sdk.prune.prune import plan_prune
+from sdk.prune import plan_prune
 from tests.faults.common import (
     database_url,  # noqa: F401 (SQLite only)
     verify_json,

@@ -14,7 +14,7 @@ from typer.testing import CliRunner, Result
 from sdk import Client, pipeline, register_artifact, save_artifact, step
 from sdk.cli import app
 from sdk.errors import StoreMismatchError
-from sdk.prune.prune import plan_prune
+from sdk.prune import plan_prune
 from tests.conftest import _close_transports
 
 

@@ -27,7 +27,7 @@ from sdk.errors import (
 )
 from sdk.materializers import BaseMaterializer, PickleFallbackWarning, tree_hash
 from sdk.materializers.base import FileDigest, new_hasher
-from sdk.prune.prune import execute_prune, plan_prune
+from sdk.prune import execute_prune, plan_prune
 from tests.faults.common import (
     cli,
     database_url,  # noqa: F401 (SQLite only)

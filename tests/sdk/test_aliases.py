@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from sdk import Client, ExternalArtifact, load_artifact, pipeline, save_artifact, step
 from sdk.cli import app
 from sdk.errors import AliasConflictError, InputError, NotFoundError
-from sdk.prune.prune import delete_artifact_version, prune_artifacts
+from sdk.prune import delete_artifact_version, prune_artifacts
 
 pytestmark = pytest.mark.usefixtures("lineageql")
 
