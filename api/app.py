@@ -68,6 +68,7 @@ class GraphQLApp(GraphQL[Context, None]):
     def __init__(
         self,
         settings: Settings,
+        *,
         persisted: PersistedDocuments | None = None,
         **options: Any,
     ) -> None:
