@@ -246,9 +246,7 @@ def _module_level_imports(path: Path, modules: set[str]) -> list[str]:
 
 def test_sdk_has_no_import_cycle_at_module_level() -> None:
     paths = {_module_name(p): p for p in sorted((ROOT / "sdk").rglob("*.py"))}
-    graph = {
-        m: _module_level_imports(p, set(paths)) for m, p in paths.items()
-    }
+    graph = {m: _module_level_imports(p, set(paths)) for m, p in paths.items()}
     cycles = []
     state: dict[str, int] = {}  # 1: on the current path, 2: done
     stack: list[str] = []

@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 import typer
 
-from sdk.cli.app import alias_app
 from sdk.cli.artifacts import add_row, table, when
 from sdk.cli.common import (
     JsonOption,
@@ -18,12 +17,16 @@ from sdk.cli.common import (
     print_json,
 )
 
+app = typer.Typer(
+    help="Aliases: movable names for one version (my_model@production).", no_args_is_help=True
+)
+
 NameArgument = Annotated[str, typer.Argument(help="The artifact's name.")]
 AliasArgument = Annotated[str, typer.Argument(help="The alias, e.g. production.")]
 ForceOption = Annotated[bool, typer.Option("--force", help="Move or remove a protected alias.")]
 
 
-@alias_app.command("set")
+@app.command("set")
 def set_alias(
     name: NameArgument,
     alias: AliasArgument,
@@ -51,7 +54,7 @@ def set_alias(
     console().print(f"{name}@{alias} -> {name}:{moved['version']}{guard}", markup=False)
 
 
-@alias_app.command("remove")
+@app.command("remove")
 def remove_alias(
     name: NameArgument,
     alias: AliasArgument,
@@ -65,7 +68,7 @@ def remove_alias(
     console().print(f"{name}@{alias} removed", markup=False)
 
 
-@alias_app.command("list")
+@app.command("list")
 def list_aliases(
     name: NameArgument,
     as_json: JsonOption = False,
@@ -90,7 +93,7 @@ def list_aliases(
     console().print(grid)
 
 
-@alias_app.command("history")
+@app.command("history")
 def alias_history(
     name: NameArgument,
     alias: Annotated[str | None, typer.Argument(help="Only this alias.")] = None,

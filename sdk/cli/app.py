@@ -1,4 +1,6 @@
-"""The Typer apps every command module registers on; `sdk.cli` imports those modules."""
+"""The `lineageql` command, composed in one place: each module of `sdk.cli` exports its Typer
+app (a command group) or its command functions, and this module puts them on the command
+line."""
 
 from __future__ import annotations
 
@@ -10,26 +12,24 @@ import typer
 from typer import _click as click
 from typer.core import TyperOption
 
+from sdk.cli import aliases, artifacts, lineage, prune, runs, server, tokens
+
 app = typer.Typer(
     help="LineageQL: artifacts and lineage of ML pipelines.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
-artifacts_app = typer.Typer(help="List, tag and prune artifacts.", no_args_is_help=True)
-versions_app = typer.Typer(help="Versions of artifacts.", no_args_is_help=True)
-runs_app = typer.Typer(help="Pipeline runs.", no_args_is_help=True)
-tokens_app = typer.Typer(help="Bearer tokens for a server.", no_args_is_help=True)
-alias_app = typer.Typer(
-    help="Aliases: movable names for one version (my_model@production).", no_args_is_help=True
-)
 
-app.add_typer(db_app, name="db")
-app.add_typer(artifacts_app, name="artifacts")
-artifacts_app.add_typer(versions_app, name="versions")
-artifacts_app.add_typer(alias_app, name="alias")
-app.add_typer(runs_app, name="runs")
-app.add_typer(tokens_app, name="tokens")
+app.command("serve")(server.serve)
+app.command("export-schema")(server.export_schema)
+app.command("lineage")(lineage.lineage)
+app.add_typer(server.db_app, name="db")
+app.add_typer(artifacts.app, name="artifacts")
+artifacts.app.command("prune")(prune.prune)
+artifacts.app.add_typer(artifacts.versions_app, name="versions")
+artifacts.app.add_typer(aliases.app, name="alias")
+app.add_typer(runs.app, name="runs")
+app.add_typer(tokens.app, name="tokens")
 
 
 def installed_version() -> str:

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from sdk.cli.app import artifacts_app, versions_app
 from sdk.cli.common import (
     JsonOption,
     TokenOption,
@@ -39,6 +38,10 @@ AddTagsOption = Annotated[
 RemoveTagsOption = Annotated[
     list[str] | None, typer.Option("--remove-tag", "-r", help="A tag to remove (repeatable).")
 ]
+
+
+app = typer.Typer(help="List, tag and prune artifacts.", no_args_is_help=True)
+versions_app = typer.Typer(help="Versions of artifacts.", no_args_is_help=True)
 
 
 def collect(
@@ -107,7 +110,7 @@ def _tags(tags: Sequence[str]) -> str:
     return ", ".join(tags) or "-"
 
 
-@artifacts_app.command("list")
+@app.command("list")
 def list_artifacts(
     tag: Annotated[
         str | None, typer.Option("--tag", "-t", help="Only artifacts with this tag.")
@@ -207,7 +210,7 @@ def _artifact_json(node: dict[str, Any], tag: str | None = None) -> dict[str, An
     return answer
 
 
-@artifacts_app.command("update")
+@app.command("update")
 def update_artifact(
     name: Annotated[str, typer.Argument(help="The artifact's name.")],
     add: AddTagsOption = None,
@@ -320,7 +323,7 @@ def _tag_line(label: str, tagged: Artifact | ArtifactVersion) -> str:
     return f"{label} tags: {_tags(tagged.tags)}"
 
 
-@artifacts_app.command("verify")
+@app.command("verify")
 def verify(
     target: Annotated[
         str | None,

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from sdk.cli.app import app
 from sdk.cli.common import TokenOption, UrlOption, cli_errors, console, make_client
 from sdk.client.lineage import LineageGraph, LineageNode, StepRunNode
 from sdk.errors import InputError
@@ -33,7 +32,6 @@ def parse_target(text: str) -> tuple[str, str | None]:
     return name, version
 
 
-@app.command()
 def lineage(
     target: Annotated[
         str,

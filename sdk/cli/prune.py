@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from sdk.cli.app import artifacts_app
 from sdk.cli.common import (
     JsonOption,
     TokenOption,
@@ -44,7 +43,6 @@ def _interactive() -> bool:
     return sys.stdin.isatty()
 
 
-@artifacts_app.command()
 def prune(
     only_artifact: Annotated[
         bool,

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 import typer
 
-from sdk.cli.app import runs_app
 from sdk.cli.artifacts import LimitOption, add_row, collect, iso, more_hint, table, when
 from sdk.cli.common import (
     JsonOption,
@@ -22,6 +21,7 @@ from sdk.client import operations as ops
 from sdk.client.views import parse_time
 from sdk.errors import InputError, NotFoundError
 
+app = typer.Typer(help="Pipeline runs.", no_args_is_help=True)
 STATUSES = ("RUNNING", "COMPLETED", "FAILED", "CACHED", "ABANDONED")
 
 
@@ -47,7 +47,7 @@ def _seconds(started: str | None, ended: str | None) -> float | None:
     return None if start is None or end is None else (end - start).total_seconds()
 
 
-@runs_app.command("list")
+@app.command("list")
 def list_runs(
     pipeline: Annotated[
         str | None, typer.Option("--pipeline", "-p", help="Only runs of this pipeline.")
@@ -111,7 +111,7 @@ def _run_json(node: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@runs_app.command("show")
+@app.command("show")
 def show_run(
     name_id_or_prefix: Annotated[
         str,
@@ -220,7 +220,7 @@ def _step_json(step: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@runs_app.command("reap")
+@app.command("reap")
 def reap_runs(
     as_json: JsonOption = False,
     url: UrlOption = None,

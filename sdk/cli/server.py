@@ -8,10 +8,9 @@ from typing import Annotated
 
 import typer
 
-from sdk.cli.app import app, db_app
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 
 
-@app.command()
 def serve(
     host: Annotated[
         str, typer.Option(metavar="ADDRESS", help="Address to bind; loopback by default.")
@@ -69,7 +68,6 @@ def serve(
         raise typer.Exit(2) from None
 
 
-@app.command("export-schema")
 def export_schema(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")

@@ -6,10 +6,10 @@ from typing import Annotated
 
 import typer
 
-from sdk.cli.app import tokens_app
+app = typer.Typer(help="Bearer tokens for a server.", no_args_is_help=True)
 
 
-@tokens_app.command("create")
+@app.command("create")
 def create(
     scope: Annotated[
         str,

@@ -223,7 +223,12 @@ class Client:
         _active.reset(self._tokens.pop())
 
     def close(self) -> None:
-        """Release the transport (an embedded database, or HTTP connections)."""
+        """Release the transport (an embedded database, or HTTP connections). Closing the
+        default client (or a `Client()` sharing its transport) lets the next `Client()` build
+        a new one."""
+        with _default_lock:
+            if _default and _default[0].transport is self.transport:
+                _default.clear()
         close = getattr(self.transport, "close", None)
         if close is not None:
             close()
