@@ -20,9 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from sdk import Client, register_artifact
+from sdk import ArtifactVersion, Client, register_artifact
 from sdk.artifacts.store import ArtifactStore
-from sdk.client.views import ArtifactVersion
 
 NAME = "training_checkpoints"
 EPOCHS = 3

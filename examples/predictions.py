@@ -21,8 +21,7 @@ from typing import Annotated
 import numpy as np
 from sklearn.svm import SVC
 
-from sdk import Client, ExternalArtifact, pipeline, save_artifact, step
-from sdk.client.views import ArtifactVersion
+from sdk import ArtifactVersion, Client, ExternalArtifact, pipeline, save_artifact, step
 
 TRAINING_PIPELINE = "model_finetuning_pipeline"
 FINETUNER = "model_finetuner_step"

@@ -23,8 +23,7 @@ from sklearn.datasets import load_iris
 from sklearn.model_selection import train_test_split
 from sklearn.neighbors import KNeighborsClassifier
 
-from sdk import pipeline, step
-from sdk.client.views import PipelineRun
+from sdk import PipelineRun, pipeline, step
 
 EXPERIMENT = "knn5"
 

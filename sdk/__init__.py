@@ -3,6 +3,8 @@
 from sdk.artifacts.config import ArtifactConfig, ExternalArtifact
 from sdk.artifacts.functions import load_artifact, register_artifact, save_artifact
 from sdk.client.client import Client
+from sdk.client.lineage import LineageGraph
+from sdk.client.views import Artifact, ArtifactVersion, Pipeline, PipelineRun, StepRun
 from sdk.errors import (
     ArtifactVersionExistsError,
     GraphQLError,
@@ -14,14 +16,20 @@ from sdk.errors import (
 from sdk.pipeline.steps import pipeline, step
 
 __all__ = [
+    "Artifact",
     "ArtifactConfig",
+    "ArtifactVersion",
     "ArtifactVersionExistsError",
     "Client",
     "ExternalArtifact",
     "GraphQLError",
     "InputError",
+    "LineageGraph",
     "LineageQLError",
     "NotFoundError",
+    "Pipeline",
+    "PipelineRun",
+    "StepRun",
     "TransportError",
     "load_artifact",
     "pipeline",

@@ -183,7 +183,7 @@ class PipelineOptions:
     client: Client | None = None  # None: the active client when the pipeline is called
 
 
-class Pipeline:
+class PipelineDefinition:
     """Calling it composes the steps it calls, runs them in order, and returns the run."""
 
     def __init__(self, func: Callable[..., Any], options: PipelineOptions) -> None:
@@ -203,7 +203,7 @@ class Pipeline:
         substitutions: Mapping[str, str] | None = None,
         run_name: str | None = None,
         client: Client | None = None,
-    ) -> Pipeline:
+    ) -> PipelineDefinition:
         """A copy with these options; `client` runs it through that client instead of the
         active one."""
         options = replace(
@@ -214,7 +214,7 @@ class Pipeline:
             run_name=run_name,
             client=client or self.options.client,
         )
-        return Pipeline(self.func, options)
+        return PipelineDefinition(self.func, options)
 
     def compose(self, *args: Any, **kwargs: Any) -> Composition:
         """Record the step calls of the pipeline function without running any step."""
@@ -243,11 +243,11 @@ class Pipeline:
 
 
 @overload
-def pipeline(func: Callable[..., Any], /) -> Pipeline: ...
+def pipeline(func: Callable[..., Any], /) -> PipelineDefinition: ...
 @overload
 def pipeline(
     *, name: str | None = None, enable_cache: bool | None = None
-) -> Callable[[Callable[..., Any]], Pipeline]: ...
+) -> Callable[[Callable[..., Any]], PipelineDefinition]: ...
 
 
 def pipeline(
@@ -256,10 +256,12 @@ def pipeline(
     *,
     name: str | None = None,
     enable_cache: bool | None = None,
-) -> Pipeline | Callable[[Callable[..., Any]], Pipeline]:
+) -> PipelineDefinition | Callable[[Callable[..., Any]], PipelineDefinition]:
     """Make a function a pipeline: `@pipeline` or `@pipeline(name=..., enable_cache=...)`."""
 
-    def wrap(f: Callable[..., Any]) -> Pipeline:
-        return Pipeline(f, PipelineOptions(name=name or f.__name__, enable_cache=enable_cache))
+    def wrap(f: Callable[..., Any]) -> PipelineDefinition:
+        return PipelineDefinition(
+            f, PipelineOptions(name=name or f.__name__, enable_cache=enable_cache)
+        )
 
     return wrap(func) if func is not None else wrap

@@ -23,7 +23,7 @@ from sdk import (
 )
 from sdk.materializers import BaseMaterializer
 from sdk.materializers.builtin import BuiltInContainerMaterializer
-from sdk.pipeline.steps import Pipeline
+from sdk.pipeline.steps import PipelineDefinition
 
 CALLS: list[str] = []
 
@@ -39,7 +39,7 @@ def load_module(tmp_path: Path, name: str, source: str) -> ModuleType:
     return module
 
 
-def two_step_pipeline(module: ModuleType, **options: Any) -> Pipeline:
+def two_step_pipeline(module: ModuleType, **options: Any) -> PipelineDefinition:
     @pipeline(name="cached_pipeline", **options)
     def cached_pipeline(factor: int = 2) -> None:
         module.consume(module.produce(), factor=factor)
@@ -203,7 +203,9 @@ class ShoutingMaterializer(BuiltInContainerMaterializer):
 def test_a_changed_materializer_or_output_name_misses(
     store_env: dict[str, str], calls: list[str]
 ) -> None:
-    def build(materializer: type[BaseMaterializer] | None, renamed: bool = False) -> Pipeline:
+    def build(
+        materializer: type[BaseMaterializer] | None, renamed: bool = False
+    ) -> PipelineDefinition:
         if renamed:
 
             @step(name="make", output_materializers=materializer)
