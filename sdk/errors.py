@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from sdk.types import JsonObject
+
 if TYPE_CHECKING:
     from sdk.prune.execute import PruneResult
 
@@ -31,9 +33,9 @@ class TransportError(LineageQLError):
 class GraphQLError(LineageQLError):
     """The API answered with errors; `.errors` holds them, `.code` the first error's code."""
 
-    def __init__(self, message: str, errors: list[dict[str, Any]] | None = None) -> None:
+    def __init__(self, message: str, errors: list[JsonObject] | None = None) -> None:
         super().__init__(message)
-        self.errors: list[dict[str, Any]] = errors or []
+        self.errors: list[JsonObject] = errors or []
         first = self.errors[0] if self.errors else {}
         self.code: str | None = (first.get("extensions") or {}).get("code")
 

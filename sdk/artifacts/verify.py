@@ -32,6 +32,7 @@ from sdk.errors import (
     InputError,
     LineageQLError,
 )
+from sdk.types import JsonObject
 
 if TYPE_CHECKING:
     from sdk.artifacts.store import ArtifactStore
@@ -115,7 +116,7 @@ class VersionCheck:
             )
         return None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         return {
             "id": self.id,
             "name": self.name,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -16,6 +16,7 @@ from sdk.cli.common import (
     make_client,
     print_json,
 )
+from sdk.types import JsonObject
 
 app = typer.Typer(
     help="Aliases: movable names for one version (my_model@production).", no_args_is_help=True
@@ -120,5 +121,5 @@ def alias_history(
     console().print(grid)
 
 
-def _json(entry: dict[str, Any]) -> dict[str, Any]:
+def _json(entry: JsonObject) -> JsonObject:
     return {**entry, "updated_at": entry["updated_at"].isoformat()}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -21,6 +21,7 @@ from sdk.cli.common import (
 from sdk.client import operations as ops
 from sdk.client.views import Artifact, ArtifactVersion, parse_time
 from sdk.errors import InputError
+from sdk.types import JsonObject
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -45,10 +46,10 @@ versions_app = typer.Typer(help="Versions of artifacts.", no_args_is_help=True)
 
 
 def collect(
-    client: Client, document: str, field: str, variables: dict[str, Any], limit: int
-) -> tuple[list[dict[str, Any]], bool]:
+    client: Client, document: str, field: str, variables: JsonObject, limit: int
+) -> tuple[list[JsonObject], bool]:
     """Up to `limit` nodes of the connection `field`, page after page, and whether more exist."""
-    nodes: list[dict[str, Any]] = []
+    nodes: list[JsonObject] = []
     after: str | None = None
     while len(nodes) <= limit:
         first = min(PAGE, limit + 1 - len(nodes))
@@ -135,7 +136,7 @@ def list_artifacts(
     """
     with cli_errors():
         client = make_client(url, token)
-        flt: dict[str, Any] = {"tag": tag, "hasCustomName": None if all_ else True}
+        flt: JsonObject = {"tag": tag, "hasCustomName": None if all_ else True}
         if tag is None:
             nodes, more = collect(
                 client, ops.CLI_LIST_ARTIFACTS, "artifacts", {"filter": flt}, limit
@@ -181,7 +182,7 @@ def list_artifacts(
         )
 
 
-def _tagged(node: dict[str, Any], tag: str) -> str:
+def _tagged(node: JsonObject, tag: str) -> str:
     """Where an artifact listed by --tag carries it: `artifact`, `2 versions`, or both."""
     where = ["artifact"] if tag in node["tags"] else []
     count = node.get("taggedVersionCount") or 0
@@ -190,7 +191,7 @@ def _tagged(node: dict[str, Any], tag: str) -> str:
     return ", ".join(where) or "-"
 
 
-def _artifact_json(node: dict[str, Any], tag: str | None = None) -> dict[str, Any]:
+def _artifact_json(node: JsonObject, tag: str | None = None) -> JsonObject:
     latest = node["latestVersion"]
     answer = {
         "id": node["id"],
@@ -274,7 +275,7 @@ def list_versions(
         out.print(more_hint(len(versions), "versions", limit))
 
 
-def _version_json(version: ArtifactVersion) -> dict[str, Any]:
+def _version_json(version: ArtifactVersion) -> JsonObject:
     return {
         "id": version.id,
         "name": version.name,

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -20,6 +20,7 @@ from sdk.cli.common import (
 from sdk.client import operations as ops
 from sdk.client.views import parse_time
 from sdk.errors import InputError, NotFoundError
+from sdk.types import JsonObject
 
 app = typer.Typer(help="Pipeline runs.", no_args_is_help=True)
 STATUSES = ("RUNNING", "COMPLETED", "FAILED", "CACHED", "ABANDONED")
@@ -98,7 +99,7 @@ def _status(text: str) -> str:
     return text.upper()
 
 
-def _run_json(node: dict[str, Any]) -> dict[str, Any]:
+def _run_json(node: JsonObject) -> JsonObject:
     return {
         "id": node["id"],
         "name": node["name"],
@@ -165,13 +166,13 @@ def show_run(
     out.print(grid)
 
 
-def _versions(edges: list[dict[str, Any]]) -> str:
+def _versions(edges: list[JsonObject]) -> str:
     """`name:version` per line."""
     items = [f"{e['artifactVersion']['name']}:{e['artifactVersion']['version']}" for e in edges]
     return "\n".join(items) or "-"
 
 
-def _note(step: dict[str, Any]) -> str:
+def _note(step: JsonObject) -> str:
     original = step["originalStepRun"]
     if step["status"] == "CACHED" and original is not None:
         return f"cached from {original['run']['name']}"
@@ -185,10 +186,10 @@ def _first_line(text: str) -> str:
     return lines[0] if lines else ""
 
 
-def _step_json(step: dict[str, Any]) -> dict[str, Any]:
+def _step_json(step: JsonObject) -> JsonObject:
     original = step["originalStepRun"]
 
-    def edges(key: str) -> list[dict[str, Any]]:
+    def edges(key: str) -> list[JsonObject]:
         return [
             {
                 "name": e["name"],

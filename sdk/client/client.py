@@ -19,7 +19,6 @@ from sdk.client.records import (
     ArtifactVersionRef,
     BatchResult,
     FinishedStep,
-    JsonObject,
     StartedRun,
     StartedStep,
     StepOutput,
@@ -39,6 +38,7 @@ from sdk.errors import (
     NotFoundError,
 )
 from sdk.settings import Settings
+from sdk.types import IdLike, JsonObject
 
 if TYPE_CHECKING:
     from sdk.artifacts.store import ArtifactStore
@@ -139,9 +139,6 @@ def _is_uuid(value: str) -> bool:
     return True
 
 
-IdLike = str | uuid.UUID
-
-
 def id_text(value: object, what: str = "id") -> str:
     """An id given as a `uuid.UUID` or its string, as the text GraphQL takes."""
     if isinstance(value, uuid.UUID):
@@ -233,7 +230,7 @@ class Client:
         if close is not None:
             close()
 
-    def graphql(self, query: str, variables: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    def graphql(self, query: str, variables: Mapping[str, Any] | None = None) -> JsonObject:
         """Run any GraphQL document; returns `data`, raises GraphQLError on errors."""
         return self.transport.execute(query, variables)
 
@@ -247,7 +244,7 @@ class Client:
             return None
         return chosen or uuid.uuid4().hex
 
-    def execute(self, document: str, variables: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    def execute(self, document: str, variables: Mapping[str, Any] | None = None) -> JsonObject:
         """Like `graphql`, with API errors turned into the SDK's own error types."""
         try:
             return self.transport.execute(document, variables)
@@ -302,9 +299,9 @@ class Client:
         return known
 
     def _pages(
-        self, document: str, path: tuple[str, ...], variables: dict[str, Any], limit: int | None
-    ) -> list[dict[str, Any]]:
-        nodes: list[dict[str, Any]] = []
+        self, document: str, path: tuple[str, ...], variables: JsonObject, limit: int | None
+    ) -> list[JsonObject]:
+        nodes: list[JsonObject] = []
         after: str | None = None
         while limit is None or len(nodes) < limit:
             first = PAGE if limit is None else min(PAGE, limit - len(nodes))
@@ -460,7 +457,7 @@ class Client:
             raise NotFoundError(f"no artifact is named {name!r}")
         return self._artifact(data)
 
-    def _artifact(self, data: dict[str, Any]) -> Artifact:
+    def _artifact(self, data: JsonObject) -> Artifact:
         latest = data.get("latestVersion")
         return Artifact(
             id=data["id"],
@@ -533,7 +530,7 @@ class Client:
         listed = ", ".join(repr(a) for a in ["latest", *known])
         raise NotFoundError(f"artifact {name!r} has no alias {alias!r}; its aliases: {listed}")
 
-    def list_aliases(self, name: str) -> list[dict[str, Any]]:
+    def list_aliases(self, name: str) -> list[JsonObject]:
         """The aliases of artifact `name`: name, version, protected, updated_at."""
         artifact = self.execute(ops.ARTIFACT_ALIASES, {"name": name})["artifact"]
         if artifact is None:
@@ -548,7 +545,7 @@ class Client:
         *,
         protected: bool | None = None,
         force: bool = False,
-    ) -> dict[str, Any]:
+    ) -> JsonObject:
         """Point `name@alias` at `version` (the latest when None), creating or moving it.
 
         It says which version it saw the alias at, so when another client moved it in between
@@ -575,7 +572,7 @@ class Client:
         variables = {"name": name, "alias": alias, "force": force, "expectedVersion": None}
         self.execute(ops.REMOVE_ARTIFACT_ALIAS, variables)
 
-    def alias_history(self, name: str, alias: str | None = None) -> list[dict[str, Any]]:
+    def alias_history(self, name: str, alias: str | None = None) -> list[JsonObject]:
         """Every move of the artifact's aliases (of `alias` when given), oldest first."""
         artifact = self.execute(ops.ALIAS_HISTORY, {"name": name, "alias": alias})["artifact"]
         if artifact is None:
@@ -641,7 +638,7 @@ class Client:
         tags = _tag_lists(add_tags, remove_tags)
         name_or_id = id_text(name_or_id, "name_or_id")
         if version is None and _is_uuid(name_or_id):
-            where: dict[str, Any] = {"id": name_or_id}
+            where: JsonObject = {"id": name_or_id}
         else:
             where = {"name": name_or_id, "version": None if version is None else str(version)}
         data = self.execute(ops.UPDATE_ARTIFACT_VERSION, {**where, **tags})
@@ -705,7 +702,7 @@ class Client:
             "`lineageql runs list` shows the runs"
         )
 
-    def _run_candidates(self, flt: dict[str, Any], first: int) -> tuple[list[dict[str, Any]], int]:
+    def _run_candidates(self, flt: JsonObject, first: int) -> tuple[list[JsonObject], int]:
         data = self.execute(ops.RUN_CANDIDATES, {"filter": flt, "first": first})["pipelineRuns"]
         return [edge["node"] for edge in data["edges"]], int(data["totalCount"])
 
@@ -804,9 +801,9 @@ class Client:
         }
         return LineageGraph.from_pages(self._lineage_pages(variables), self)
 
-    def _lineage_pages(self, variables: dict[str, Any]) -> list[dict[str, Any]]:
+    def _lineage_pages(self, variables: JsonObject) -> list[JsonObject]:
         """Every page of a `lineage` answer, following `endCursor` until the last."""
-        pages: list[dict[str, Any]] = []
+        pages: list[JsonObject] = []
         after: str | None = None
         size = LINEAGE_PAGE
         while True:
@@ -838,7 +835,7 @@ class Client:
         return LineageGraph.from_pages([data], self)
 
 
-def _alias(entry: dict[str, Any]) -> dict[str, Any]:
+def _alias(entry: JsonObject) -> JsonObject:
     return {
         "name": entry["name"],
         "version": entry["version"]["version"],

@@ -13,6 +13,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from sdk.client.views import ArtifactVersion, parse_time
+from sdk.types import JsonObject
 
 if TYPE_CHECKING:
     from sdk.client.client import Client
@@ -52,7 +53,7 @@ class StepRunNode:
     client: Client = field(repr=False, compare=False)
 
     @classmethod
-    def from_graphql(cls, data: dict[str, Any], client: Client) -> StepRunNode:
+    def from_graphql(cls, data: JsonObject, client: Client) -> StepRunNode:
         return cls(
             id=data["id"],
             name=data["name"],
@@ -80,7 +81,7 @@ class StepRunNode:
 LineageNode = ArtifactVersion | StepRunNode
 
 
-def node_from_graphql(data: dict[str, Any], client: Client) -> LineageNode:
+def node_from_graphql(data: JsonObject, client: Client) -> LineageNode:
     """The view for one `LineageNode` answer, told apart by `__typename`."""
     if data["__typename"] == "ArtifactVersion":
         return ArtifactVersion.from_graphql(data, client)
@@ -99,7 +100,7 @@ class LineageGraph:
     truncated: bool
 
     @classmethod
-    def from_pages(cls, pages: Sequence[dict[str, Any]], client: Client) -> LineageGraph:
+    def from_pages(cls, pages: Sequence[JsonObject], client: Client) -> LineageGraph:
         """Joins `LineageGraph` answers page by page; the last page says if depth cut it."""
         nodes: dict[str, LineageNode] = {}
         edges: list[LineageEdge] = []
@@ -183,7 +184,7 @@ class LineageGraph:
         """Output versions of the step run, in output-name order."""
         return self._versions(e.target for e in self._out_of.get(step_id, ()) if e.kind == PRODUCED)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         """A JSON-ready form: `{"nodes": [...], "edges": [...], "truncated": bool}`."""
         return {
             "nodes": [node_to_dict(node) for node in self.nodes.values()],
@@ -221,7 +222,7 @@ def _index(
     return index
 
 
-def node_to_dict(node: LineageNode) -> dict[str, Any]:
+def node_to_dict(node: LineageNode) -> JsonObject:
     """One node as JSON-ready data, with `kind` ARTIFACT_VERSION or STEP_RUN."""
     if isinstance(node, ArtifactVersion):
         return {

@@ -21,9 +21,10 @@ from functools import cached_property
 from typing import Any
 
 from sdk.client import operations as ops
-from sdk.client.client import Client, IdLike
+from sdk.client.client import Client
 from sdk.client.views import PipelineRun, parse_time
 from sdk.errors import InputError
+from sdk.types import IdLike, JsonObject
 
 Definition = frozenset[tuple[str, str | None]]  # (step name, code hash) of each step run
 
@@ -91,7 +92,7 @@ class PipelineView:
 def get_pipelines(client: Client | None = None) -> list[PipelineView]:
     """Every pipeline that has run, the one with the most recent run first."""
     client = client or Client()
-    nodes: list[dict[str, Any]] = []
+    nodes: list[JsonObject] = []
     after: str | None = None
     while True:
         page = client.execute(ops.LIST_PIPELINES_BY_LAST_RUN, {"first": 200, "after": after})

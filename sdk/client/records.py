@@ -9,13 +9,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sdk.client.views import ArtifactVersion, parse_time
+from sdk.types import JsonObject
 
 if TYPE_CHECKING:
     from sdk.artifacts.store import ArtifactStore
     from sdk.client.client import Client
     from sdk.materializers import SavedData
-
-JsonObject = dict[str, Any]  # GraphQL variables and answers: JSON objects by definition
 
 
 @dataclass(frozen=True)

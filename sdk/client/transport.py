@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from sdk.errors import GraphQLError, OutcomeUnknownError, TransportError
 from sdk.settings import DEFAULT_BACKOFF, DEFAULT_RETRIES, DEFAULT_TIMEOUT, Settings
+from sdk.types import JsonObject
 
 if TYPE_CHECKING:
     import httpx
@@ -21,12 +22,12 @@ if TYPE_CHECKING:
 
 
 class Transport(Protocol):
-    def execute(self, document: str, variables: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    def execute(self, document: str, variables: Mapping[str, Any] | None = None) -> JsonObject:
         """The `data` of the response; raises GraphQLError when the response has errors."""
         ...
 
 
-def _data_or_raise(response: Mapping[str, Any]) -> dict[str, Any]:
+def _data_or_raise(response: Mapping[str, Any]) -> JsonObject:
     errors = response.get("errors")
     if errors:
         raise GraphQLError("; ".join(str(e.get("message")) for e in errors), list(errors))
@@ -61,7 +62,7 @@ class LocalTransport:
                 executor = self._executor
         return executor
 
-    def execute(self, document: str, variables: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    def execute(self, document: str, variables: Mapping[str, Any] | None = None) -> JsonObject:
         response = self._open().execute(document, dict(variables or {}))
         cause = response.pop("lineageqlCause", None)
         try:
@@ -181,7 +182,7 @@ class HttpTransport:
         self._client = client or httpx.Client(timeout=httpx.Timeout(timeout, connect=10.0))
         self._headers = headers
 
-    def execute(self, document: str, variables: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    def execute(self, document: str, variables: Mapping[str, Any] | None = None) -> JsonObject:
         import httpx
 
         variables = dict(variables or {})
@@ -237,7 +238,7 @@ class HttpTransport:
             "or unset LINEAGEQL_URL to use the embedded store"
         ) from last
 
-    def _body(self, response: httpx.Response) -> dict[str, Any]:
+    def _body(self, response: httpx.Response) -> JsonObject:
         try:
             body = response.json()
         except ValueError:
@@ -253,9 +254,9 @@ class HttpTransport:
         self._client.close()
 
 
-def _payload(document: str, variables: dict[str, Any], send: str) -> dict[str, Any]:
+def _payload(document: str, variables: JsonObject, send: str) -> JsonObject:
     """The JSON body of one request: the variables, and the text, its hash or both."""
-    payload: dict[str, Any] = {"variables": variables}
+    payload: JsonObject = {"variables": variables}
     if send != "hash":
         payload["query"] = document
     if send != "text":
@@ -264,7 +265,7 @@ def _payload(document: str, variables: dict[str, Any], send: str) -> dict[str, A
     return payload
 
 
-def _json_object(response: httpx.Response) -> dict[str, Any] | None:
+def _json_object(response: httpx.Response) -> JsonObject | None:
     """The JSON object a response holds, else None."""
     try:
         body = response.json()

@@ -9,6 +9,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, SupportsIndex, overload
 
 from sdk.errors import ArtifactDataDeletedError
+from sdk.types import JsonObject
 
 if TYPE_CHECKING:
     from sdk.client.client import Client
@@ -40,7 +41,7 @@ class ArtifactVersion:
     materializer: str
     content_hash: str | None
     size_bytes: int | None
-    metadata: dict[str, Any]
+    metadata: JsonObject
     tags: tuple[str, ...]
     created_at: datetime
     source: str
@@ -53,7 +54,7 @@ class ArtifactVersion:
     store_path: str | None = None
 
     @classmethod
-    def from_graphql(cls, data: dict[str, Any], client: Client) -> ArtifactVersion:
+    def from_graphql(cls, data: JsonObject, client: Client) -> ArtifactVersion:
         created = parse_time(data["createdAt"])
         assert created is not None
         return cls(
@@ -200,7 +201,7 @@ class StepRun:
     id: str
     name: str
     status: str
-    parameters: dict[str, Any]
+    parameters: JsonObject
     inputs: dict[str, ArtifactVersion]
     outputs: dict[str, ArtifactVersion]
     cache_key: str | None
@@ -212,7 +213,7 @@ class StepRun:
     client: Client = field(repr=False, compare=False)
 
     @classmethod
-    def from_graphql(cls, data: dict[str, Any], client: Client) -> StepRun:
+    def from_graphql(cls, data: JsonObject, client: Client) -> StepRun:
         def edges(key: str) -> dict[str, ArtifactVersion]:
             return StepArtifacts(
                 (e["name"], ArtifactVersion.from_graphql(e["artifactVersion"], client))
@@ -266,7 +267,7 @@ class PipelineRun:
     client: Client = field(repr=False, compare=False)
 
     @classmethod
-    def from_graphql(cls, data: dict[str, Any], client: Client) -> PipelineRun:
+    def from_graphql(cls, data: JsonObject, client: Client) -> PipelineRun:
         return cls(
             id=data["id"],
             name=data["name"],

@@ -29,6 +29,7 @@ from sdk.materializers.registry import (
     import_object,
     materializer_for,
 )
+from sdk.types import JsonObject
 
 log = logging.getLogger("lineageql")
 
@@ -44,7 +45,7 @@ class SavedData:
     data_type: str  # "module:QualName" of type(data)
     content_hash: str
     size_bytes: int
-    metadata: dict[str, Any]
+    metadata: JsonObject
     visualizations: dict[str, VisualizationType]  # uri -> kind (a str enum: "html", ...)
 
 
@@ -328,7 +329,7 @@ def _checked(materializer: type[BaseMaterializer], data: Any) -> type[BaseMateri
     return cls
 
 
-def _check_json(metadata: dict[str, Any], cls: type[BaseMaterializer]) -> None:
+def _check_json(metadata: JsonObject, cls: type[BaseMaterializer]) -> None:
     try:
         json.dumps(metadata, allow_nan=False)
     except (TypeError, ValueError) as error:

@@ -30,6 +30,7 @@ from sdk.materializers.base import (
     type_path,
     untrusted_allowed,
 )
+from sdk.types import JsonObject
 
 _DATA = "data.pkl"
 _VERSIONS = "versions.json"
@@ -98,7 +99,7 @@ class PickleMaterializer(BaseMaterializer):
             self._check_python(header)
         return cloudpickle.loads(payload)
 
-    def _header(self) -> dict[str, Any]:
+    def _header(self) -> JsonObject:
         if not self.exists(_VERSIONS):
             if untrusted_allowed():
                 return {}
@@ -122,7 +123,7 @@ class PickleMaterializer(BaseMaterializer):
             f"artifact cannot be verified and is not unpickled. {_ESCAPE}."
         )
 
-    def _verify(self, header: dict[str, Any], payload: bytes) -> None:
+    def _verify(self, header: JsonObject, payload: bytes) -> None:
         recorded = header.get("signature")
         if not isinstance(recorded, str) or header.get("algorithm") != ALGORITHM:
             raise UntrustedArtifactError(
@@ -153,7 +154,7 @@ class PickleMaterializer(BaseMaterializer):
             f"not unpickled. {_ESCAPE}."
         )
 
-    def _check_python(self, header: dict[str, Any]) -> None:
+    def _check_python(self, header: JsonObject) -> None:
         written_with = str(header.get("python"))
         if ".".join(written_with.split(".")[:2]) != _python_minor():
             raise UntrustedArtifactError(
@@ -164,7 +165,7 @@ class PickleMaterializer(BaseMaterializer):
             )
 
 
-def _new_mac(secret: bytes, header: dict[str, Any]) -> hmac.HMAC:
+def _new_mac(secret: bytes, header: JsonObject) -> hmac.HMAC:
     """The HMAC of a pickle: over the header (canonical JSON) and then the pickled bytes."""
     canonical = json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
     return hmac.new(secret, _DOMAIN + canonical + b"\0", hashlib.sha256)

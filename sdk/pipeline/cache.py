@@ -14,6 +14,8 @@ import textwrap
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from sdk.types import JsonObject
+
 if TYPE_CHECKING:
     from sdk.client.views import ArtifactVersion
     from sdk.pipeline.steps import Step
@@ -69,7 +71,7 @@ def _canonical(value: Any) -> str:
 
 def components(
     step: Step, artifacts: Mapping[str, ArtifactVersion], parameters: Mapping[str, Any]
-) -> dict[str, Any] | None:
+) -> JsonObject | None:
     """The parts of the cache key, or None when an input has no content hash to key on."""
     if any(version.content_hash is None for version in artifacts.values()):
         return None

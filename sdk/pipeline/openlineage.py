@@ -36,6 +36,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from sdk.types import JsonObject
+
 if TYPE_CHECKING:
     from sdk.client.records import StartedStep
     from sdk.client.views import ArtifactVersion
@@ -75,7 +77,7 @@ class Dataset:
 
     namespace: str
     name: str
-    facet: dict[str, Any]
+    facet: JsonObject
 
 
 def dataset_of(
@@ -270,7 +272,7 @@ class Emitter:
 
         if self._client is None:
             self._client = make_client()
-        run_facets: dict[str, Any] = {}
+        run_facets: JsonObject = {}
         if step is not None:
             run_facets["parent"] = parent_run.ParentRunFacet(
                 run=parent_run.Run(runId=self.run_id),
@@ -333,7 +335,7 @@ def make_client() -> Any:
     if url and not explicit and not os.environ.get("OPENLINEAGE_CONFIG"):
         from openlineage.client.transport.http import HttpConfig, HttpTransport
 
-        config: dict[str, Any] = {
+        config: JsonObject = {
             "url": url,
             "endpoint": os.environ.get("OPENLINEAGE_ENDPOINT", "api/v1/lineage"),
             "timeout": HTTP_TIMEOUT,
@@ -358,7 +360,7 @@ def facet_classes() -> tuple[Any, Any]:
         pipeline: str
         step: str | None = None
         pipelineRunId: str | None = None  # noqa: N815
-        cache: dict[str, Any] | None = None
+        cache: JsonObject | None = None
 
         @staticmethod
         def _get_schema() -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sdk.client.client import Client, resolve
 from sdk.errors import LineageQLError, PruneError
@@ -28,6 +28,7 @@ from sdk.prune.plan import (
     known_keys,
     plan_prune,
 )
+from sdk.types import JsonObject
 
 if TYPE_CHECKING:
     from sdk.artifacts.store import ArtifactStore
@@ -57,8 +58,8 @@ class PruneResult:
         versions = sum(c.size_bytes or 0 for c in [*self.deleted, *self.data_deleted])
         return versions + sum(o.size_bytes for o in self.orphans_removed)
 
-    def to_dict(self) -> dict[str, Any]:
-        def labels(items: Iterable[Candidate]) -> list[dict[str, Any]]:
+    def to_dict(self) -> JsonObject:
+        def labels(items: Iterable[Candidate]) -> list[JsonObject]:
             return [c.to_dict() for c in items]
 
         return {

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from sdk.types import JsonObject
+
 if TYPE_CHECKING:
     from sdk.artifacts.store import ArtifactStore
     from sdk.prune.plan import Candidate
@@ -55,7 +57,7 @@ class Orphan:
     size_bytes: int
     modified: datetime
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         return {"uri": self.uri, "sizeBytes": self.size_bytes, "modified": self.modified}
 
 
@@ -137,7 +139,7 @@ def newest(store: ArtifactStore, path: str) -> tuple[datetime | None, int]:
     """The newest modification time of `path` and everything below it, and the total size of
     its files. The time is None (too young to delete) when a file reports no time."""
     entries = store.fs.find(path, withdirs=True, detail=True)
-    infos: list[dict[str, Any]] = [*entries.values()]
+    infos: list[dict[str, Any]] = [*entries.values()]  # fsspec info entries
     if path not in entries:
         infos.append(store.fs.info(path))
     files = [info for info in infos if info.get("type") == "file"]

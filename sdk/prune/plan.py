@@ -33,7 +33,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sdk.errors import InputError, StoreMismatchError
 from sdk.prune.orphans import (
@@ -43,6 +43,7 @@ from sdk.prune.orphans import (
     first_overlap,
     store_key,
 )
+from sdk.types import JsonObject
 
 if TYPE_CHECKING:
     from sdk.artifacts.store import ArtifactStore
@@ -79,7 +80,7 @@ class Candidate:
             return "delete data, keep metadata (marked data-deleted)"
         return f"delete metadata, keep data{f' ({self.note})' if self.note else ''}"
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         return {
             "id": self.id,
             "name": self.name,
@@ -115,7 +116,7 @@ class PrunePlan:
         versions = sum(c.size_bytes or 0 for c in self.versions if c.delete_files)
         return versions + sum(o.size_bytes for o in self.orphans)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         return {
             "store": self.store,
             "versions": [c.to_dict() for c in self.versions],
