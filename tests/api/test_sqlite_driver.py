@@ -20,7 +20,7 @@ import sqlalchemy
 from sqlalchemy import event, text
 from sqlalchemy.engine import AdaptedConnection, make_url
 from sqlalchemy.exc import IntegrityError, InvalidRequestError, MissingGreenlet, OperationalError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 from api.storage.engine import Database
@@ -51,6 +51,12 @@ def engine(tmp_path: Path) -> AsyncEngine:
 
 def run(coroutine: Any) -> Any:
     return asyncio.run(coroutine)
+
+
+async def _driver(connection: AsyncConnection) -> InlineConnection:
+    driver = (await connection.get_raw_connection()).driver_connection
+    assert isinstance(driver, InlineConnection), UPGRADE_HINT
+    return driver
 
 
 def test_what_the_dialect_uses_from_sqlalchemy_is_there() -> None:
@@ -170,13 +176,13 @@ def test_autocommit_isolation_is_set_and_reset(engine: AsyncEngine) -> None:
     async def check() -> list[str | None]:
         levels = []
         async with engine.connect() as connection:
-            driver = (await connection.get_raw_connection()).driver_connection
+            driver = await _driver(connection)
             levels.append(driver.isolation_level)
             auto = await connection.execution_options(isolation_level="AUTOCOMMIT")
             levels.append(driver.isolation_level)
             await auto.execute(text("SELECT 1"))
         async with engine.connect() as connection:  # the pool hands back the same connection
-            again = (await connection.get_raw_connection()).driver_connection
+            again = await _driver(connection)
             assert again is driver
             levels.append(again.isolation_level)
         await engine.dispose()
