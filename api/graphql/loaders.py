@@ -1,10 +1,12 @@
 """DataLoaders, built per request: every relation a type resolves goes through one of these,
-so a nested query costs one SQL statement per level, not one per row."""
+so a nested query costs one SQL statement per level, not one per row. Each loader is made on
+first use (a request needs a few of the fifteen), and a mutation primes them with the rows it
+has just written or read, so its answer needs no read back."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -41,23 +43,83 @@ def _loader(db: Database, fetch: Fetch[V], default: Any = None) -> DataLoader[st
     return DataLoader(load_fn=load)
 
 
-@dataclass(frozen=True)
+async def _inputs(s: AsyncSession, ids: Sequence[str]) -> Mapping[str, Any]:
+    return await runs.edges_of_steps(s, ids, outputs=False)
+
+
+async def _outputs(s: AsyncSession, ids: Sequence[str]) -> Mapping[str, Any]:
+    return await runs.edges_of_steps(s, ids, outputs=True)
+
+
 class Loaders:
-    artifact: DataLoader[str, Artifact | None]
-    version: DataLoader[str, ArtifactVersion | None]
-    pipeline: DataLoader[str, Pipeline | None]
-    run: DataLoader[str, PipelineRun | None]
-    step_run: DataLoader[str, StepRun | None]
-    artifact_tags: DataLoader[str, list[str]]
-    version_tags: DataLoader[str, list[str]]
-    latest_version: DataLoader[str, ArtifactVersion | None]
-    version_count: DataLoader[str, int]
-    last_run: DataLoader[str, PipelineRun | None]
-    run_steps: DataLoader[str, list[StepRun]]
-    step_inputs: DataLoader[str, list[tuple[str, str]]]
-    step_outputs: DataLoader[str, list[tuple[str, str]]]
-    consumers: DataLoader[str, list[StepRun]]
-    version_aliases: DataLoader[str, list[str]]
+    """The loaders of one request, each made when first used."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    @classmethod
+    def create(cls, db: Database) -> Loaders:
+        return cls(db)
+
+    @cached_property
+    def artifact(self) -> DataLoader[str, Artifact | None]:
+        return _by_id(self._db, Artifact)
+
+    @cached_property
+    def version(self) -> DataLoader[str, ArtifactVersion | None]:
+        return _by_id(self._db, ArtifactVersion)
+
+    @cached_property
+    def pipeline(self) -> DataLoader[str, Pipeline | None]:
+        return _by_id(self._db, Pipeline)
+
+    @cached_property
+    def run(self) -> DataLoader[str, PipelineRun | None]:
+        return _by_id(self._db, PipelineRun)
+
+    @cached_property
+    def step_run(self) -> DataLoader[str, StepRun | None]:
+        return _by_id(self._db, StepRun)
+
+    @cached_property
+    def artifact_tags(self) -> DataLoader[str, list[str]]:
+        return _loader(self._db, artifacts.artifact_tags, [])
+
+    @cached_property
+    def version_tags(self) -> DataLoader[str, list[str]]:
+        return _loader(self._db, artifacts.version_tags, [])
+
+    @cached_property
+    def latest_version(self) -> DataLoader[str, ArtifactVersion | None]:
+        return _loader(self._db, artifacts.latest_versions)
+
+    @cached_property
+    def version_count(self) -> DataLoader[str, int]:
+        return _loader(self._db, artifacts.version_counts, 0)
+
+    @cached_property
+    def last_run(self) -> DataLoader[str, PipelineRun | None]:
+        return _loader(self._db, runs.last_runs)
+
+    @cached_property
+    def run_steps(self) -> DataLoader[str, list[StepRun]]:
+        return _loader(self._db, runs.steps_of_runs, [])
+
+    @cached_property
+    def step_inputs(self) -> DataLoader[str, list[tuple[str, str]]]:
+        return _loader(self._db, _inputs, [])
+
+    @cached_property
+    def step_outputs(self) -> DataLoader[str, list[tuple[str, str]]]:
+        return _loader(self._db, _outputs, [])
+
+    @cached_property
+    def consumers(self) -> DataLoader[str, list[StepRun]]:
+        return _loader(self._db, runs.consumers_of_versions, [])
+
+    @cached_property
+    def version_aliases(self) -> DataLoader[str, list[str]]:
+        return _loader(self._db, aliases.aliases_of_versions, [])
 
     def prime_version(self, row: ArtifactVersion, tags: Sequence[str]) -> None:
         """A version this request has just written: its answer needs no read back."""
@@ -74,28 +136,16 @@ class Loaders:
         for _, row, tags in outputs:
             self.prime_version(row, tags)
 
-    @classmethod
-    def create(cls, db: Database) -> Loaders:
-        async def inputs(s: AsyncSession, ids: Sequence[str]) -> Mapping[str, Any]:
-            return await runs.edges_of_steps(s, ids, outputs=False)
-
-        async def outputs(s: AsyncSession, ids: Sequence[str]) -> Mapping[str, Any]:
-            return await runs.edges_of_steps(s, ids, outputs=True)
-
-        return cls(
-            artifact=_by_id(db, Artifact),
-            version=_by_id(db, ArtifactVersion),
-            pipeline=_by_id(db, Pipeline),
-            run=_by_id(db, PipelineRun),
-            step_run=_by_id(db, StepRun),
-            artifact_tags=_loader(db, artifacts.artifact_tags, []),
-            version_tags=_loader(db, artifacts.version_tags, []),
-            latest_version=_loader(db, artifacts.latest_versions),
-            version_count=_loader(db, artifacts.version_counts, 0),
-            last_run=_loader(db, runs.last_runs),
-            run_steps=_loader(db, runs.steps_of_runs, []),
-            step_inputs=_loader(db, inputs, []),
-            step_outputs=_loader(db, outputs, []),
-            consumers=_loader(db, runs.consumers_of_versions, []),
-            version_aliases=_loader(db, aliases.aliases_of_versions, []),
-        )
+    def prime_started_step(self, started: runs.StartedStep) -> None:
+        """A step run opened by this request: RUNNING (no outputs yet), or CACHED with the
+        rows of the hit that its answer shows (read in the mutation's own transaction)."""
+        step = started.step
+        self.step_run.prime(step.id, step)
+        self.step_outputs.prime(step.id, [(name, row.id) for name, row in started.outputs])
+        if started.original is not None:
+            self.step_run.prime(started.original.id, started.original)
+        if started.original_run is not None:
+            self.run.prime(started.original_run.id, started.original_run)
+        for _, row in started.outputs:
+            self.version.prime(row.id, row)
+            self.version_tags.prime(row.id, started.output_tags.get(row.id, []))

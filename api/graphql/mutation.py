@@ -90,11 +90,10 @@ class Mutation(TagMutations, PruneMutations, AliasMutations):
             )
             if done is not None:
                 return StepRun.from_model(done)
-            row = await run_store.start_step(session, new, exists)
-            await idempotency.remember(session, input.client_key, "startStepRun", row.id)
-        if row.status != models.RunStatus.CACHED:
-            info.context.loaders.step_outputs.prime(row.id, [])
-        return StepRun.from_model(row)
+            started = await run_store.start_step(session, new, exists)
+            await idempotency.remember(session, input.client_key, "startStepRun", started.step.id)
+        info.context.loaders.prime_started_step(started)
+        return StepRun.from_model(started.step)
 
     @strawberry.mutation(
         description="Close a step run; when COMPLETED, register all its outputs atomically."

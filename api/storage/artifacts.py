@@ -1,6 +1,7 @@
 """Artifacts, their versions and tags. Versions are allocated atomically in the registering
-transaction: one `UPDATE artifacts … RETURNING` advances the artifact's counters and takes its
-row lock, so concurrent writers queue instead of racing (no read-max-then-insert, no retries)."""
+transaction: one `INSERT INTO artifacts … ON CONFLICT (name) DO UPDATE … RETURNING` creates the
+artifact if needed, advances its counters and takes its row lock, so concurrent writers queue
+instead of racing (no read-max-then-insert, no retries)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,22 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import Select, case, delete, func, or_, select, update
+from sqlalchemy import (
+    Row,
+    Select,
+    Table,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
@@ -35,6 +49,89 @@ _T = TypeVar("_T")
 # A default name is `{pipeline}::{step}::{output}`: two `::` separators. Custom names with two
 # `::` count as default ones too (SQL and Python agree: LIKE matches iff count("::") >= 2).
 DEFAULT_NAME_LIKE = "%::%::%"
+
+# The hot paths (registering a version, finding one by name) run as Core statements that read
+# and write exactly the columns needed: no unit of work, no identity map. What they hand back
+# are instances of the mapped classes built from those columns and never added to a session
+# (plain values, as the ORM would have loaded them).
+_ARTIFACTS = cast(Table, Artifact.__table__)
+_VERSIONS = cast(Table, ArtifactVersion.__table__)
+_TAGS = cast(Table, Tag.__table__)
+_VERSION_TAGS = cast(Table, ArtifactVersionTag.__table__)
+_INSERT_VERSION = insert(_VERSIONS)
+_ARTIFACT_BY_NAME = select(_ARTIFACTS).where(_ARTIFACTS.c.name == bindparam("name"))
+# A version's columns with its artifact's (but its id, the version's `artifact_id`), labelled
+# `artifact_*`, in one row.
+_VERSION_WITH_ARTIFACT = select(
+    _VERSIONS,
+    *(column.label(f"artifact_{column.key}") for column in _ARTIFACTS.c if column.key != "id"),
+).join_from(_VERSIONS, _ARTIFACTS, _VERSIONS.c.artifact_id == _ARTIFACTS.c.id)
+_LATEST_FIRST = (_VERSIONS.c.seq.desc(),)
+_VERSION_BY_ID = _VERSION_WITH_ARTIFACT.where(_VERSIONS.c.id == bindparam("id"))
+_LATEST_BY_NAME = (
+    _VERSION_WITH_ARTIFACT.where(_ARTIFACTS.c.name == bindparam("name"))
+    .order_by(*_LATEST_FIRST)
+    .limit(1)
+)
+_VERSION_BY_NAME = (
+    _VERSION_WITH_ARTIFACT.where(
+        _ARTIFACTS.c.name == bindparam("name"), _VERSIONS.c.version == bindparam("version")
+    )
+    .order_by(*_LATEST_FIRST)
+    .limit(1)
+)
+
+
+def artifact_of(row: Any) -> Artifact:
+    """An `Artifact` value from a row of `artifacts`' columns (its own names)."""
+    return Artifact(
+        id=row.id,
+        name=row.name,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        version_seq=row.version_seq,
+        last_number=row.last_number,
+    )
+
+
+def version_of(row: Any, artifact: Artifact) -> ArtifactVersion:
+    """An `ArtifactVersion` value (its `artifact` set) from a row or mapping with the columns
+    of `artifact_versions`."""
+    return ArtifactVersion(
+        id=row["id"],
+        artifact_id=row["artifact_id"],
+        seq=row["seq"],
+        version=row["version"],
+        is_custom=row["is_custom"],
+        uri=row["uri"],
+        data_type=row["data_type"],
+        materializer=row["materializer"],
+        content_hash=row["content_hash"],
+        size_bytes=row["size_bytes"],
+        metadata_=row["metadata"],
+        source=row["source"],
+        producer_step_run_id=row["producer_step_run_id"],
+        data_deleted_at=row["data_deleted_at"],
+        visualizations=row["visualizations"],
+        created_at=row["created_at"],
+        artifact=artifact,
+    )
+
+
+def _joined_version(row: Row[Any] | None) -> ArtifactVersion | None:
+    """The version (with its artifact) of a `_VERSION_WITH_ARTIFACT` row."""
+    if row is None:
+        return None
+    columns = row._mapping
+    artifact = Artifact(
+        id=columns["artifact_id"],
+        name=columns["artifact_name"],
+        created_at=columns["artifact_created_at"],
+        updated_at=columns["artifact_updated_at"],
+        version_seq=columns["artifact_version_seq"],
+        last_number=columns["artifact_last_number"],
+    )
+    return version_of(columns, artifact)
 
 
 @dataclass(frozen=True)
@@ -111,7 +208,8 @@ def validate_tag(tag: str) -> str:
 
 
 async def get_artifact(session: AsyncSession, name: str) -> Artifact | None:
-    return await session.scalar(select(Artifact).where(Artifact.name == name))
+    row = (await session.execute(_ARTIFACT_BY_NAME, {"name": name})).first()
+    return None if row is None else artifact_of(row)
 
 
 async def find_version(
@@ -123,30 +221,39 @@ async def find_version(
     as_of: datetime | None = None,
 ) -> ArtifactVersion | None:
     """By id, by name and version, or by name alone (the latest); as the store stood at
-    `as_of` when given (versions created later are invisible)."""
+    `as_of` when given (versions created later are invisible). One statement."""
     if id is not None:
         if name is not None or version is not None:
             raise BadUserInput("give either `id`, or `name` with an optional `version`, not both")
-        stmt = select(ArtifactVersion).where(ArtifactVersion.id == id)
+        if as_of is None:
+            return _joined_version((await session.execute(_VERSION_BY_ID, {"id": id})).first())
+        stmt = _VERSION_WITH_ARTIFACT.where(_VERSIONS.c.id == id)
     elif name is None:
         raise BadUserInput("give `id`, or `name` with an optional `version`")
+    elif as_of is None:
+        if version is None:
+            found = await session.execute(_LATEST_BY_NAME, {"name": name})
+        else:
+            found = await session.execute(_VERSION_BY_NAME, {"name": name, "version": version})
+        return _joined_version(found.first())
     else:
-        stmt = select(ArtifactVersion).join(Artifact).where(Artifact.name == name)
+        stmt = _VERSION_WITH_ARTIFACT.where(_ARTIFACTS.c.name == name)
         if version is not None:
-            stmt = stmt.where(ArtifactVersion.version == version)
-    if as_of is not None:
-        stmt = stmt.where(ArtifactVersion.created_at <= as_of)
-    return await session.scalar(stmt.order_by(ArtifactVersion.seq.desc()).limit(1))
+            stmt = stmt.where(_VERSIONS.c.version == version)
+    stmt = stmt.where(_VERSIONS.c.created_at <= as_of)
+    found = await session.execute(stmt.order_by(*_LATEST_FIRST).limit(1))
+    return _joined_version(found.first())
 
 
 async def latest_version(
     session: AsyncSession, artifact_id: str, as_of: datetime | None
 ) -> ArtifactVersion | None:
     """The newest version of an artifact, as of a moment when given."""
-    stmt = select(ArtifactVersion).where(ArtifactVersion.artifact_id == artifact_id)
+    stmt = _VERSION_WITH_ARTIFACT.where(_VERSIONS.c.artifact_id == artifact_id)
     if as_of is not None:
-        stmt = stmt.where(ArtifactVersion.created_at <= as_of)
-    return await session.scalar(stmt.order_by(ArtifactVersion.seq.desc()).limit(1))
+        stmt = stmt.where(_VERSIONS.c.created_at <= as_of)
+    found = await session.execute(stmt.order_by(*_LATEST_FIRST).limit(1))
+    return _joined_version(found.first())
 
 
 async def version_visualizations(
@@ -305,93 +412,114 @@ async def version_counts(session: AsyncSession, artifact_ids: Sequence[str]) -> 
     return {aid: int(n) for aid, n in rows}
 
 
-async def ensure_artifact(session: AsyncSession, name: str) -> Artifact:
-    """The artifact called `name`, created if missing (safe under concurrency)."""
-    validate_name(name)
-    now = utcnow()
-    await session.execute(
-        dialect_insert(session, Artifact)
-        .values(
-            id=new_id(), name=name, created_at=now, updated_at=now, version_seq=0, last_number=0
+_ADVANCED = (
+    _ARTIFACTS.c.id,
+    _ARTIFACTS.c.created_at,
+    _ARTIFACTS.c.updated_at,
+    _ARTIFACTS.c.version_seq,
+    _ARTIFACTS.c.last_number,
+)
+_advance_statements: dict[tuple[str, str], Any] = {}
+
+
+def _advance_statement(session: AsyncSession, numbering: str) -> Any:
+    """`INSERT … ON CONFLICT (name) DO UPDATE … RETURNING` for the session's database, built
+    once per database and kind of numbering ("auto", "taken" or "kept")."""
+    assert session.bind is not None
+    key = (session.bind.dialect.name, numbering)
+    stmt = _advance_statements.get(key)
+    if stmt is None:
+        inserting = dialect_insert(session, _ARTIFACTS)
+        last = _ARTIFACTS.c.last_number
+        counters: dict[str, Any] = {
+            "version_seq": _ARTIFACTS.c.version_seq + 1,
+            "updated_at": inserting.excluded.updated_at,
+        }
+        if numbering == "auto":
+            counters["last_number"] = last + 1
+        elif numbering == "taken":
+            proposed = inserting.excluded.last_number
+            counters["last_number"] = case((last < proposed, proposed), else_=last)
+        stmt = inserting.on_conflict_do_update(index_elements=["name"], set_=counters).returning(
+            *_ADVANCED
         )
-        .on_conflict_do_nothing(index_elements=["name"])
-    )
-    artifact = await session.scalar(select(Artifact).where(Artifact.name == name))
-    assert artifact is not None
-    return artifact
+        _advance_statements[key] = stmt
+    return stmt
 
 
-async def _allocate(
-    session: AsyncSession, artifact_id: str, *, auto: bool, taken: int | None = None
-) -> tuple[int, int]:
-    """Advance the artifact's counters under its row lock: (seq, last number).
+async def _advance(
+    session: AsyncSession, name: str, *, auto: bool, taken: int | None = None
+) -> Artifact:
+    """The artifact `name`, created if missing, its counters advanced under its row lock, in
+    one statement: the new `version_seq`, and the new `last_number`.
 
     `last_number` is the highest numeric version the artifact has: an automatic version adds
     one to it; a custom numeric version `taken` lifts it to at least `taken`, in the same
-    UPDATE, so no automatic version allocated after it can collide with it."""
-    if auto:
-        last_number: Any = Artifact.last_number + 1
-    elif taken is not None:
-        last_number = case((Artifact.last_number < taken, taken), else_=Artifact.last_number)
-    else:
-        last_number = Artifact.last_number
-    row = (
-        await session.execute(
-            update(Artifact)
-            .where(Artifact.id == artifact_id)
-            .values(
-                version_seq=Artifact.version_seq + 1, last_number=last_number, updated_at=utcnow()
-            )
-            .returning(Artifact.version_seq, Artifact.last_number)
-        )
-    ).one()
-    return int(row[0]), int(row[1])
+    statement, so no automatic version allocated after it can collide with it. A new artifact
+    starts from zero, as if it had existed with no version."""
+    numbering = "auto" if auto else "kept" if taken is None else "taken"
+    first_number = 1 if auto else 0 if taken is None else max(0, taken)
+    now = utcnow()
+    values = {
+        "id": new_id(),
+        "name": name,
+        "created_at": now,
+        "updated_at": now,
+        "version_seq": 1,
+        "last_number": first_number,
+    }
+    row = (await session.execute(_advance_statement(session, numbering), values)).one()
+    return Artifact(
+        id=row.id,
+        name=name,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        version_seq=row.version_seq,
+        last_number=row.last_number,
+    )
 
 
 async def create_version(session: AsyncSession, new: NewVersion) -> ArtifactVersion:
     """Register one version; raises Conflict if a custom version already exists.
 
     A custom version is any allowed text, digits included; one that is a number (`"1"`, not
-    `"007"`) moves the artifact's counter so the next automatic version is one more."""
+    `"007"`) moves the artifact's counter so the next automatic version is one more.
+
+    Two statements without tags: the artifact's upsert (which allocates the version under the
+    artifact's row lock) and the version's INSERT; a custom version that exists already fails
+    that INSERT on the unique constraint, and the transaction is rolled back whole."""
     validate_name(new.name)
     custom = new.version is not None
     version = validate_custom_version(new.version) if new.version is not None else None
     tags = list(_checked(rules.check_tags, tuple(new.tags)))
     visualizations = validate_visualizations(new)
-    artifact = await ensure_artifact(session, new.name)
-    artifact_id = artifact.id
     taken = None if version is None else rules.version_number(version)
-    seq, number = await _allocate(session, artifact_id, auto=not custom, taken=taken)
-    version = version if version is not None else str(number)
-    if custom and await session.scalar(
-        select(ArtifactVersion.id).where(
-            ArtifactVersion.artifact_id == artifact_id, ArtifactVersion.version == version
-        )
-    ):
-        raise _exists(new.name, version)
-    row = ArtifactVersion(
-        artifact=artifact,
-        seq=seq,
-        version=version,
-        is_custom=custom,
-        uri=new.uri,
-        data_type=new.data_type,
-        materializer=new.materializer,
-        content_hash=new.content_hash,
-        size_bytes=new.size_bytes,
-        metadata_=new.metadata,
-        source=new.source,
-        producer_step_run_id=new.producer_step_run_id,
-        visualizations=visualizations,
-        created_at=utcnow(),
-    )
-    session.add(row)
+    artifact = await _advance(session, new.name, auto=not custom, taken=taken)
+    version = version if version is not None else str(artifact.last_number)
+    values: dict[str, Any] = {
+        "id": new_id(),
+        "artifact_id": artifact.id,
+        "seq": artifact.version_seq,
+        "version": version,
+        "is_custom": custom,
+        "uri": new.uri,
+        "data_type": new.data_type,
+        "materializer": new.materializer,
+        "content_hash": new.content_hash,
+        "size_bytes": new.size_bytes,
+        "metadata": new.metadata,
+        "source": new.source,
+        "producer_step_run_id": new.producer_step_run_id,
+        "data_deleted_at": None,
+        "visualizations": visualizations,
+        "created_at": utcnow(),
+    }
     try:
-        await session.flush()
-    except IntegrityError as exc:  # a concurrent writer took the same custom version
+        await session.execute(_INSERT_VERSION, values)
+    except IntegrityError as exc:  # this custom version exists, or a concurrent writer took it
         raise _exists(new.name, version) from exc
-    await add_version_tags(session, row.id, tags)
-    return row
+    await add_version_tags(session, values["id"], tags)
+    return version_of(values, artifact)
 
 
 def _exists(name: str, version: str) -> Conflict:
@@ -416,13 +544,23 @@ async def _tag_ids(session: AsyncSession, names: Sequence[str]) -> list[str]:
 
 
 async def add_version_tags(session: AsyncSession, version_id: str, names: Sequence[str]) -> None:
-    ids = await _tag_ids(session, [validate_tag(n) for n in names])
-    if ids:
-        await session.execute(
-            dialect_insert(session, ArtifactVersionTag)
-            .values([{"artifact_version_id": version_id, "tag_id": t} for t in ids])
-            .on_conflict_do_nothing()
+    """Tag a version: the missing tags are created, then linked in one INSERT … SELECT."""
+    checked = list(dict.fromkeys(validate_tag(n) for n in names))
+    if not checked:
+        return
+    await session.execute(
+        dialect_insert(session, _TAGS)
+        .values([{"id": new_id(), "name": n} for n in checked])
+        .on_conflict_do_nothing(index_elements=["name"])
+    )
+    await session.execute(
+        dialect_insert(session, _VERSION_TAGS)
+        .from_select(
+            ["artifact_version_id", "tag_id"],
+            select(literal(version_id), _TAGS.c.id).where(_TAGS.c.name.in_(checked)),
         )
+        .on_conflict_do_nothing()
+    )
 
 
 @dataclass(frozen=True)
@@ -454,7 +592,11 @@ async def update_artifact_tags(session: AsyncSession, name: str, change: TagChan
         raise NotFound(f"no artifact is named {name!r}", artifactName=name)
     if await _retag(session, ArtifactTag.artifact_id, artifact.id, change):
         artifact.updated_at = utcnow()
-        await session.flush()
+        await session.execute(
+            update(_ARTIFACTS)
+            .where(_ARTIFACTS.c.id == artifact.id)
+            .values(updated_at=artifact.updated_at)
+        )
     return artifact
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.errors import BadUserInput, Conflict, NotFound
@@ -17,8 +17,9 @@ from api.storage.artifacts import (
     NewVersion,
     create_version,
     validate_name,
+    version_tags,
 )
-from api.storage.base import rows_by_id, utcnow
+from api.storage.base import new_id, utcnow
 from api.storage.models import (
     ArtifactVersion,
     Pipeline,
@@ -27,6 +28,58 @@ from api.storage.models import (
     StepInput,
     StepOutput,
     StepRun,
+)
+
+# Opening and closing runs and steps are Core statements that read and write exactly the columns
+# needed (no unit of work, no identity map); the rows they hand back are instances of the mapped
+# classes built from those columns, never added to a session.
+_PIPELINES = cast(Table, Pipeline.__table__)
+_RUNS = cast(Table, PipelineRun.__table__)
+_STEPS = cast(Table, StepRun.__table__)
+_INPUTS = cast(Table, StepInput.__table__)
+_OUTPUTS = cast(Table, StepOutput.__table__)
+_INSERT_PIPELINE = insert(_PIPELINES)
+_INSERT_RUN = insert(_RUNS)
+_INSERT_STEP = insert(_STEPS)
+_INSERT_INPUTS = insert(_INPUTS)
+_INSERT_OUTPUTS = insert(_OUTPUTS)
+_PIPELINE_ID = select(_PIPELINES.c.id).where(_PIPELINES.c.name == bindparam("name"))
+_RUN_NAMED = select(_RUNS.c.id).where(_RUNS.c.name == bindparam("name"))
+_RUN_BY_ID = select(_RUNS).where(_RUNS.c.id == bindparam("id"))
+# The run a step opens in, and whether the run has a step of that name already: one row.
+_RUN_FOR_STEP = select(
+    _RUNS.c.name,
+    _RUNS.c.status,
+    _RUNS.c.pipeline_id,
+    select(_STEPS.c.id)
+    .where(_STEPS.c.run_id == _RUNS.c.id, _STEPS.c.name == bindparam("name"))
+    .limit(1)
+    .scalar_subquery()
+    .label("taken"),
+).where(_RUNS.c.id == bindparam("run_id"))
+# Closes a RUNNING step run; no row when there is no such step or it is no longer RUNNING.
+_CLOSE_STEP = (
+    update(_STEPS)
+    .where(_STEPS.c.id == bindparam("step_id"), _STEPS.c.status == RunStatus.RUNNING)
+    .values(
+        status=bindparam("new_status"),
+        error=bindparam("new_error"),
+        ended_at=bindparam("ended"),
+    )
+    .returning(*_STEPS.c)
+)
+_STEP_BY_ID = select(_STEPS.c.name, _STEPS.c.status).where(_STEPS.c.id == bindparam("id"))
+_OPEN_STEP = (
+    select(_STEPS.c.name)
+    .where(_STEPS.c.run_id == bindparam("run_id"), _STEPS.c.status == RunStatus.RUNNING)
+    .limit(1)
+)
+_CLOSE_RUN = (
+    update(_RUNS)
+    .where(_RUNS.c.id == bindparam("run_id"))
+    .values(
+        status=bindparam("new_status"), error=bindparam("new_error"), ended_at=bindparam("ended")
+    )
 )
 
 LEASE_INTERVALS = 4  # heartbeat intervals without a heartbeat before a run is ABANDONED
@@ -146,28 +199,31 @@ async def create_run(
     heartbeat_interval: float | None = None,
 ) -> PipelineRun:
     validate_name(pipeline_name, "pipeline name")
-    pipeline = await get_pipeline(session, pipeline_name)
-    if pipeline is None:
-        pipeline = Pipeline(name=pipeline_name, created_at=utcnow())
-        session.add(pipeline)
-        await session.flush()
+    pipeline_id = await session.scalar(_PIPELINE_ID, {"name": pipeline_name})
+    if pipeline_id is None:
+        pipeline_id = new_id()
+        await session.execute(
+            _INSERT_PIPELINE, {"id": pipeline_id, "name": pipeline_name, "created_at": utcnow()}
+        )
     now = utcnow()
     name = run_name or f"{pipeline_name}-{now:%Y_%m_%d-%H_%M_%S_%f}"
     validate_name(name, "run name")
-    if await session.scalar(select(PipelineRun.id).where(PipelineRun.name == name)):
+    if await session.scalar(_RUN_NAMED, {"name": name}):
         raise Conflict(f"a pipeline run named {name!r} already exists; choose another run name")
     lease = _lease(heartbeat_interval)
-    run = PipelineRun(
-        pipeline_id=pipeline.id,
-        name=name,
-        status=RunStatus.RUNNING,
-        started_at=now,
-        heartbeat_at=None if lease is None else now,
-        lease_expires_at=None if lease is None else now + lease,
-    )
-    session.add(run)
-    await session.flush()
-    return run
+    values: dict[str, Any] = {
+        "id": new_id(),
+        "pipeline_id": pipeline_id,
+        "name": name,
+        "status": RunStatus.RUNNING,
+        "started_at": now,
+        "ended_at": None,
+        "error": None,
+        "heartbeat_at": None if lease is None else now,
+        "lease_expires_at": None if lease is None else now + lease,
+    }
+    await session.execute(_INSERT_RUN, values)
+    return PipelineRun(**values)
 
 
 def _lease(heartbeat_interval: float | None) -> timedelta | None:
@@ -237,55 +293,99 @@ async def abandon_expired(session: AsyncSession) -> list[PipelineRun]:
 
 
 async def _require_running_run(session: AsyncSession, run_id: str) -> PipelineRun:
-    run = await session.get(PipelineRun, run_id)
-    if run is None:
+    row = (await session.execute(_RUN_BY_ID, {"id": run_id})).first()
+    if row is None:
         raise NotFound(f"no pipeline run has id {run_id!r}", id=run_id)
+    if row.status != RunStatus.RUNNING:
+        raise Conflict(f"pipeline run {row.name!r} is already {row.status}; start a new run")
+    return PipelineRun(**row._mapping)
+
+
+@dataclass(frozen=True)
+class StartedStep:
+    """A step run just opened: RUNNING, or CACHED with what the answer shows of the hit (the
+    original step run, its pipeline run, the outputs reused and their tags)."""
+
+    step: StepRun
+    outputs: list[tuple[str, ArtifactVersion]] = field(default_factory=list)
+    original: StepRun | None = None
+    original_run: PipelineRun | None = None
+    output_tags: dict[str, list[str]] = field(default_factory=dict)
+
+
+async def start_step(
+    session: AsyncSession, new: NewStepRun, exists: cache.UriExists
+) -> StartedStep:
+    """Open a step run, or, on a cache hit, record it as CACHED with the original's outputs."""
+    run = (await session.execute(_RUN_FOR_STEP, {"run_id": new.run_id, "name": new.name})).first()
+    if run is None:
+        raise NotFound(f"no pipeline run has id {new.run_id!r}", id=new.run_id)
     if run.status != RunStatus.RUNNING:
         raise Conflict(f"pipeline run {run.name!r} is already {run.status}; start a new run")
-    return run
-
-
-async def start_step(session: AsyncSession, new: NewStepRun, exists: cache.UriExists) -> StepRun:
-    """Open a step run, or, on a cache hit, record it as CACHED with the original's outputs."""
-    run = await _require_running_run(session, new.run_id)
-    if await session.scalar(
-        select(StepRun.id).where(StepRun.run_id == new.run_id, StepRun.name == new.name)
-    ):
+    if run.taken is not None:
         raise Conflict(f"this run already has a step named {new.name!r}")
-    version_ids = [vid for _, vid in new.inputs]
-    found = await rows_by_id(session, ArtifactVersion, version_ids)
-    missing = [vid for vid in version_ids if vid not in found]
-    if missing:
-        raise NotFound(f"step {new.name!r} input artifact version(s) not found: {missing}")
-    await prune.lock_inputs(session, version_ids, new.name)  # refuses pruned data
+    # Refuses versions that do not exist or whose data was pruned, and locks the others.
+    await prune.lock_inputs(session, [vid for _, vid in new.inputs], new.name)
     found_cache = await _cache_lookup(session, new, run.pipeline_id, exists)
+    hit = found_cache.hit
     now = utcnow()
-    step = StepRun(
-        run_id=new.run_id,
-        name=new.name,
-        status=RunStatus.RUNNING if found_cache.hit is None else RunStatus.CACHED,
-        parameters=new.parameters,
-        code_hash=new.code_hash,
-        cache_key=new.cache_key,
-        cache_components=new.cache_components,
-        cache_reason=found_cache.reason,
-        original_step_run_id=None if found_cache.hit is None else found_cache.hit.original.id,
-        started_at=now,
-        ended_at=None if found_cache.hit is None else now,
-    )
-    session.add(step)
-    await session.flush()
-    session.add_all(
-        StepInput(step_run_id=step.id, name=name, artifact_version_id=vid, created_at=now)
-        for name, vid in new.inputs
-    )
-    if found_cache.hit is not None:
-        session.add_all(
-            StepOutput(step_run_id=step.id, name=name, artifact_version_id=v.id, created_at=now)
-            for name, v in found_cache.hit.outputs
+    values: dict[str, Any] = {
+        "id": new_id(),
+        "run_id": new.run_id,
+        "name": new.name,
+        "status": RunStatus.RUNNING if hit is None else RunStatus.CACHED,
+        "parameters": new.parameters,
+        "code_hash": new.code_hash,
+        "cache_key": new.cache_key,
+        "cache_components": new.cache_components,
+        "cache_reason": found_cache.reason,
+        "original_step_run_id": None if hit is None else hit.original.id,
+        "started_at": now,
+        "ended_at": None if hit is None else now,
+        "error": None,
+    }
+    await session.execute(_INSERT_STEP, values)
+    step_id = values["id"]
+    if new.inputs:
+        await session.execute(
+            _INSERT_INPUTS,
+            [
+                {
+                    "step_run_id": step_id,
+                    "name": name,
+                    "artifact_version_id": vid,
+                    "created_at": now,
+                }
+                for name, vid in new.inputs
+            ],
         )
-    await session.flush()
-    return step
+    step = StepRun(**values)
+    if hit is None:
+        return StartedStep(step)
+    if hit.outputs:
+        await session.execute(
+            _INSERT_OUTPUTS,
+            [
+                {
+                    "step_run_id": step_id,
+                    "name": name,
+                    "artifact_version_id": v.id,
+                    "created_at": now,
+                }
+                for name, v in hit.outputs
+            ],
+        )
+    # What the answer shows of the hit, read in this transaction rather than after it.
+    original_run = await session.execute(_RUN_BY_ID, {"id": hit.original.run_id})
+    row = original_run.first()
+    tags = await version_tags(session, [v.id for _, v in hit.outputs]) if hit.outputs else {}
+    return StartedStep(
+        step,
+        outputs=hit.outputs,
+        original=hit.original,
+        original_run=None if row is None else PipelineRun(**row._mapping),
+        output_tags=tags,
+    )
 
 
 async def _cache_lookup(
@@ -311,36 +411,58 @@ class FinishedStep:
     outputs: list[tuple[str, ArtifactVersion]]  # (output name, the version registered)
 
 
-async def finish_step(session: AsyncSession, result: StepResult) -> FinishedStep:
-    """Close a step run; on COMPLETED register its outputs, all in the caller's transaction."""
-    step = await session.get(StepRun, result.step_run_id)
-    if step is None:
-        raise NotFound(f"no step run has id {result.step_run_id!r}", id=result.step_run_id)
-    if step.status != RunStatus.RUNNING:
-        raise Conflict(f"step run {step.name!r} is already {step.status}")
+def _finish_refusal(result: StepResult) -> Callable[[str], str] | None:
+    """Why these results cannot close a step run (given the step's name), or None."""
     if result.status not in (RunStatus.COMPLETED, RunStatus.FAILED):
-        raise BadUserInput("a step run finishes as COMPLETED or FAILED")
+        return lambda _: "a step run finishes as COMPLETED or FAILED"
     if result.status == RunStatus.FAILED and result.outputs:
-        raise BadUserInput("a FAILED step run registers no outputs")
+        return lambda _: "a FAILED step run registers no outputs"
     names = [name for name, _ in result.outputs]
     if len(set(names)) != len(names):
-        raise BadUserInput(f"output names of step {step.name!r} repeat: {names}")
+        return lambda step: f"output names of step {step!r} repeat: {names}"
+    return None
+
+
+async def finish_step(session: AsyncSession, result: StepResult) -> FinishedStep:
+    """Close a step run; on COMPLETED register its outputs, all in the caller's transaction.
+
+    One UPDATE … RETURNING closes the step if it is RUNNING (and locks its row); only when it
+    closes nothing, or the results are refused, is the step read to say why (a missing step
+    first, then one already finished, then the results)."""
+    refusal = _finish_refusal(result)
+    closed = None
+    if refusal is None:
+        values = {
+            "step_id": result.step_run_id,
+            "new_status": result.status,
+            "new_error": result.error,
+            "ended": utcnow(),
+        }
+        closed = (await session.execute(_CLOSE_STEP, values)).first()
+    if closed is None:
+        found = (await session.execute(_STEP_BY_ID, {"id": result.step_run_id})).first()
+        if found is None:
+            raise NotFound(f"no step run has id {result.step_run_id!r}", id=result.step_run_id)
+        if found.status != RunStatus.RUNNING:
+            raise Conflict(f"step run {found.name!r} is already {found.status}")
+        assert refusal is not None  # a RUNNING step the UPDATE above found
+        raise BadUserInput(refusal(found.name))
+    step = StepRun(**closed._mapping)
     registered = []
+    edges = []
     for name, new in result.outputs:
-        version = await create_version(
-            session,
-            replace(new, producer_step_run_id=step.id),
-        )
+        version = await create_version(session, replace(new, producer_step_run_id=step.id))
         registered.append((name, version))
-        session.add(
-            StepOutput(
-                step_run_id=step.id, name=name, artifact_version_id=version.id, created_at=utcnow()
-            )
+        edges.append(
+            {
+                "step_run_id": step.id,
+                "name": name,
+                "artifact_version_id": version.id,
+                "created_at": utcnow(),
+            }
         )
-    step.status = result.status
-    step.error = result.error
-    step.ended_at = utcnow()
-    await session.flush()
+    if edges:
+        await session.execute(_INSERT_OUTPUTS, edges)
     return FinishedStep(step, registered)
 
 
@@ -350,13 +472,12 @@ async def finish_run(
     if status not in (RunStatus.COMPLETED, RunStatus.FAILED):
         raise BadUserInput("a pipeline run finishes as COMPLETED or FAILED")
     run = await _require_running_run(session, run_id)
-    open_steps = await session.scalar(
-        select(StepRun.name).where(StepRun.run_id == run_id, StepRun.status == RunStatus.RUNNING)
-    )
+    open_steps = await session.scalar(_OPEN_STEP, {"run_id": run_id})
     if open_steps is not None:
         raise Conflict(f"step {open_steps!r} of run {run.name!r} is still RUNNING; finish it first")
     run.status = status
     run.error = error
     run.ended_at = utcnow()
-    await session.flush()
+    values = {"run_id": run_id, "new_status": status, "new_error": error, "ended": run.ended_at}
+    await session.execute(_CLOSE_RUN, values)
     return run
