@@ -269,3 +269,48 @@ def test_list_by_tag_finds_artifacts_through_their_versions_and_says_how(
     assert [(a["name"], a["tagged"]) for a in spaced] == [
         ("model", {"artifact": False, "versions": 1})
     ]
+
+
+def test_a_misspelled_artifact_gets_did_you_mean(store_env: dict[str, str]) -> None:
+    save_artifact([1], "my_model")
+    result = CliRunner().invoke(app, ["artifacts", "versions", "list", "my_modle"])
+    assert result.exit_code == 1
+    assert "no artifact is named 'my_modle' (did you mean 'my_model'?)" in result.stderr
+
+
+def test_read_commands_name_the_store_they_read_on_a_terminal(
+    store_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    save_artifact([1], "named")
+    quiet = CliRunner().invoke(app, ["artifacts", "list", "--all"])
+    assert quiet.stderr == ""  # piped: nothing but the output
+    monkeypatch.setattr("sdk.cli.common.stderr_is_terminal", lambda: True)
+    result = CliRunner().invoke(app, ["artifacts", "list", "--all"])
+    assert result.exit_code == 0, result.output
+    assert f"Reading store {store_env['LINEAGEQL_HOME']}" in result.stderr
+    assert "named" in result.stdout and "Reading" not in result.stdout
+    as_json = CliRunner().invoke(app, ["artifacts", "list", "--all", "--json"])
+    assert as_json.stderr == "" and json.loads(as_json.stdout)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["artifacts", "list"],
+        ["artifacts", "versions", "list", "model"],
+        ["runs", "list"],
+        ["lineage", "model"],
+    ],
+)
+def test_a_wrong_home_is_an_error_and_creates_nothing(
+    command: list[str], tmp_path: os.PathLike[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = os.path.join(tmp_path, "typo-home")
+    monkeypatch.delenv("LINEAGEQL_URL", raising=False)
+    monkeypatch.delenv("LINEAGEQL_DATABASE_URL", raising=False)
+    monkeypatch.setenv("LINEAGEQL_HOME", home)
+    result = CliRunner().invoke(app, command)
+    assert result.exit_code == 1
+    assert f"no LineageQL store at {home}" in result.stderr
+    assert "nothing was created" in result.stderr
+    assert not os.path.exists(home)

@@ -11,6 +11,7 @@ from sdk.cli.common import (
     JsonOption,
     TokenOption,
     UrlOption,
+    announce,
     cli_errors,
     console,
     make_client,
@@ -78,7 +79,8 @@ def list_aliases(
 ) -> None:
     """The aliases of NAME and the versions they point at (`latest` is built in)."""
     with cli_errors():
-        found = make_client(url, token).list_aliases(name)
+        announce(url, as_json=as_json)
+        found = make_client(url, token, reads=True).list_aliases(name)
     if as_json:
         print_json([_json(entry) for entry in found])
         return
@@ -104,7 +106,8 @@ def alias_history(
 ) -> None:
     """Every move of NAME's aliases, oldest first: from, to, when, by which token."""
     with cli_errors():
-        moves = make_client(url, token).alias_history(name, alias)
+        announce(url, as_json=as_json)
+        moves = make_client(url, token, reads=True).alias_history(name, alias)
     if as_json:
         print_json([{**move, "moved_at": move["moved_at"].isoformat()} for move in moves])
         return

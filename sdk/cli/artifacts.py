@@ -13,6 +13,7 @@ from sdk.cli.common import (
     JsonOption,
     TokenOption,
     UrlOption,
+    announce,
     cli_errors,
     console,
     make_client,
@@ -135,7 +136,8 @@ def list_artifacts(
     are hidden unless --all.
     """
     with cli_errors():
-        client = make_client(url, token)
+        announce(url, as_json=as_json)
+        client = make_client(url, token, reads=True)
         flt: JsonObject = {"tag": tag, "hasCustomName": None if all_ else True}
         if tag is None:
             nodes, more = collect(
@@ -246,7 +248,8 @@ def list_versions(
 ) -> None:
     """List artifact versions in the order they were created, oldest first."""
     with cli_errors():
-        client = make_client(url, token)
+        announce(url, as_json=as_json)
+        client = make_client(url, token, reads=True)
         if name is not None:
             client.get_artifact(name)  # NotFoundError with the name, rather than an empty list
         found = client.list_artifact_versions(name=name, tag=tag, limit=limit + 1)
@@ -357,7 +360,8 @@ def verify(
     with cli_errors():
         if target is not None and all_:
             raise InputError("give NAME[:VERSION] or --all, not both")
-        client = make_client(url, token)
+        announce(url, as_json=as_json)
+        client = make_client(url, token, reads=True)
         versions = _versions_to_verify(client, target)
         level = VerifyLevel.SIZE if size_only else VerifyLevel.FULL
         checks = [_check(version, level) for version in versions]

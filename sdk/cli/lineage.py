@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from sdk.cli.common import TokenOption, UrlOption, cli_errors, console, make_client
+from sdk.cli.common import TokenOption, UrlOption, announce, cli_errors, console, make_client
 from sdk.client.lineage import LineageGraph, LineageNode, StepRunNode
 from sdk.errors import InputError
 
@@ -56,7 +56,8 @@ def lineage(
 ) -> None:
     """Print the lineage of an artifact version as a tree; repeated nodes say "(see above)"."""
     with cli_errors():
-        client = make_client(url, token)
+        announce(url, as_json=False)
+        client = make_client(url, token, reads=True)
         version = client.get_artifact_version(*parse_target(target))
         direction = "UPSTREAM" if upstream else "DOWNSTREAM"
         graph = client.get_lineage(version.id, direction=direction, depth=depth)

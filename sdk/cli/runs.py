@@ -12,6 +12,7 @@ from sdk.cli.common import (
     JsonOption,
     TokenOption,
     UrlOption,
+    announce,
     cli_errors,
     console,
     make_client,
@@ -65,7 +66,8 @@ def list_runs(
     """List pipeline runs, newest first."""
     with cli_errors():
         wanted = None if status is None else _status(status)
-        client = make_client(url, token)
+        announce(url, as_json=as_json)
+        client = make_client(url, token, reads=True)
         if pipeline is not None:
             client.get_pipeline(pipeline)  # NotFoundError naming it, rather than an empty list
         flt = {"pipelineName": pipeline, "status": wanted}
@@ -129,7 +131,8 @@ def show_run(
     outputs. RUN is the run's id, its name, or a unique prefix of its id; an ambiguous prefix
     lists the runs it matches."""
     with cli_errors():
-        client = make_client(url, token)
+        announce(url, as_json=as_json)
+        client = make_client(url, token, reads=True)
         run_id = client.resolve_run_id(name_id_or_prefix)
         run = client.execute(ops.CLI_SHOW_RUN, {"id": run_id})["pipelineRun"]
         if run is None:

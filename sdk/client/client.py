@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import threading
@@ -49,6 +50,7 @@ PAGE = 200
 
 # Tag mutations (kept here with the methods that send them; validated by the tag tests).
 
+SIMILAR_NAMES_SCANNED = 1000  # artifact names searched for near misses of an unknown name
 CANDIDATES_SHOWN = 10  # runs an ambiguous id prefix lists
 _ID_PREFIX = re.compile(r"^[0-9A-Fa-f-]+$")
 LINEAGE_PAGE = 2000  # nodes per lineage request; lowered to the server's maximum if smaller
@@ -454,7 +456,7 @@ class Client:
     def get_artifact(self, name: str) -> Artifact:
         data = self.execute(ops.GET_ARTIFACT, {"name": name})["artifact"]
         if data is None:
-            raise NotFoundError(f"no artifact is named {name!r}")
+            raise self.unknown_artifact(name)
         return self._artifact(data)
 
     def _artifact(self, data: JsonObject) -> Artifact:
@@ -534,7 +536,7 @@ class Client:
         """The aliases of artifact `name`: name, version, protected, updated_at."""
         artifact = self.execute(ops.ARTIFACT_ALIASES, {"name": name})["artifact"]
         if artifact is None:
-            raise NotFoundError(f"no artifact is named {name!r}")
+            raise self.unknown_artifact(name)
         return [_alias(entry) for entry in artifact["aliases"]]
 
     def set_alias(
@@ -576,7 +578,7 @@ class Client:
         """Every move of the artifact's aliases (of `alias` when given), oldest first."""
         artifact = self.execute(ops.ALIAS_HISTORY, {"name": name, "alias": alias})["artifact"]
         if artifact is None:
-            raise NotFoundError(f"no artifact is named {name!r}")
+            raise self.unknown_artifact(name)
         return [
             {
                 "alias": move["alias"],
@@ -588,12 +590,19 @@ class Client:
             for move in artifact["aliasHistory"]
         ]
 
+    def unknown_artifact(self, name: str, detail: str = "") -> NotFoundError:
+        """`no artifact is named 'x'`, with the names of existing artifacts close to it."""
+        names = [artifact.name for artifact in self.list_artifacts(limit=SIMILAR_NAMES_SCANNED)]
+        close = difflib.get_close_matches(name, [n for n in names if n != name], n=3)
+        quoted = [repr(n) for n in close]
+        choices = " or ".join([", ".join(quoted[:-1]), quoted[-1]] if len(quoted) > 1 else quoted)
+        hint = f" (did you mean {choices}?)" if close else ""
+        return NotFoundError(f"no artifact is named {name!r}{detail}{hint}")
+
     def _missing_version(self, name: str, version: str | None) -> NotFoundError:
         artifact = self.execute(ops.LATEST_VERSION_NAMES, {"name": name})["artifact"]
         if artifact is None:
-            return NotFoundError(
-                f"no artifact is named {name!r} (and no artifact version has that id)"
-            )
+            return self.unknown_artifact(name, " (and no artifact version has that id)")
         existing = [edge["node"]["version"] for edge in artifact["versions"]["edges"]]
         if version is None:
             return NotFoundError(f"artifact {name!r} has no versions yet")

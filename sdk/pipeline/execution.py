@@ -5,7 +5,6 @@ step registers nothing and leaves no files behind. Inputs from outside the pipel
 
 from __future__ import annotations
 
-import difflib
 import logging
 import threading
 import time
@@ -36,7 +35,6 @@ if TYPE_CHECKING:
     from sdk.materializers import BaseMaterializer
 
 log = logging.getLogger("lineageql")
-SIMILAR_NAMES_SCANNED = 1000  # artifact names searched for near misses of an unknown name
 
 
 class StepOutputError(LineageQLError, TypeError):
@@ -261,9 +259,7 @@ def _by_name(client: Client, name: str, version: str | None) -> ArtifactVersion:
     try:
         client.get_artifact(name)
     except NotFoundError:
-        raise NotFoundError(
-            f"no artifact is named {name!r}{_similar_names(client, name)}"
-        ) from None
+        raise client.unknown_artifact(name) from None
     return client.get_artifact_version(name, version)  # raises, naming the latest versions
 
 
@@ -272,13 +268,6 @@ def _by_id(client: Client, version_id: str, hint: str) -> ArtifactVersion:
     if found is None:
         raise NotFoundError(f"no artifact version has id {version_id!r} ({hint})")
     return found
-
-
-def _similar_names(client: Client, name: str) -> str:
-    """`; artifacts with similar names: 'a', 'b'` when some exist, else ``."""
-    names = [artifact.name for artifact in client.list_artifacts(limit=SIMILAR_NAMES_SCANNED)]
-    close = difflib.get_close_matches(name, [n for n in names if n != name], n=3)
-    return f"; artifacts with similar names: {', '.join(map(repr, close))}" if close else ""
 
 
 def _describe(value: ExternalArtifact | ArtifactVersion) -> str:

@@ -245,12 +245,12 @@ def test_unknown_names_versions_and_ids_fail_before_anything_runs() -> None:
         "has no version '7'",
         "latest versions: '2', 'raw_2023', '1'",
     )
-    assert "similar names" not in message
+    assert "did you mean" not in message
     refused_before_the_run(
         uses(ExternalArtifact(name="numbrs")),
         NotFoundError,
         "no artifact is named 'numbrs'",
-        "similar names: 'numbers'",
+        "(did you mean 'numbers'",
     )
     missing_id = str(uuid.uuid4())
     refused_before_the_run(
