@@ -218,3 +218,39 @@ def test_errors_are_one_line(cli: Cli, runs: Runs, args: tuple[str, ...], messag
 )
 def test_durations_read_well(started: str, ended: str | None, status: str, expected: str) -> None:
     assert duration(started, ended, status) == expected
+
+
+def test_a_narrow_terminal_shows_short_unique_ids_that_show_accepts(
+    cli: Cli, runs: Runs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rich.console import Console
+
+    monkeypatch.setattr("sdk.cli.runs.console", lambda: Console(width=100, highlight=False))
+    table = rows(cli.ok("runs", "list").stdout)
+    short = [cells[0] for cells in table.values()][1:]
+    assert all(len(s) == 8 for s in short)
+    assert short == [r.id[:8] for r in (runs.failed, runs.cached, runs.first)]
+    assert runs.first.name in cli.ok("runs", "show", short[2]).stdout
+    wide = rows(cli.ok("runs", "list", "--wide").stdout)
+    assert [cells[0] for cells in wide.values()][1:] == [
+        runs.failed.id,
+        runs.cached.id,
+        runs.first.id,
+    ]
+
+
+def test_short_ids_grow_until_they_are_unique() -> None:
+    from sdk.cli.common import short_ids
+
+    ids = ["abcdef01-1", "abcdef01-2", "12345678-9"]
+    assert short_ids(ids, width=80, wide=False) == {
+        "abcdef01-1": "abcdef01-1",
+        "abcdef01-2": "abcdef01-2",
+        "12345678-9": "12345678",
+    }
+    assert short_ids(["abcdef0123", "abcdef0199"], width=80, wide=False) == {
+        "abcdef0123": "abcdef012",
+        "abcdef0199": "abcdef019",
+    }
+    assert short_ids(ids, width=200, wide=False)["12345678-9"] == "12345678-9"
+    assert short_ids(ids, width=80, wide=True)["12345678-9"] == "12345678-9"

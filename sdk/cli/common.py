@@ -30,6 +30,26 @@ TokenOption = Annotated[
     typer.Option(envvar="LINEAGEQL_TOKEN", metavar="TOKEN", help="Bearer token for the server."),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+WideOption = Annotated[
+    bool, typer.Option("--wide", help="Full ids, however narrow the terminal (default: short).")
+]
+SHORT_ID = 8  # hex digits of an id shown on a narrow terminal (more when needed to be unique)
+WIDE_TERMINAL = 160  # columns from which full ids fit next to the other columns
+
+
+def short_ids(ids: list[str], *, width: int, wide: bool) -> dict[str, str]:
+    """How each id is shown: whole on a wide terminal (or with `--wide`, or piped), else its
+    shortest prefix of at least 8 characters that no other listed id shares; commands that
+    take an id accept such a prefix."""
+    if wide or width >= WIDE_TERMINAL:
+        return {i: i for i in ids}
+    shown = {}
+    for i in ids:
+        size = SHORT_ID
+        while size < len(i) and any(o != i and o.startswith(i[:size]) for o in ids):
+            size += 1
+        shown[i] = i[:size]
+    return shown
 
 
 def make_client(url: str | None, token: str | None, *, reads: bool = False) -> Client:

@@ -12,11 +12,13 @@ from sdk.cli.common import (
     JsonOption,
     TokenOption,
     UrlOption,
+    WideOption,
     announce,
     cli_errors,
     console,
     make_client,
     print_json,
+    short_ids,
 )
 from sdk.client import operations as ops
 from sdk.client.views import parse_time
@@ -60,10 +62,12 @@ def list_runs(
     ] = None,
     limit: LimitOption = 50,
     as_json: JsonOption = False,
+    wide: WideOption = False,
     url: UrlOption = None,
     token: TokenOption = None,
 ) -> None:
-    """List pipeline runs, newest first."""
+    """List pipeline runs, newest first. On a narrow terminal ids are shown as short unique
+    prefixes (`runs show` takes them); `--wide` shows them whole."""
     with cli_errors():
         wanted = None if status is None else _status(status)
         announce(url, as_json=as_json)
@@ -80,10 +84,13 @@ def list_runs(
         out.print("No pipeline runs match.", markup=False)
         return
     grid = table("id", "name", "pipeline", "status", "started (UTC)", "duration")
+    ids = short_ids([node["id"] for node in nodes], width=out.width, wide=wide)
+    if wide:
+        out.width = max(out.width, 100_000)  # whole ids on one line; the terminal wraps rows
     for node in nodes:
         add_row(
             grid,
-            node["id"],
+            ids[node["id"]],
             node["name"],
             node["pipeline"]["name"],
             node["status"],
