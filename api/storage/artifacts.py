@@ -340,26 +340,26 @@ def _tagged(owner: InstrumentedAttribute[str], tag: str) -> Select[Any]:
     return select(owner).join(Tag, Tag.id == link.tag_id).where(Tag.name == tag)
 
 
+def _tag_names_statement(link: Table, owner: str) -> Select[Any]:
+    """(owner id, tag name) of the owners `:ids` through the link table `link`, by name."""
+    return (
+        select(link.c[owner], _TAGS.c.name)
+        .join_from(link, _TAGS, _TAGS.c.id == link.c.tag_id)
+        .where(link.c[owner].in_(bindparam("ids", expanding=True)))
+        .order_by(_TAGS.c.name)
+    )
+
+
+_ARTIFACT_TAG_NAMES = _tag_names_statement(cast(Table, ArtifactTag.__table__), "artifact_id")
+_VERSION_TAG_NAMES = _tag_names_statement(_VERSION_TAGS, "artifact_version_id")
+
+
 async def artifact_tags(session: AsyncSession, ids: Sequence[str]) -> dict[str, list[str]]:
-    return await _tag_names(session, ArtifactTag.artifact_id, ids)
+    return _group(await session.execute(_ARTIFACT_TAG_NAMES, {"ids": list(ids)}))
 
 
 async def version_tags(session: AsyncSession, ids: Sequence[str]) -> dict[str, list[str]]:
-    return await _tag_names(session, ArtifactVersionTag.artifact_version_id, ids)
-
-
-async def _tag_names(
-    session: AsyncSession, owner: InstrumentedAttribute[str], ids: Sequence[str]
-) -> dict[str, list[str]]:
-    """Tag names of each owner id, through the link table that `owner` belongs to."""
-    link = owner.class_
-    rows = await session.execute(
-        select(owner, Tag.name)
-        .join(Tag, Tag.id == link.tag_id)
-        .where(owner.in_(ids))
-        .order_by(Tag.name)
-    )
-    return _group(rows)
+    return _group(await session.execute(_VERSION_TAG_NAMES, {"ids": list(ids)}))
 
 
 def _group(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:

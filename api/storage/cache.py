@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.storage.models import ArtifactVersion, PipelineRun, RunStatus, StepOutput, StepRun
@@ -15,6 +15,34 @@ from api.storage.models import ArtifactVersion, PipelineRun, RunStatus, StepOutp
 CANDIDATES = 5  # newest runs with the key that are tried before giving up
 
 UriExists = Callable[[str], Awaitable[bool]]
+
+
+# The statements of a lookup, built once (one runs for every step run with caching on).
+_CANDIDATES = (
+    select(StepRun, PipelineRun.name)
+    .join(PipelineRun, PipelineRun.id == StepRun.run_id)
+    .where(StepRun.cache_key == bindparam("cache_key"), StepRun.status == RunStatus.COMPLETED)
+    .order_by(StepRun.started_at.desc())
+    .limit(CANDIDATES)
+)
+_OUTPUTS = (
+    select(StepOutput.name, ArtifactVersion)
+    .join(ArtifactVersion, ArtifactVersion.id == StepOutput.artifact_version_id)
+    .where(StepOutput.step_run_id == bindparam("step_id"))
+    .order_by(StepOutput.name)
+)
+_PREVIOUS = (
+    select(StepRun.cache_components)
+    .join(PipelineRun, PipelineRun.id == StepRun.run_id)
+    .where(
+        PipelineRun.pipeline_id == bindparam("pipeline_id"),
+        StepRun.name == bindparam("step_name"),
+        StepRun.status.in_([RunStatus.COMPLETED, RunStatus.CACHED]),
+        StepRun.cache_components.is_not(None),
+    )
+    .order_by(StepRun.started_at.desc())
+    .limit(1)
+)
 
 
 @dataclass(frozen=True)
@@ -40,13 +68,7 @@ async def lookup(
     exists: UriExists,
 ) -> Lookup:
     """A hit, or the reason for the miss."""
-    rows = await session.execute(
-        select(StepRun, PipelineRun.name)
-        .join(PipelineRun, PipelineRun.id == StepRun.run_id)
-        .where(StepRun.cache_key == cache_key, StepRun.status == RunStatus.COMPLETED)
-        .order_by(StepRun.started_at.desc())
-        .limit(CANDIDATES)
-    )
+    rows = await session.execute(_CANDIDATES, {"cache_key": cache_key})
     missing: str | None = None
     for original, run_name in rows:
         outputs = await _outputs(session, original.id)
@@ -68,12 +90,7 @@ async def lookup(
 
 
 async def _outputs(session: AsyncSession, step_id: str) -> list[tuple[str, ArtifactVersion]]:
-    rows = await session.execute(
-        select(StepOutput.name, ArtifactVersion)
-        .join(ArtifactVersion, ArtifactVersion.id == StepOutput.artifact_version_id)
-        .where(StepOutput.step_run_id == step_id)
-        .order_by(StepOutput.name)
-    )
+    rows = await session.execute(_OUTPUTS, {"step_id": step_id})
     return [(name, version) for name, version in rows]
 
 
@@ -81,18 +98,7 @@ async def _previous(
     session: AsyncSession, pipeline_id: str, step_name: str
 ) -> dict[str, Any] | None:
     """Cache components of the newest earlier run of this step in this pipeline."""
-    return await session.scalar(
-        select(StepRun.cache_components)
-        .join(PipelineRun, PipelineRun.id == StepRun.run_id)
-        .where(
-            PipelineRun.pipeline_id == pipeline_id,
-            StepRun.name == step_name,
-            StepRun.status.in_([RunStatus.COMPLETED, RunStatus.CACHED]),
-            StepRun.cache_components.is_not(None),
-        )
-        .order_by(StepRun.started_at.desc())
-        .limit(1)
-    )
+    return await session.scalar(_PREVIOUS, {"pipeline_id": pipeline_id, "step_name": step_name})
 
 
 SINGLE = (

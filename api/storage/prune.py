@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, delete, exists, select, update
+from sqlalchemy import ColumnElement, bindparam, delete, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.errors import Conflict, NotFound
@@ -246,19 +246,23 @@ def _first_per_run(uses: Sequence[RunUse]) -> list[RunUse]:
     return list(first.values())
 
 
+# Built once (it runs for every step run with inputs): the versions `:ids`, locked FOR SHARE.
+_LOCK_INPUTS = (
+    select(ArtifactVersion.id, ArtifactVersion.version, ArtifactVersion.data_deleted_at)
+    .add_columns(Artifact.name)
+    .join(Artifact, Artifact.id == ArtifactVersion.artifact_id)
+    .where(ArtifactVersion.id.in_(bindparam("ids", expanding=True)))
+    .order_by(ArtifactVersion.id)
+    .with_for_update(read=True, of=ArtifactVersion)
+)
+
+
 async def lock_inputs(session: AsyncSession, version_ids: Sequence[str], step_name: str) -> None:
     """Lock the versions a step run is about to consume (`FOR SHARE`) and refuse any whose data
     was pruned, or that a prune deleted meanwhile."""
     if not version_ids:
         return
-    rows = await session.execute(
-        select(ArtifactVersion.id, ArtifactVersion.version, ArtifactVersion.data_deleted_at)
-        .add_columns(Artifact.name)
-        .join(Artifact, Artifact.id == ArtifactVersion.artifact_id)
-        .where(ArtifactVersion.id.in_(sorted(set(version_ids))))
-        .order_by(ArtifactVersion.id)
-        .with_for_update(read=True, of=ArtifactVersion)
-    )
+    rows = await session.execute(_LOCK_INPUTS, {"ids": sorted(set(version_ids))})
     found = {row.id: row for row in rows}
     gone = [vid for vid in version_ids if vid not in found]
     if gone:
