@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
-from sqlalchemy import ColumnElement, bindparam, delete, exists, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, delete, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.errors import Conflict, NotFound
@@ -246,14 +247,16 @@ def _first_per_run(uses: Sequence[RunUse]) -> list[RunUse]:
     return list(first.values())
 
 
-# Built once (it runs for every step run with inputs): the versions `:ids`, locked FOR SHARE.
+# Built once (it runs for every step run with inputs), on the tables (no ORM entity is loaded):
+# the versions `:ids`, locked FOR SHARE.
+_VERSIONS = cast(Table, ArtifactVersion.__table__)
+_ARTIFACTS = cast(Table, Artifact.__table__)
 _LOCK_INPUTS = (
-    select(ArtifactVersion.id, ArtifactVersion.version, ArtifactVersion.data_deleted_at)
-    .add_columns(Artifact.name)
-    .join(Artifact, Artifact.id == ArtifactVersion.artifact_id)
-    .where(ArtifactVersion.id.in_(bindparam("ids", expanding=True)))
-    .order_by(ArtifactVersion.id)
-    .with_for_update(read=True, of=ArtifactVersion)
+    select(_VERSIONS.c.id, _VERSIONS.c.version, _VERSIONS.c.data_deleted_at, _ARTIFACTS.c.name)
+    .join_from(_VERSIONS, _ARTIFACTS, _ARTIFACTS.c.id == _VERSIONS.c.artifact_id)
+    .where(_VERSIONS.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(_VERSIONS.c.id)
+    .with_for_update(read=True, of=_VERSIONS)
 )
 
 
