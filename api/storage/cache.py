@@ -19,7 +19,7 @@ UriExists = Callable[[str], Awaitable[bool]]
 
 # The statements of a lookup, built once (one runs for every step run with caching on).
 _CANDIDATES = (
-    select(StepRun, PipelineRun.name)
+    select(StepRun, PipelineRun)
     .join(PipelineRun, PipelineRun.id == StepRun.run_id)
     .where(StepRun.cache_key == bindparam("cache_key"), StepRun.status == RunStatus.COMPLETED)
     .order_by(StepRun.started_at.desc())
@@ -50,6 +50,7 @@ class Hit:
     original: StepRun
     run_name: str
     outputs: list[tuple[str, ArtifactVersion]]
+    run: PipelineRun  # the original's pipeline run
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,8 @@ async def lookup(
     """A hit, or the reason for the miss."""
     rows = await session.execute(_CANDIDATES, {"cache_key": cache_key})
     missing: str | None = None
-    for original, run_name in rows:
+    for original, run in rows:
+        run_name = run.name
         outputs = await _outputs(session, original.id)
         lost = None
         for _, version in outputs:
@@ -78,7 +80,7 @@ async def lookup(
                 lost = version.uri
                 break
         if lost is None:
-            return Lookup(Hit(original, run_name, outputs), f"cached from run {run_name!r}")
+            return Lookup(Hit(original, run_name, outputs, run), f"cached from run {run_name!r}")
         missing = missing or (
             f"the cached outputs of run {run_name!r} are missing from the artifact store "
             f"({lost}); executing again"

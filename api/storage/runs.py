@@ -375,16 +375,10 @@ async def start_step(
                 for name, v in hit.outputs
             ],
         )
-    # What the answer shows of the hit, read in this transaction rather than after it.
-    original_run = await session.execute(_RUN_BY_ID, {"id": hit.original.run_id})
-    row = original_run.first()
+    # The tags of the outputs, for the answer: read in this transaction rather than after it.
     tags = await version_tags(session, [v.id for _, v in hit.outputs]) if hit.outputs else {}
     return StartedStep(
-        step,
-        outputs=hit.outputs,
-        original=hit.original,
-        original_run=None if row is None else PipelineRun(**row._mapping),
-        output_tags=tags,
+        step, outputs=hit.outputs, original=hit.original, original_run=hit.run, output_tags=tags
     )
 
 
