@@ -1,7 +1,10 @@
-"""Shared fixtures: real SQLite files, a real PostgreSQL server, real uvicorn servers."""
+"""Shared fixtures: real SQLite files, a real PostgreSQL server, the API served in this process
+through its HTTP interface (`InProcessServer`), and real `lineageql serve` subprocesses
+(`LiveServer`) for the tests that need one."""
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import subprocess
@@ -9,11 +12,15 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from starlette.testclient import TestClient
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tests.net import free_port
 from tests.pgserver import find_pg_bin, postgres_server
@@ -133,6 +140,84 @@ class LiveServer:
         self._log.close()
 
 
+class _SharedTestClient(TestClient):
+    """A TestClient that several HttpTransports may hold: their `close()` leaves it open; the
+    InProcessServer owning it closes it (`__exit__`, which also ends the app's lifespan)."""
+
+    def close(self) -> None:
+        pass
+
+
+def _log_app_errors(app: ASGIApp) -> ASGIApp:
+    """`app`, logging an exception that escapes it as uvicorn does (its client gets HTTP 500)."""
+    log = logging.getLogger("uvicorn.error")
+
+    async def logged(scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await app(scope, receive, send)
+        except Exception:
+            log.exception("Exception in ASGI application")
+            raise
+
+    return logged
+
+
+class InProcessServer:
+    """The app `lineageql serve` builds on loopback (`api.app.app_factory`), run in this process
+    behind Starlette's TestClient (a client of `httpx2`, the fork of httpx that Starlette's
+    test client is built on, with httpx's API; it calls the app over ASGI): requests keep their
+    HTTP semantics (status codes, headers, JSON bodies, the Host check, authentication, HTTP 500
+    for an unhandled error) without a subprocess or a socket.
+
+    Like `LiveServer`, it has a URL (`http://127.0.0.1:<port>/graphql`, a port nobody listens
+    on). While it runs, every `HttpTransport` made in this process for that origin without a
+    client of its own (the default client of LINEAGEQL_URL, in any thread; the CLI's `--url`)
+    sends its requests through `self.http` instead of the network."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        import api
+        from api.app import app_factory
+        from sdk.client.transport import HttpTransport
+
+        self.port = free_port()
+        self.origin = f"http://127.0.0.1:{self.port}"
+        self.url = f"{self.origin}/graphql"
+        app = app_factory(api.Settings.from_env(env), "127.0.0.1")()
+        self.http = _SharedTestClient(
+            _log_app_errors(app),
+            base_url=self.origin,
+            raise_server_exceptions=False,  # HTTP 500, as from uvicorn; the error is logged
+            follow_redirects=False,  # as HttpTransport's own httpx.Client
+            client=("127.0.0.1", free_port()),
+        )
+        self.http.__enter__()  # the lifespan: the database opened (and migrated if needed)
+        self._routes = pytest.MonkeyPatch()
+        make = HttpTransport.__init__
+        server = self
+
+        def route(
+            transport: HttpTransport,
+            url: str,
+            token: str | None = None,
+            client: Any = None,  # an httpx.Client; the TestClient is one of httpx2 (same API)
+            **options: Any,
+        ) -> None:
+            if client is None and server.serves(url):
+                client = server.http
+            make(transport, url, token, client, **options)
+
+        self._routes.setattr(HttpTransport, "__init__", route)
+
+    def serves(self, url: str) -> bool:
+        """Whether `url` is on this server's origin."""
+        parts = urlsplit(url)
+        return f"{parts.scheme}://{parts.netloc}" == self.origin
+
+    def stop(self) -> None:
+        self._routes.undo()
+        self.http.__exit__(None, None, None)
+
+
 @pytest.fixture(autouse=True)
 def _store_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     """A store secret for every test, so that pickling tests never create one in the
@@ -170,13 +255,39 @@ def store_env(
 def lineageql(
     request: pytest.FixtureRequest,
     store_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[str]:
+    """An isolated store, reached embedded or over HTTP through the API served in this process
+    (`InProcessServer`).
+
+    Yields the transport name. In HTTP mode LINEAGEQL_URL names the server, the SDK process
+    keeps LINEAGEQL_ARTIFACT_STORE (the server and the client share the machine) and the
+    database is the server's alone. A test that needs a server other processes can reach (a
+    subprocess of the SDK or CLI, a URL fetched with a client of its own) takes
+    `lineageql_live` instead."""
+    if request.param == "embedded":
+        yield "embedded"
+        return
+    server = InProcessServer({**os.environ, **store_env})
+    monkeypatch.setenv("LINEAGEQL_URL", server.url)
+    monkeypatch.delenv("LINEAGEQL_DATABASE_URL")
+    try:
+        yield "http"
+    finally:
+        _close_transports()
+        server.stop()
+
+
+@pytest.fixture(params=TRANSPORTS)
+def lineageql_live(
+    request: pytest.FixtureRequest,
+    store_env: dict[str, str],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[str]:
-    """An isolated store, reached embedded or over HTTP through a live server.
-
-    Yields the transport name. In HTTP mode the SDK process keeps LINEAGEQL_ARTIFACT_STORE (the
-    server and the client share the machine); the database is the server's alone."""
+    """As `lineageql`, but in HTTP mode through a real `lineageql serve` subprocess
+    (`LiveServer`) on a loopback port, for tests whose other processes or own HTTP clients
+    reach the server by its URL."""
     if request.param == "embedded":
         yield "embedded"
         return

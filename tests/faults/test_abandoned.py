@@ -66,8 +66,9 @@ def start_and_kill(tmp_path: Path, name: str) -> None:
 
 
 def test_a_killed_pipeline_is_abandoned_after_its_heartbeat_window(
-    lineageql: str, tmp_path: Path
+    lineageql_live: str, tmp_path: Path
 ) -> None:
+    # The pipeline runs in a subprocess of its own: over HTTP it needs a server it can reach.
     start_and_kill(tmp_path, "first")
     time.sleep(1.2)  # past the window: 4 heartbeat intervals of 0.2 s
     (run,) = Client().list_pipeline_runs(pipeline_name="doomed")  # listing sweeps

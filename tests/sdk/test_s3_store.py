@@ -24,7 +24,7 @@ from sdk.materializers import (
     load_data,
     save_data,
 )
-from tests.conftest import LiveServer, _close_transports
+from tests.conftest import InProcessServer, _close_transports
 
 
 class Opaque:
@@ -129,15 +129,15 @@ def s3_lineageql(
     request: pytest.FixtureRequest,
     store_env: dict[str, str],
     s3_store_uri: str,
-    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[str]:
-    """The SDK on an S3 artifact store, embedded or through a live server (SQLite metadata)."""
+    """The SDK on an S3 artifact store, embedded or through the API served in this process
+    over HTTP (SQLite metadata)."""
     monkeypatch.setenv("LINEAGEQL_ARTIFACT_STORE", s3_store_uri)
     if request.param == "embedded":
         yield s3_store_uri
         return
-    server = LiveServer(dict(os.environ), tmp_path / "server.log")
+    server = InProcessServer(os.environ)
     monkeypatch.setenv("LINEAGEQL_URL", server.url)
     monkeypatch.delenv("LINEAGEQL_DATABASE_URL")
     try:

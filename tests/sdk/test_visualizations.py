@@ -257,8 +257,9 @@ query ($id: ID!) { artifactVersion(id: $id) { visualizations { type uri url } } 
 
 
 def test_step_and_save_artifact_record_and_can_turn_off_visualizations(
-    lineageql: str, capsys: pytest.CaptureFixture[str]
+    lineageql_live: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # Over HTTP the printed URL is fetched with a client of its own: a server on a real port.
     @step
     def table() -> pd.DataFrame:
         return pd.DataFrame({"x": [1, 2]})
@@ -296,7 +297,7 @@ def test_step_and_save_artifact_record_and_can_turn_off_visualizations(
     assert "settings:1 has 1 visualization:" in printed and saved.visualizations[0].uri in printed
     plain.visualize()
     assert "settings:2 has no visualizations." in capsys.readouterr().out
-    if lineageql == "http":  # the printed URL is the server's, and it serves the file
+    if lineageql_live == "http":  # the printed URL is the server's, and it serves the file
         url = next(line.split("served at ")[1] for line in printed.splitlines() if "served" in line)
         response = httpx.get(url, timeout=30)
         assert response.status_code == 200 and response.json() == {"k": [1, 2]}
