@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
+from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
 
 from api.storage import aliases, artifacts, runs
 from api.storage.base import rows_by_id
@@ -49,6 +50,21 @@ async def _inputs(s: AsyncSession, ids: Sequence[str]) -> Mapping[str, Any]:
 
 async def _outputs(s: AsyncSession, ids: Sequence[str]) -> Mapping[str, Any]:
     return await runs.edges_of_steps(s, ids, outputs=True)
+
+
+def selects(fields: Sequence[Selection], name: str) -> bool:
+    """Whether the fields (`info.selected_fields`) select `name` directly, through fragments
+    too: what decides whether a resolver reads a relation ahead of its loader."""
+    for field in fields:
+        for selection in field.selections:
+            if isinstance(selection, SelectedField):
+                if selection.name == name:
+                    return True
+            elif isinstance(selection, FragmentSpread | InlineFragment) and selects(
+                [selection], name
+            ):
+                return True
+    return False
 
 
 class Loaders:
@@ -120,6 +136,12 @@ class Loaders:
     @cached_property
     def version_aliases(self) -> DataLoader[str, list[str]]:
         return _loader(self._db, aliases.aliases_of_versions, [])
+
+    async def prime_version_tags(self, session: AsyncSession, version_id: str) -> None:
+        """Read a version's tags in the caller's open session, rather than in a session of
+        the loader's own after it."""
+        tags = await artifacts.version_tags(session, [version_id])
+        self.version_tags.prime(version_id, tags.get(version_id, []))
 
     def prime_version(self, row: ArtifactVersion, tags: Sequence[str]) -> None:
         """A version this request has just written: its answer needs no read back."""

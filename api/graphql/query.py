@@ -17,6 +17,7 @@ from api.graphql.inputs import (
     PipelineRunFilter,
 )
 from api.graphql.lineage import LineageGraph, resolve_lineage, resolve_path
+from api.graphql.loaders import selects
 from api.graphql.types import (
     Artifact,
     ArtifactVersion,
@@ -81,6 +82,8 @@ class Query:
                 row = await artifact_store.find_version(
                     session, id=id, name=name, version=version, as_of=as_of
                 )
+            if row is not None and selects(info.selected_fields, "tags"):
+                await info.context.loaders.prime_version_tags(session, row.id)
         return ArtifactVersion.from_model(row) if row else None
 
     @strawberry.field(description="Artifact versions in the order they were created.")

@@ -69,6 +69,16 @@ query ($id: ID, $name: String, $version: String) {
 """
     + VERSION_FIELDS
 )
+VERSION_ONLY = """
+query ($name: String, $version: String) {
+  artifactVersion(name: $name, version: $version) { id version }
+}
+"""
+TAGS_INLINE = """
+query ($name: String) {
+  artifactVersion(name: $name) { ... on ArtifactVersion { tags } producer { id } }
+}
+"""
 LINEAGE = (
     """
 query ($id: ID!) {
@@ -106,10 +116,13 @@ BOUNDS = {
     "createArtifactVersion": {"sqlite": 3, "postgresql": 2},
     # Before: 8 / 7 (the tags: create them, read their ids, link them).
     "createArtifactVersion, two tags": {"sqlite": 5, "postgresql": 4},
-    # Before: 4 / 2: the version with its artifact, then its tags (a loader).
-    "artifactVersion by name": {"sqlite": 4, "postgresql": 2},
+    # Before: 4 / 2: the version with its artifact, then its tags in a loader's own session.
+    # Now the tags are read in the lookup's session when they are selected.
+    "artifactVersion by name": {"sqlite": 3, "postgresql": 2},
     # Before: 4 / 2.
-    "artifactVersion by name and version": {"sqlite": 4, "postgresql": 2},
+    "artifactVersion by name and version": {"sqlite": 3, "postgresql": 2},
+    # Before: 2 / 1.
+    "artifactVersion by name, tags not selected": {"sqlite": 2, "postgresql": 1},
     # Before: 14 / 9: the walk in one session, then a loader batch per relation.
     "lineage page, upstream of a 3-step chain": {"sqlite": 14, "postgresql": 9},
 }
@@ -276,6 +289,13 @@ def test_hot_operations_issue_few_statements(store: Store) -> None:
         "artifactVersion by name and version", GET_VERSION, name="raw", version="1"
     )["artifactVersion"]
     assert first == saved
+
+    bare = store.measure(
+        "artifactVersion by name, tags not selected", VERSION_ONLY, name="raw", version="2"
+    )["artifactVersion"]
+    assert bare == {"id": tagged["id"], "version": "2"}
+    inline = store.gql.data(TAGS_INLINE, name="raw")["artifactVersion"]
+    assert inline == {"tags": ["eu", "gold"], "producer": None}
 
     graph = store.measure("lineage page, upstream of a 3-step chain", LINEAGE, id=upstream)
     assert len(graph["lineage"]["nodes"]) == 7  # c, its step, b, its step, a, its step, raw
