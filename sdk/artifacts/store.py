@@ -68,6 +68,13 @@ class ArtifactStore:
 
     def path(self, uri: str) -> str:
         """The `fs` path of `uri`, which must lie inside this store."""
+        prefix = self.uri.rstrip("/") + "/"
+        if uri.startswith(prefix) and _PLAIN.fullmatch(uri, len(prefix)):
+            # The store's own spelling followed by plain path segments (what new_version_uri
+            # and the API hand out): the same path fsspec would parse, without parsing.
+            path = _normalize(posixpath.join(self.root, uri[len(prefix) :]))
+            if _is_within(path, self.root):
+                return path
         fs, path = fsspec.core.url_to_fs(uri)
         path = _normalize(path)
         if type(fs) is not type(self.fs) or not _is_within(path, self.root):
@@ -190,6 +197,9 @@ def _check_links_inside(folder: Path, root: Path, refuse: Callable[[str], InputE
                 raise refuse(f"it holds the symlink {str(entry)!r} to {str(target)!r}")
             if not target.exists():
                 raise refuse(f"it holds the broken symlink {str(entry)!r}")
+
+
+_PLAIN = re.compile(r"[A-Za-z0-9._/-]*")  # path characters no URL parser reads differently
 
 
 def _normalize(path: str) -> str:

@@ -669,7 +669,13 @@ class Client:
             NotFoundError: no run has that id, name or id prefix.
             InputError: several runs have ids with that prefix (the error lists them).
         """
-        run_id = self.resolve_run_id(_one_of(name_id_or_prefix, id, "name_id_or_prefix", "id"))
+        wanted = _one_of(name_id_or_prefix, id, "name_id_or_prefix", "id")
+        text = id_text(wanted, "a run's id, name or id prefix").strip()
+        if _is_uuid(text):  # an id first, in one round trip (then a name, then a prefix)
+            data = self.execute(ops.GET_PIPELINE_RUN, {"id": str(uuid.UUID(text))})["pipelineRun"]
+            if data is not None:
+                return PipelineRun.from_graphql(data, self)
+        run_id = self.resolve_run_id(wanted)
         data = self.execute(ops.GET_PIPELINE_RUN, {"id": run_id})["pipelineRun"]
         if data is None:
             raise NotFoundError(f"no pipeline run has id {run_id!r}")

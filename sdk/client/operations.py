@@ -186,16 +186,11 @@ query ListPipelines($first: Int, $after: String) {
 }
 """
 
-FINISH_PIPELINE_RUN = (
-    """
+FINISH_PIPELINE_RUN = """
 mutation FinishPipelineRun($input: FinishPipelineRunInput!) {
-  finishPipelineRun(input: $input) { ...RunFields }
+  finishPipelineRun(input: $input) { id name status startedAt endedAt error pipeline { name } }
 }
 """
-    + RUN_FIELDS
-    + STEP_FIELDS
-    + VERSION_FIELDS
-)
 
 LINEAGE_FIELDS = """
 fragment LineageFields on LineageGraph {

@@ -256,29 +256,46 @@ class StepRun:
 
 @dataclass(frozen=True)
 class PipelineRun:
+    """A pipeline run; its `steps` (step name → StepRun, in the order they ran) are read with
+    the run, or on first access for the run a pipeline call returns (whose answer carries only
+    the run, so that a caller who never looks at the steps never pays for them)."""
+
     id: str
     name: str
     pipeline_name: str
     status: str
-    steps: dict[str, StepRun]
     started_at: datetime | None
     ended_at: datetime | None
     error: str | None
     client: Client = field(repr=False, compare=False)
+    loaded_steps: dict[str, StepRun] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_graphql(cls, data: JsonObject, client: Client) -> PipelineRun:
+        steps = data.get("steps")
         return cls(
             id=data["id"],
             name=data["name"],
             pipeline_name=data["pipeline"]["name"],
             status=data["status"],
-            steps={s["name"]: StepRun.from_graphql(s, client) for s in data["steps"]},
             started_at=parse_time(data["startedAt"]),
             ended_at=parse_time(data["endedAt"]),
             error=data["error"],
             client=client,
+            loaded_steps=(
+                None
+                if steps is None
+                else {s["name"]: StepRun.from_graphql(s, client) for s in steps}
+            ),
         )
+
+    @property
+    def steps(self) -> dict[str, StepRun]:
+        if self.loaded_steps is None:
+            fetched = self.client.get_pipeline_run(self.id).loaded_steps
+            object.__setattr__(self, "loaded_steps", fetched)
+        assert self.loaded_steps is not None
+        return self.loaded_steps
 
     def get_step(self, step: str) -> StepRun:
         """The step run named `step` (ZenML's post-execution `run.get_step(step=...)`).

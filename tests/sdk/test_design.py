@@ -159,3 +159,26 @@ def test_the_materializer_of_a_type_is_the_same_in_every_process_state(
     assert "numpy" in fresh.split()[0].lower() and "pandas" in fresh.split()[1].lower()
     assert "pickle" not in fresh.lower()
     assert [v.version for v in Client().list_artifact_versions(name="arr")] == ["1", "2"]
+
+
+def test_a_runs_steps_are_read_once_on_first_access(store_env: dict[str, str]) -> None:
+    counting = CountingTransport(Client().transport)
+
+    @step
+    def make() -> int:
+        return 3
+
+    @pipeline(enable_cache=False)
+    def lazily() -> None:
+        make()
+
+    with Client(counting):
+        run = lazily()
+        assert counting.operations[-1] == "FinishPipelineRun"
+        sent = len(counting.operations)
+        assert run.steps["make"].outputs["output"].load() == 3
+        assert counting.operations[sent] == "GetPipelineRun"
+        run.steps["make"]  # noqa: B018 - read again: no new request
+        assert counting.operations.count("GetPipelineRun") == 1
+    assert run.steps == Client().get_pipeline_run(run.id).steps
+    assert run.status == "COMPLETED" and run.ended_at is not None

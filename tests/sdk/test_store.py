@@ -111,3 +111,26 @@ def test_path_refuses_uris_outside_the_store(store: ArtifactStore, tmp_path: Pat
         assert not store.contains(uri)
         with pytest.raises(ValueError, match="not inside the artifact store"):
             store.path(uri)
+
+
+@pytest.mark.parametrize("kind", ["local", "memory"])
+def test_path_of_the_stores_own_uris_matches_fsspecs_parse(kind: str, tmp_path: Path) -> None:
+    import fsspec
+
+    from sdk.artifacts.store import _normalize
+
+    root = str(tmp_path / "store") if kind == "local" else f"memory://paths-{uuid.uuid4().hex}"
+    store = ArtifactStore(root)
+    base = store.uri.rstrip("/")
+    for uri in (
+        store.new_version_uri("step", "out"),
+        f"{base}/a/b/c.txt",
+        f"{base}/a//b/./c/",
+        f"{base}/a/b/../c",
+        f"{base}/name with space/x",
+        f"{base}/%41/x",
+    ):
+        assert store.path(uri) == _normalize(fsspec.core.url_to_fs(uri)[1]), uri
+    for outside in (f"{base}/../elsewhere", f"{base}/a/../../x"):
+        with pytest.raises(ValueError, match="not inside the artifact store"):
+            store.path(outside)
