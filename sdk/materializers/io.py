@@ -6,6 +6,7 @@ import contextlib
 import errno
 import json
 import logging
+import os
 import pickle
 import posixpath
 from collections.abc import Collection
@@ -77,7 +78,7 @@ def save_data(
             included)."""
     cls = _chosen(data) if materializer is None else _checked(materializer, data)
     path = store.path(uri)
-    if store.fs.exists(path) and store.fs.ls(path):
+    if _has_entries(store, path):
         raise MaterializerError(
             f"The version directory {uri} is not empty; save every version into a new one "
             "from ArtifactStore.new_version_uri()."
@@ -118,6 +119,16 @@ def save_data(
         metadata=metadata,
         visualizations=visualizations,
     )
+
+
+def _has_entries(store: ArtifactStore, path: str) -> bool:
+    if store.local:
+        try:
+            with os.scandir(path) as entries:
+                return next(entries, None) is not None
+        except (FileNotFoundError, NotADirectoryError):
+            return False
+    return bool(store.fs.exists(path) and store.fs.ls(path))
 
 
 def disk_full(exc: BaseException) -> OSError | None:
@@ -199,6 +210,8 @@ def is_visualization(relpath: str) -> bool:
 
 def _listing(store: ArtifactStore, root: str) -> list[tuple[str, str, int]]:
     """(relative path, fs path, size) of every file below the directory `root`."""
+    if store.local:
+        return _local_listing(root)
     try:
         found = store.fs.find(root, detail=True)
     except FileNotFoundError:
@@ -210,6 +223,30 @@ def _listing(store: ArtifactStore, root: str) -> list[tuple[str, str, int]]:
             continue
         relpath = posixpath.relpath(path.strip("/"), base) if base else path.strip("/")
         entries.append((relpath, path, int(info.get("size") or 0)))
+    return entries
+
+
+def _local_listing(root: str) -> list[tuple[str, str, int]]:
+    """`_listing` of a local directory with `os.scandir`: what fsspec's local `find` lists
+    (a symlink as one entry, never walked into), without its `info` call per entry."""
+    entries: list[tuple[str, str, int]] = []
+    pending = [("", root)]
+    while pending:
+        prefix, folder = pending.pop()
+        try:
+            scanned = list(os.scandir(folder))
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        for entry in scanned:
+            relpath = f"{prefix}{entry.name}"
+            if entry.is_dir(follow_symlinks=False):
+                pending.append((relpath + "/", entry.path))
+                continue
+            try:  # a symlink is an entry of its own (to a folder too), sized as its target
+                size = entry.stat().st_size
+            except FileNotFoundError:  # dangling
+                size = 0
+            entries.append((relpath, entry.path, size))
     return entries
 
 

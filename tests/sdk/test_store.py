@@ -134,3 +134,31 @@ def test_path_of_the_stores_own_uris_matches_fsspecs_parse(kind: str, tmp_path: 
     for outside in (f"{base}/../elsewhere", f"{base}/a/../../x"):
         with pytest.raises(ValueError, match="not inside the artifact store"):
             store.path(outside)
+
+
+def test_local_listing_matches_fsspecs_find(tmp_path: Path) -> None:
+    """The local fast path lists what fsspec's `find` lists: nested files, a symlink (to a
+    file, to a folder, dangling) as one entry sized as its target, a FIFO, no folders."""
+    import os
+
+    from sdk.materializers.io import _listing, _local_listing
+
+    root = tmp_path / "version"
+    (root / "a" / "b" / "c").mkdir(parents=True)
+    (root / "empty").mkdir()
+    (root / "a" / "x.txt").write_text("1")
+    (root / "a" / "b" / "c" / "y").write_text("22")
+    (root / "link").symlink_to(root / "a" / "x.txt")
+    (root / "dirlink").symlink_to(root / "a" / "b")
+    (root / "dangling").symlink_to(root / "nowhere")
+    os.mkfifo(root / "fifo")
+    store = ArtifactStore(str(tmp_path))
+    found = store.fs.find(str(root), detail=True)
+    base = str(root).strip("/")
+    expected = sorted(
+        (posixpath.relpath(path.strip("/"), base), path, int(info.get("size") or 0))
+        for path, info in found.items()
+        if info.get("type") != "directory"
+    )
+    assert sorted(_local_listing(str(root))) == expected
+    assert sorted(_listing(store, str(root))) == expected
