@@ -78,7 +78,7 @@ async def receive_lineage(request: Request) -> Response:
         raise BadRequest(f"Content-Encoding {encoding!r} is not supported; send gzip or none")
     checked = [check_event(event, index) for index, event in enumerate(_events(body))]
     async with request.app.state.db.write() as session:
-        results = await ingest(session, checked)
+        results = await ingest(session, checked, settings.artifact_store)
     return JSONResponse({"events": results}, status_code=201)
 
 

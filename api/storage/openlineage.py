@@ -19,14 +19,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.errors import ApiError, BadRequest, BadUserInput
-from api.storage.artifacts import NewVersion, create_version, find_version, validate_name
+from api.storage.artifacts import (
+    NewVersion,
+    create_version,
+    find_version,
+    validate_custom_version,
+    validate_name,
+)
 from api.storage.base import utcnow
+from api.storage.locations import locate, relative_to
 from api.storage.models import (
     ArtifactSource,
+    ArtifactVersion,
     OpenLineageEvent,
     Pipeline,
     PipelineRun,
@@ -118,9 +126,13 @@ def check_event(event: Any, index: int = 0) -> ReceivedEvent:
     )
 
 
-async def ingest(session: AsyncSession, events: Sequence[ReceivedEvent]) -> list[dict[str, Any]]:
+async def ingest(
+    session: AsyncSession, events: Sequence[ReceivedEvent], store_uri: str
+) -> list[dict[str, Any]]:
     """Store each event as sent, then apply it; one result per event: `stored` (false for a
-    repeat), `applied`, and `error` when it could not be applied (it stays stored)."""
+    repeat), `applied`, `error` when it could not be applied (it stays stored) and `note` when
+    it changed less than its type says (a second finishing event). `store_uri` is the artifact
+    store, whose own data a dataset at the same location joins."""
     results = []
     for event in events:
         if await session.scalar(
@@ -141,9 +153,10 @@ async def ingest(session: AsyncSession, events: Sequence[ReceivedEvent]) -> list
         )
         session.add(row)
         await session.flush()
+        applied = Applied()
         try:
             async with session.begin_nested():
-                await _apply(session, event)
+                applied = await _apply(session, event, store_uri)
         except ApiError as exc:
             row.error = exc.message
         else:
@@ -153,6 +166,8 @@ async def ingest(session: AsyncSession, events: Sequence[ReceivedEvent]) -> list
         result["applied"] = row.error is None
         if row.error is not None:
             result["error"] = row.error
+        if applied.note is not None:
+            result["note"] = applied.note
         results.append(result)
     return results
 
@@ -173,14 +188,67 @@ def dataset_uri(dataset: dict[str, Any]) -> str:
     return f"openlineage://{namespace}/{name.lstrip('/')}"
 
 
+def local_location(dataset: dict[str, Any]) -> str:
+    """Where the data lies in the form the artifact store's locations take: the path alone for
+    a `file://{host}` namespace (any host: a shared folder has the same path everywhere),
+    `{scheme}://{bucket}/{key}` otherwise."""
+    namespace, name = dataset["namespace"].rstrip("/"), dataset["name"]
+    if namespace == "file" or namespace.startswith("file:"):
+        return name if name.startswith("/") else f"/{name}"
+    return dataset_uri(dataset)
+
+
 def _event_datetime(event: ReceivedEvent) -> datetime:
     return datetime.fromisoformat(event.event_time.replace("Z", "+00:00"))
 
 
-async def _apply(session: AsyncSession, event: ReceivedEvent) -> None:
-    pipeline_name = validate_name(f"{event.job_namespace}/{event.job_name}", "job name")
-    step_name = validate_name(event.job_name, "job name")
-    run = await session.get(PipelineRun, event.run_id)
+@dataclass(frozen=True)
+class Parent:
+    """The run an event's run belongs to: its `parent` facet's, or the `root` run it names."""
+
+    run_id: str
+    namespace: str
+    name: str
+
+
+def parent_of(event: ReceivedEvent) -> Parent | None:
+    """The pipeline run of a job run that has a `parent` run facet: the facet's `root` run when
+    it names one (an Airflow task's Spark job belongs to the DAG run), else its own parent."""
+    facets = (event.payload.get("run") or {}).get("facets") or {}
+    facet = facets.get("parent")
+    if not isinstance(facet, dict):
+        return None
+    for holder in (facet.get("root"), facet):
+        if not isinstance(holder, dict):
+            continue
+        run, job = holder.get("run"), holder.get("job")
+        if not isinstance(run, dict) or not isinstance(job, dict):
+            continue
+        try:
+            run_id = str(uuid.UUID(str(run.get("runId"))))
+        except ValueError:
+            continue
+        namespace, name = job.get("namespace"), job.get("name")
+        if run_id == event.run_id or not isinstance(namespace, str) or not isinstance(name, str):
+            continue
+        if namespace.strip() and name.strip():
+            return Parent(run_id, namespace, name)
+    return None
+
+
+@dataclass
+class Applied:
+    """What one event did: a note when it changed less than its type says (a late FAIL)."""
+
+    note: str | None = None
+
+
+async def _pipeline_run(
+    session: AsyncSession, run_id: str, pipeline_name: str, started: datetime
+) -> PipelineRun:
+    """The pipeline run `run_id` of `pipeline_name`, created RUNNING when it is new (an event
+    of one of its children may come first); BadUserInput when another pipeline has that id."""
+    run = await session.get(PipelineRun, run_id)
     if run is None:
         pipeline = await session.scalar(select(Pipeline).where(Pipeline.name == pipeline_name))
         if pipeline is None:
@@ -188,48 +256,135 @@ async def _apply(session: AsyncSession, event: ReceivedEvent) -> None:
             session.add(pipeline)
             await session.flush()
         run = PipelineRun(
-            id=event.run_id,
+            id=run_id,
             pipeline_id=pipeline.id,
-            name=f"openlineage-{event.run_id}",
+            name=f"openlineage-{run_id}",
             status=RunStatus.RUNNING,
-            started_at=_event_datetime(event),
+            started_at=started,
         )
         session.add(run)
         await session.flush()
-    else:
-        pipeline = await session.get(Pipeline, run.pipeline_id)
-        if pipeline is None or pipeline.name != pipeline_name:
-            owner = pipeline.name if pipeline is not None else "another pipeline"
-            raise BadUserInput(
-                f"run {event.run_id} belongs to {owner!r}, not to job {pipeline_name!r}"
-            )
-    if run.status != RunStatus.RUNNING:
-        return  # finished already: a late or repeated event changes nothing
-    if event.event_type == "START":
-        run.started_at = min(run.started_at, _event_datetime(event))
-    step = await session.scalar(
-        select(StepRun).where(StepRun.run_id == run.id, StepRun.name == step_name)
+        return run
+    pipeline = await session.get(Pipeline, run.pipeline_id)
+    if pipeline is None or pipeline.name != pipeline_name:
+        owner = pipeline.name if pipeline is not None else "another pipeline"
+        raise BadUserInput(f"run {run_id} belongs to {owner!r}, not to job {pipeline_name!r}")
+    return run
+
+
+async def _free_step_name(session: AsyncSession, run_id: str, name: str) -> str:
+    """`name`, or `name#2`, `name#3`, ... when the run has a step of that name already (a task
+    retried under a new runId)."""
+    taken = set(
+        await session.scalars(
+            select(StepRun.name).where(StepRun.run_id == run_id, StepRun.name.startswith(name))
+        )
     )
+    candidate, number = name, 1
+    while candidate in taken:
+        number += 1
+        candidate = f"{name}#{number}"
+    return candidate
+
+
+def step_name(job_name: str, parent: Parent | None) -> str:
+    """A child job's name without its pipeline's prefix (`dag.task` in `dag` → `task`)."""
+    if parent is not None and job_name.startswith(f"{parent.name}.") and job_name != parent.name:
+        return job_name[len(parent.name) + 1 :]
+    return job_name
+
+
+async def _apply(session: AsyncSession, event: ReceivedEvent, store_uri: str) -> Applied:
+    """The run state machine. A run is RUNNING from its first event, whatever its type (a
+    COMPLETE may come before its START), until its first COMPLETE (→ COMPLETED), FAIL or ABORT
+    (→ FAILED). START moves the start earlier, never later; every event adds the inputs it names;
+    once finished, a run's status, end and outputs never change again (a second COMPLETE, a
+    FAIL after a COMPLETE: stored, noted, not applied). A run stays RUNNING while no finishing
+    event came (a START without COMPLETE)."""
+    when = _event_datetime(event)
+    parent = parent_of(event)
+    job_pipeline = validate_name(f"{event.job_namespace}/{event.job_name}", "job name")
+    step = await session.get(StepRun, event.run_id)
+    holder: PipelineRun | None = None
     if step is None:
-        step = StepRun(run_id=run.id, name=step_name, status=RunStatus.RUNNING)
-        step.started_at = run.started_at
-        session.add(step)
-        await session.flush()
-    for dataset in event.payload.get("inputs") or []:
-        await _consume(session, step, dataset)
+        own = await session.get(PipelineRun, event.run_id)
+        if own is not None or parent is None:
+            # A job run of its own: a pipeline run, with one step named after the job that
+            # holds its lineage edges, made when the first dataset comes.
+            holder = await _pipeline_run(session, event.run_id, job_pipeline, when)
+        else:
+            # A child run (its `parent` facet): a step run of the parent's pipeline run.
+            pipeline_name = validate_name(f"{parent.namespace}/{parent.name}", "parent job name")
+            run = await _pipeline_run(session, parent.run_id, pipeline_name, when)
+            name = validate_name(step_name(event.job_name, parent), "job name")
+            step = StepRun(
+                id=event.run_id,
+                run_id=run.id,
+                name=await _free_step_name(session, run.id, name),
+                status=RunStatus.RUNNING,
+                started_at=when,
+                parameters={
+                    "openlineage": {"namespace": event.job_namespace, "job": event.job_name}
+                },
+            )
+            session.add(step)
+            run.started_at = min(run.started_at, when)
+            await session.flush()
+    inputs = event.payload.get("inputs") or []
+    outputs = event.payload.get("outputs") or []
+    if holder is not None:
+        state: PipelineRun | StepRun = holder
+        if step is None and (inputs or outputs):
+            step = await _holder_step(session, holder, event.job_name)
+    else:
+        assert step is not None
+        state = step
+    if event.event_type == "START":
+        for target in (state, step):
+            if target is not None:
+                target.started_at = min(target.started_at, when)
+    if step is not None:
+        for dataset in inputs:
+            await _consume(session, step, dataset, store_uri)
     status = FINISHING.get(event.event_type)
     if status is None:
-        return
-    if status is RunStatus.COMPLETED:
-        for dataset in event.payload.get("outputs") or []:
-            await _produce(session, step, dataset)
+        await session.flush()
+        return Applied()
+    if state.status != RunStatus.RUNNING:
+        await session.flush()
+        return Applied(
+            f"the run finished {state.status} already: this {event.event_type} changes nothing"
+        )
+    if status is RunStatus.COMPLETED and step is not None:
+        for dataset in outputs:
+            await _produce(session, step, dataset, store_uri)
     error = None if status is RunStatus.COMPLETED else _error_message(event)
-    ended = _event_datetime(event)
-    for target in (step, run):
-        target.status = status
-        target.error = error
-        target.ended_at = max(ended, target.started_at)
+    for target in (state, step):
+        if target is not None:
+            target.status = status
+            target.error = error
+            target.ended_at = max(when, target.started_at)
     await session.flush()
+    return Applied()
+
+
+async def _holder_step(session: AsyncSession, run: PipelineRun, job_name: str) -> StepRun:
+    name = validate_name(job_name, "job name")
+    step = await session.scalar(
+        select(StepRun).where(StepRun.run_id == run.id, StepRun.name == name)
+    )
+    if step is None:
+        step = StepRun(
+            run_id=run.id,
+            name=name,
+            status=run.status,
+            started_at=run.started_at,
+            ended_at=run.ended_at,
+            error=run.error,
+        )
+        session.add(step)
+        await session.flush()
+    return step
 
 
 def _error_message(event: ReceivedEvent) -> str:
@@ -238,41 +393,139 @@ def _error_message(event: ReceivedEvent) -> str:
     return message if isinstance(message, str) and message else f"{event.event_type} (OpenLineage)"
 
 
-def _new_version(dataset: dict[str, Any], producer: str | None) -> NewVersion:
+def _metadata(dataset: dict[str, Any]) -> dict[str, Any]:
+    """The dataset's identity and its facets (schema, column lineage, ...), as sent."""
+    meta: dict[str, Any] = {"namespace": dataset["namespace"], "name": dataset["name"]}
+    for key in ("facets", "inputFacets", "outputFacets"):
+        if isinstance(dataset.get(key), dict) and dataset[key]:
+            meta[key] = dataset[key]
+    return {"openlineage": meta}
+
+
+def _new_version(
+    dataset: dict[str, Any],
+    producer: str | None,
+    *,
+    name: str | None = None,
+    version: str | None = None,
+) -> NewVersion:
     return NewVersion(
-        name=dataset_name(dataset),
+        name=name or dataset_name(dataset),
+        version=version,
         uri=dataset_uri(dataset),
         data_type=DATA_TYPE,
         materializer=MATERIALIZER,
-        metadata={"openlineage": {"namespace": dataset["namespace"], "name": dataset["name"]}},
+        metadata=_metadata(dataset),
         source=ArtifactSource.EXTERNAL,
         producer_step_run_id=producer,
     )
 
 
-async def _consume(session: AsyncSession, step: StepRun, dataset: dict[str, Any]) -> None:
-    name = validate_name(dataset_name(dataset), "dataset name")
-    if await session.get(StepInput, (step.id, name)) is not None:
-        return
-    version = await find_version(session, id=None, name=name, version=None)
+async def native_version(
+    session: AsyncSession, dataset: dict[str, Any], store_uri: str
+) -> ArtifactVersion | None:
+    """The store's own version whose data lies where the dataset says (its location, store-
+    relative, with or without the trailing `/` of a folder), the newest if several."""
+    location = local_location(dataset)
+    candidates = {location, location.rstrip("/"), location.rstrip("/") + "/"}
+    relative = relative_to(store_uri, location.rstrip("/"))
+    if relative is not None:
+        candidates |= {relative.rstrip("/"), relative.rstrip("/") + "/"}
+    found = await session.scalar(
+        select(ArtifactVersion.id)
+        .where(ArtifactVersion.uri.in_(sorted(candidates)))
+        .order_by(ArtifactVersion.created_at.desc())
+        .limit(1)
+    )
+    return None if found is None else await find_version(session, id=found, name=None, version=None)
+
+
+def _lineageql_facet(dataset: dict[str, Any]) -> tuple[str, str] | None:
+    """(artifact name, version) from a `lineageql` dataset facet (another LineageQL store's)."""
+    facet = (dataset.get("facets") or {}).get("lineageql")
+    if not isinstance(facet, dict):
+        return None
+    name, version = facet.get("artifactName"), facet.get("version")
+    if isinstance(name, str) and name and isinstance(version, str) and version:
+        return name, version
+    return None
+
+
+def _same_place(version: ArtifactVersion, dataset: dict[str, Any], store_uri: str) -> bool:
+    return locate(store_uri, version.uri).rstrip("/") == dataset_uri(dataset).rstrip("/")
+
+
+async def _known_version(
+    session: AsyncSession, dataset: dict[str, Any], store_uri: str, producer: str | None
+) -> ArtifactVersion | None:
+    """The version a dataset names by itself, whatever the event: the store's own data at that
+    location, or the version its `lineageql` facet names (created when new; not when that
+    name and version hold other data, then the dataset is named by its location)."""
+    native = await native_version(session, dataset, store_uri)
+    if native is not None:
+        return native
+    named = _lineageql_facet(dataset)
+    if named is None:
+        return None
+    name, version = named
+    try:
+        validate_name(name, "artifact name")
+        validate_custom_version(version)
+    except ApiError:
+        return None
+    found = await find_version(session, id=None, name=name, version=version)
+    if found is None:
+        new = _new_version(dataset, producer, name=name, version=version)
+        return await create_version(session, new)
+    return found if _same_place(found, dataset, store_uri) else None
+
+
+async def _consume(
+    session: AsyncSession, step: StepRun, dataset: dict[str, Any], store_uri: str
+) -> None:
+    version = await _known_version(session, dataset, store_uri, None)
     if version is None:
-        version = await create_version(session, _new_version(dataset, None))
+        name = validate_name(dataset_name(dataset), "dataset name")
+        version = await find_version(session, id=None, name=name, version=None)
+        if version is None:
+            version = await create_version(session, _new_version(dataset, None))
+    if await session.get(StepInput, (step.id, version.artifact.name)) is not None:
+        return
     session.add(
         StepInput(
-            step_run_id=step.id, name=name, artifact_version_id=version.id, created_at=utcnow()
+            step_run_id=step.id,
+            name=version.artifact.name,
+            artifact_version_id=version.id,
+            created_at=utcnow(),
         )
     )
     await session.flush()
 
 
-async def _produce(session: AsyncSession, step: StepRun, dataset: dict[str, Any]) -> None:
-    name = validate_name(dataset_name(dataset), "dataset name")
-    if await session.get(StepOutput, (step.id, name)) is not None:
+async def _produce(
+    session: AsyncSession, step: StepRun, dataset: dict[str, Any], store_uri: str
+) -> None:
+    version = await _known_version(session, dataset, store_uri, step.id)
+    if version is None:
+        name = validate_name(dataset_name(dataset), "dataset name")
+        if await session.get(StepOutput, (step.id, name)) is not None:
+            return
+        version = await create_version(session, _new_version(dataset, step.id))
+    elif version.producer_step_run_id is None:
+        # Data a step of this event's job wrote first, known so far only as read (or saved).
+        await session.execute(
+            update(ArtifactVersion)
+            .where(ArtifactVersion.id == version.id, ArtifactVersion.producer_step_run_id.is_(None))
+            .values(producer_step_run_id=step.id)
+        )
+    if await session.get(StepOutput, (step.id, version.artifact.name)) is not None:
         return
-    version = await create_version(session, _new_version(dataset, step.id))
     session.add(
         StepOutput(
-            step_run_id=step.id, name=name, artifact_version_id=version.id, created_at=utcnow()
+            step_run_id=step.id,
+            name=version.artifact.name,
+            artifact_version_id=version.id,
+            created_at=utcnow(),
         )
     )
     await session.flush()

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
 import pytest
@@ -17,7 +18,7 @@ import pytest
 from api.auth import add_token
 from sdk.client.client import Client
 from tests.api.test_auth import base_env
-from tests.conftest import LiveServer
+from tests.conftest import InProcessServer, LiveServer
 from tests.sdk.test_openlineage import CLIENT_MISSING, ol_env, ol_pipeline  # noqa: F401
 
 PRODUCER = "https://example.org/producer/1.0"
@@ -205,31 +206,162 @@ def test_ingest_needs_a_write_token(receiver: Receiver) -> None:
     assert receiver.post(body).status_code == 201
 
 
-@pytest.mark.skipif(CLIENT_MISSING, reason="the OpenLineage client is not installed")
-def test_events_the_sdk_sends_are_received(
-    store_env: dict[str, str],
-    ol_env: None,  # noqa: F811
-    receiver: Receiver,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """One LineageQL store's pipeline, sent over OpenLineage to another LineageQL server."""
-    monkeypatch.setenv("OPENLINEAGE_URL", f"http://127.0.0.1:{receiver.live.port}")
-    monkeypatch.setenv("OPENLINEAGE_API_KEY", receiver.write)
-    sent = ol_pipeline()  # embedded, in store_env's store
-    numbers = sent.steps["make_numbers"].outputs["ol_numbers"]
-    client = receiver.client(monkeypatch)
-    runs = {r.pipeline_name: r for r in client.list_pipeline_runs()}
-    assert set(runs) == {
-        "tests/ol_pipeline",
-        "tests/ol_pipeline.make_numbers",
-        "tests/ol_pipeline.total",
+def parent_facet(run_id: str, job: str = "etl") -> dict[str, Any]:
+    return {
+        "parent": {
+            "_producer": PRODUCER,
+            "_schemaURL": "https://openlineage.io/spec/facets/1-1-0/ParentRunFacet.json",
+            "run": {"runId": run_id},
+            "job": {"namespace": "airflow", "name": job},
+        }
     }
-    assert runs["tests/ol_pipeline"].id == sent.id
-    assert {r.status for r in runs.values()} == {"COMPLETED"}
-    step = runs["tests/ol_pipeline.total"]
-    assert step.id == sent.steps["total"].id
-    [consumed] = step.steps["ol_pipeline.total"].inputs.values()
-    assert consumed.uri.endswith(numbers.uri.rstrip("/"))
-    made = runs["tests/ol_pipeline.make_numbers"].steps["ol_pipeline.make_numbers"]
-    [produced] = made.outputs.values()
-    assert produced.id == consumed.id  # the lineage between the two steps, received
+
+
+def test_child_jobs_are_steps_of_the_parent_run_in_any_order(
+    receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dag, extract, load = (str(uuid.uuid4()) for _ in range(3))
+    child = parent_facet(dag)
+    events = [
+        # The task's COMPLETE first, then its START, then the DAG's START.
+        event(
+            "COMPLETE",
+            extract,
+            job="etl.extract",
+            inputs=("raw/events",),
+            outputs=("stage/events",),
+            time="2026-11-30T10:04:00Z",
+            run_facets=child,
+        ),
+        event(
+            "START",
+            extract,
+            job="etl.extract",
+            inputs=("raw/events",),
+            time="2026-11-30T10:01:00Z",
+            run_facets=child,
+        ),
+        event("START", dag, job="etl", time="2026-11-30T10:00:00Z"),
+        # A START that no COMPLETE follows.
+        event(
+            "START",
+            load,
+            job="etl.load",
+            inputs=("stage/events",),
+            time="2026-11-30T10:05:00Z",
+            run_facets=child,
+        ),
+        event("COMPLETE", dag, job="etl", time="2026-11-30T10:09:00Z"),
+    ]
+    answer = receiver.post(events)
+    assert answer.status_code == 201, answer.text
+    assert [(e["stored"], e["applied"]) for e in answer.json()["events"]] == [(True, True)] * 5
+
+    # Repeats: the same COMPLETE (stored once), one re-sent with another time, a late FAIL.
+    late = [
+        events[0],
+        {**events[0], "eventTime": "2026-11-30T10:04:30Z"},
+        event("FAIL", extract, job="etl.extract", time="2026-11-30T10:06:00Z", run_facets=child),
+    ]
+    answer = receiver.post(late)
+    assert answer.status_code == 201, answer.text
+    results = answer.json()["events"]
+    assert [(e["stored"], e["applied"]) for e in results] == [
+        (False, False),
+        (True, True),
+        (True, True),
+    ]
+    assert "finished COMPLETED already" in results[1]["note"]
+    assert "this FAIL changes nothing" in results[2]["note"]
+
+    client = receiver.client(monkeypatch)
+    assert [p.name for p in client.list_pipelines()] == ["airflow/etl"]  # no pipeline per task
+    run = client.get_pipeline_run(dag)
+    assert run.status == "COMPLETED"
+    assert run.started_at.isoformat().startswith("2026-11-30T10:00")
+    assert set(run.steps) == {"extract", "load"}
+    extracted = run.steps["extract"]
+    assert (extracted.id, extracted.status) == (extract, "COMPLETED")
+    assert extracted.started_at.isoformat().startswith("2026-11-30T10:01")  # the START's time
+    assert extracted.ended_at is not None
+    assert extracted.ended_at.isoformat().startswith("2026-11-30T10:04:00")
+    [written] = extracted.outputs.values()
+    assert (written.name, written.version) == ("s3://lake/stage/events", "1")
+    loading = run.steps["load"]
+    assert (loading.id, loading.status, loading.ended_at) == (load, "RUNNING", None)
+    [read] = loading.inputs.values()
+    assert read.id == written.id  # the lineage from one task to the next
+    assert [v.version for v in client.get_artifact("s3://lake/stage/events").versions] == ["1"]
+
+
+def test_a_child_before_its_parent_and_a_retried_task(
+    receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dag, first, retry = (str(uuid.uuid4()) for _ in range(3))
+    child = parent_facet(dag)
+    failed = {**child, "errorMessage": {"message": "timeout", "programmingLanguage": "sql"}}
+    answer = receiver.post(
+        [
+            event("FAIL", first, job="etl.load", run_facets=failed),
+            event("COMPLETE", retry, job="etl.load", outputs=("out",), run_facets=child),
+        ]
+    )
+    assert answer.status_code == 201, answer.text
+    client = receiver.client(monkeypatch)
+    run = client.get_pipeline_run(dag)  # made by its children's events, not finished yet
+    assert (run.pipeline_name, run.status) == ("airflow/etl", "RUNNING")
+    assert {name: s.status for name, s in run.steps.items()} == {
+        "load": "FAILED",
+        "load#2": "COMPLETED",
+    }
+    assert run.steps["load"].error == "timeout"
+    # The parent's own events find the run its children made.
+    answer = receiver.post(event("COMPLETE", dag, job="etl"))
+    assert answer.json()["events"][0]["applied"] is True
+    assert client.get_pipeline_run(dag).status == "COMPLETED"
+
+
+def test_a_dataset_at_a_stored_versions_location_joins_it(
+    store_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pipeline writes an artifact; an external job reads that location and writes a table;
+    the lineage downstream of the artifact reaches the table."""
+    from sdk import pipeline, step
+
+    @step
+    def features() -> Annotated[list[int], "features"]:
+        return [1, 2, 3]
+
+    @pipeline(name="native_features")
+    def native() -> None:
+        features()
+
+    made = native().steps["features"].outputs["features"]
+    location = made.uri.rstrip("/")
+    server = InProcessServer({**os.environ, **store_env})
+    try:
+        run_id = str(uuid.uuid4())
+        body = [
+            {
+                **event("COMPLETE", run_id, job="score", outputs=("scores",)),
+                "inputs": [{"namespace": "file://another-host", "name": location}],
+            }
+        ]
+        answer = server.http.post("/api/v1/lineage", json=body)
+        assert answer.status_code == 201, answer.text
+        assert answer.json()["events"][0]["applied"] is True
+    finally:
+        server.stop()
+    client = Client()
+    step_run = client.get_pipeline_run(run_id).steps["score"]
+    [read] = step_run.inputs.values()
+    assert (read.id, read.name, read.source) == (made.id, "features", "STEP_OUTPUT")
+    downstream = client.graphql(
+        """query($id: ID!) { lineage(id: $id, direction: DOWNSTREAM, depth: 2) {
+            nodes { __typename ... on ArtifactVersion { name version } ... on StepRun { name } }
+        } }""",
+        {"id": made.id},
+    )["lineage"]["nodes"]
+    names = {(n["__typename"], n["name"]) for n in downstream}
+    assert ("StepRun", "score") in names
+    assert ("ArtifactVersion", "s3://lake/scores") in names
