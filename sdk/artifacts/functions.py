@@ -90,7 +90,7 @@ def save_version(
     )
     try:
         # The new folder's id as the request's key: a retry registers this folder once.
-        return client.create_version(
+        created = client.create_version(
             version_input,
             source=source,
             client_key=f"version:{uri.rstrip('/').rsplit('/', 1)[-1]}",
@@ -104,6 +104,8 @@ def save_version(
     except LineageQLError:
         store.remove(uri)  # refused, or never sent: registered nothing
         raise
+    _announce(created)
+    return created
 
 
 def load_artifact(
@@ -165,7 +167,16 @@ def register_artifact(
     version_input = VersionInput.from_saved(
         saved, name, version=config.version, tags=config.tags, store=store
     )
-    return client.create_version(version_input, source="REGISTERED")
+    created = client.create_version(version_input, source="REGISTERED")
+    _announce(created)
+    return created
+
+
+def _announce(version: ArtifactVersion) -> None:
+    """An OpenLineage event for the new version, when OpenLineage is configured."""
+    from sdk.pipeline.openlineage import artifact_saved
+
+    artifact_saved(version)
 
 
 def _uri_text(uri: object) -> str:

@@ -9,7 +9,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, SupportsIndex, overload
 
 from sdk.errors import ArtifactDataDeletedError
-from sdk.types import JsonObject
+from sdk.types import JsonObject, VisualizationType
 
 if TYPE_CHECKING:
     from sdk.client.client import Client
@@ -25,7 +25,7 @@ def parse_time(value: str | None) -> datetime | None:
 class Visualization:
     """A view of a version's data saved next to it."""
 
-    type: str  # HTML, MARKDOWN, IMAGE, CSV or JSON
+    type: VisualizationType  # html, markdown, image, csv or json (GraphQL's HTML, … converted)
     uri: str  # the file in the artifact store
     url: str  # where a server serves it: a path on the server, such as /artifact-versions/...
 
@@ -76,7 +76,7 @@ class ArtifactVersion:
             client=client,
             data_deleted_at=parse_time(data.get("dataDeletedAt")),
             visualizations=tuple(
-                Visualization(type=v["type"], uri=v["uri"], url=v["url"])
+                Visualization(type=VisualizationType(v["type"]), uri=v["uri"], url=v["url"])
                 for v in data.get("visualizations") or ()
             ),
         )

@@ -9,7 +9,6 @@ import posixpath
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from enum import StrEnum
 from typing import IO, Any, ClassVar, Literal, NamedTuple, overload
 
 import xxhash
@@ -19,6 +18,7 @@ from sdk.artifacts.store import ArtifactStore
 # Defined in sdk.errors (one error family with LineageQLError), re-exported here.
 from sdk.errors import MaterializerError as MaterializerError
 from sdk.errors import UntrustedArtifactError as UntrustedArtifactError
+from sdk.types import VisualizationType as VisualizationType
 
 
 class PickleFallbackWarning(UserWarning):
@@ -42,14 +42,6 @@ def allowing_untrusted(allowed: bool = True) -> Iterator[None]:
 def untrusted_allowed() -> bool:
     """Whether the current load was explicitly allowed to skip verification."""
     return _UNTRUSTED_ALLOWED.get()
-
-
-class VisualizationType(StrEnum):
-    HTML = "html"
-    MARKDOWN = "markdown"
-    IMAGE = "image"
-    CSV = "csv"
-    JSON = "json"
 
 
 class FileDigest(NamedTuple):

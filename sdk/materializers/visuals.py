@@ -16,6 +16,7 @@ import json
 import struct
 import sys
 import zlib
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from sdk.materializers.base import VisualizationType
@@ -154,21 +155,22 @@ def notebook_payload(kind: str, content: bytes) -> tuple[str, Any]:
     """(IPython display class name, its argument) for one visualization, made safe to show
     inside a notebook page: HTML goes into a sandboxed, script-free iframe; raw HTML in
     Markdown is escaped; CSV becomes an escaped HTML table."""
-    if kind == "IMAGE":
+    kind = VisualizationType(kind)
+    if kind is VisualizationType.IMAGE:
         return "Image", content
     text = content.decode("utf-8", "replace")
-    if kind == "HTML":
+    if kind is VisualizationType.HTML:
         frame = (
             '<iframe sandbox="" referrerpolicy="no-referrer" '
             'style="width: 100%; height: 480px; border: 1px solid #ddd" '
             f'srcdoc="{html.escape(text, quote=True)}"></iframe>'
         )
         return "HTML", frame
-    if kind == "MARKDOWN":
+    if kind is VisualizationType.MARKDOWN:
         return "Markdown", text.replace("&", "&amp;").replace("<", "&lt;")
-    if kind == "JSON":
+    if kind is VisualizationType.JSON:
         return "JSON", json.loads(text)
-    if kind == "CSV":
+    if kind is VisualizationType.CSV:
         rows = list(itertools.islice(csv.reader(io.StringIO(text)), NOTEBOOK_CSV_ROWS))
         cells = (
             "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>"
@@ -178,7 +180,7 @@ def notebook_payload(kind: str, content: bytes) -> tuple[str, Any]:
     return "Pretty", text
 
 
-def show(items: list[tuple[str, str, str | None, bytes | None]], title: str) -> None:
+def show(items: Sequence[tuple[str, str, str | None, bytes | None]], title: str) -> None:
     """Show `(type, uri, url, content)` visualizations: inline in a notebook, else print
     where each one is (`content` is read only for a notebook)."""
     if in_notebook():

@@ -12,6 +12,12 @@ Artifact versions are datasets named by where their data lies (`file://{host}` +
 content hash, cache status). A cached step sends START and COMPLETE, its `lineageql` run facet
 naming the step run it reused.
 
+A run that a KeyboardInterrupt or SystemExit stops ends with ABORT (its step too); a process that
+is killed outright sends nothing more (the server marks its run ABANDONED when the heartbeats
+stop, but the server sends no OpenLineage events). `save_artifact` and `register_artifact` send
+one COMPLETE of job `lineageql.save` / `lineageql.register` whose output is the new version.
+A pandas DataFrame or Series has a `schema` facet (column names and dtypes).
+
 Best effort: events are built and sent by one background thread per pipeline run, so a failing
 or slow receiver never fails or stalls a step. When the run ends, the pipeline waits at most
 `LINEAGEQL_OPENLINEAGE_TIMEOUT` seconds (default 5) for its events to go out; the first failure
@@ -51,7 +57,18 @@ QUEUE_SIZE = 10_000  # events waiting per run; beyond that they are dropped (and
 NAMESPACE_ENV = "OPENLINEAGE_NAMESPACE"
 DEFAULT_NAMESPACE = "lineageql"
 PRODUCER = "https://pypi.org/project/lineageql/"
-FACET_SCHEMA = "urn:lineageql:openlineage-facet:1"
+# The `$id` of the JSON schema of the `lineageql` facets, shipped beside this module
+# (FACET_SCHEMA_FILE); each facet's `_schemaURL` is it plus the pointer of its definition.
+FACET_SCHEMA = "urn:lineageql:openlineage:facets:1-0-0:LineageQLFacets.json"
+FACET_SCHEMA_FILE = "lineageql_facets.json"
+SAVE_JOBS = {
+    "SAVED": "lineageql.save",
+    "EXTERNAL": "lineageql.save",
+    "REGISTERED": "lineageql.register",
+}
+# Run endings that are not the run's own failure: the process is being stopped (Ctrl-C,
+# sys.exit, a signal turned into SystemExit). They end the run with ABORT, not FAIL.
+ABORTING = (KeyboardInterrupt, SystemExit, GeneratorExit)
 CONFIG_FILE = "openlineage.yml"
 
 
@@ -115,6 +132,15 @@ def dataset_of(
     return Dataset(namespace, name, facet)
 
 
+def columns_of(data_type: str, metadata: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(column, dtype) of a pandas DataFrame or Series, from the metadata its materializer
+    recorded (`dtypes`); none for other data."""
+    dtypes = metadata.get("dtypes")
+    if not data_type.startswith(("pandas.", "pandas:")) or not isinstance(dtypes, Mapping):
+        return []
+    return [(str(name), str(dtype)) for name, dtype in dtypes.items()]
+
+
 def from_view(version: ArtifactVersion, cache_status: str | None = None) -> Dataset:
     return dataset_of(
         uri=version.uri,
@@ -132,9 +158,10 @@ def from_view(version: ArtifactVersion, cache_status: str | None = None) -> Data
 class Emitter:
     """The events of one pipeline run. Every method returns at once and never raises."""
 
-    def __init__(self, pipeline: str, run_id: str) -> None:
+    def __init__(self, pipeline: str, run_id: str, kind: str = "pipeline") -> None:
         self.pipeline = pipeline
         self.run_id = run_id
+        self.kind = kind
         self.namespace = os.environ.get(NAMESPACE_ENV) or DEFAULT_NAMESPACE
         self._queue: queue.Queue[Callable[[], None] | None] = queue.Queue(QUEUE_SIZE)
         self._failed = False
@@ -150,8 +177,15 @@ class Emitter:
         self._send("START", self.pipeline, self.run_id)
 
     def run_finished(self, error: BaseException | None) -> None:
-        """FAIL (with the error) or COMPLETE, then wait a bounded time for delivery."""
-        self._send("COMPLETE" if error is None else "FAIL", self.pipeline, self.run_id, error=error)
+        """COMPLETE, FAIL (with the error) or ABORT (stopped by KeyboardInterrupt or
+        SystemExit), then wait a bounded time for delivery."""
+        self._send(ending(error), self.pipeline, self.run_id, error=error)
+        self.close()
+
+    def saved(self, version: ArtifactVersion) -> None:
+        """One COMPLETE of this save run with the new version as its output, then wait a
+        bounded time for delivery."""
+        self._send("COMPLETE", self.pipeline, self.run_id, outputs=[version], kind=self.kind)
         self.close()
 
     def step_started(self, step_run_id: str, step: str, inputs: Sequence[ArtifactVersion]) -> None:
@@ -166,9 +200,9 @@ class Emitter:
         error: BaseException | None = None,
     ) -> None:
         """COMPLETE with the outputs (by output name, as finishStepRun answered), or FAIL
-        with the error."""
+        (ABORT) with the error."""
         self._send(
-            "COMPLETE" if error is None else "FAIL",
+            ending(error),
             self._job(step),
             step_run_id,
             inputs=inputs,
@@ -265,10 +299,11 @@ class Emitter:
         step: str | None = None,
         cached: Mapping[str, Any] | None = None,
         cache_status: str = "EXECUTED",
+        kind: str | None = None,
     ) -> None:
         from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent
         from openlineage.client.event_v2 import RunState as EventType
-        from openlineage.client.facet_v2 import error_message_run, parent_run
+        from openlineage.client.facet_v2 import error_message_run, parent_run, schema_dataset
 
         if self._client is None:
             self._client = make_client()
@@ -284,7 +319,7 @@ class Emitter:
             )
         run_facet, dataset_facet = facet_classes()
         run_facets["lineageql"] = run_facet(
-            kind="step" if step is not None else "pipeline",
+            kind=kind or ("step" if step is not None else "pipeline"),
             pipeline=self.pipeline,
             step=step,
             pipelineRunId=self.run_id,
@@ -296,22 +331,49 @@ class Emitter:
                 programmingLanguage="python",
                 stackTrace="".join(traceback.format_exception(error)),
             )
+
+        def facets(version: ArtifactVersion, status: str | None) -> JsonObject:
+            dataset = from_view(version, status)
+            made: JsonObject = {"lineageql": dataset_facet(**dataset.facet)}
+            if columns := columns_of(version.data_type, version.metadata):
+                made["schema"] = schema_dataset.SchemaDatasetFacet(
+                    fields=[schema_dataset.SchemaDatasetFacetFields(n, t) for n, t in columns]
+                )
+            return made
+
         event = RunEvent(
             eventType=EventType[event_type],
             eventTime=when,
             run=Run(runId=str(uuid.UUID(run_id)), facets=run_facets),
             job=Job(namespace=self.namespace, name=job),
             inputs=[
-                InputDataset(d.namespace, d.name, facets={"lineageql": dataset_facet(**d.facet)})
-                for d in map(from_view, inputs)
+                InputDataset(d.namespace, d.name, facets=facets(v, None))
+                for v, d in ((v, from_view(v)) for v in inputs)
             ],
             outputs=[
-                OutputDataset(d.namespace, d.name, facets={"lineageql": dataset_facet(**d.facet)})
-                for d in (from_view(v, cache_status) for v in outputs)
+                OutputDataset(d.namespace, d.name, facets=facets(v, cache_status))
+                for v, d in ((v, from_view(v, cache_status)) for v in outputs)
             ],
             producer=PRODUCER,
         )
         self._client.emit(event)
+
+
+def ending(error: BaseException | None) -> str:
+    """The finishing event type: COMPLETE, ABORT for a stopped process, FAIL otherwise."""
+    if error is None:
+        return "COMPLETE"
+    return "ABORT" if isinstance(error, ABORTING) else "FAIL"
+
+
+def facet_schema() -> JsonObject:
+    """The JSON schema of the `lineageql` facets, as shipped in the package."""
+    import json
+    from importlib import resources
+
+    text = resources.files(__package__ or "sdk.pipeline").joinpath(FACET_SCHEMA_FILE).read_text()
+    schema: JsonObject = json.loads(text)
+    return schema
 
 
 def timeout() -> float:
@@ -364,7 +426,7 @@ def facet_classes() -> tuple[Any, Any]:
 
         @staticmethod
         def _get_schema() -> str:
-            return f"{FACET_SCHEMA}#LineageQLRunFacet"
+            return f"{FACET_SCHEMA}#/$defs/LineageQLRunFacet"
 
     @attr.define
     class LineageQLDatasetFacet(DatasetFacet):
@@ -379,7 +441,7 @@ def facet_classes() -> tuple[Any, Any]:
 
         @staticmethod
         def _get_schema() -> str:
-            return f"{FACET_SCHEMA}#LineageQLDatasetFacet"
+            return f"{FACET_SCHEMA}#/$defs/LineageQLDatasetFacet"
 
     return LineageQLRunFacet, LineageQLDatasetFacet
 
@@ -408,3 +470,16 @@ def for_run(pipeline: str, run_id: str) -> Emitter | _Off:
 
 
 OFF = _Off()
+
+
+def artifact_saved(version: ArtifactVersion) -> None:
+    """A COMPLETE of job `lineageql.save` (`lineageql.register` for registered data) with the
+    new version as its output, when OpenLineage is configured; never raises, waits at most
+    LINEAGEQL_OPENLINEAGE_TIMEOUT seconds."""
+    if not configured():
+        return
+    job = SAVE_JOBS.get(version.source, SAVE_JOBS["SAVED"])
+    try:
+        Emitter(job, str(uuid.uuid4()), kind=job.rsplit(".", 1)[-1]).saved(version)
+    except Exception as exc:  # never fail the save
+        log.warning("OpenLineage: no event for the save of %s: %s", version.name, exc)

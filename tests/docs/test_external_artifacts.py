@@ -14,6 +14,7 @@ from sklearn.datasets import load_iris
 
 from sdk import ArtifactConfig, Client, ExternalArtifact, pipeline, step
 from sdk.client.views import ArtifactVersion, PipelineRun
+from sdk.materializers import VisualizationType
 
 pytestmark = pytest.mark.usefixtures("lineageql")
 
@@ -215,7 +216,7 @@ def test_a_value_saved_with_and_without_visualizations() -> None:
     shown = my_pipeline().steps["array_trainer"]
     quiet = quiet_pipeline().steps["array_trainer"]
     assert shown.outputs["total"].load() == quiet.outputs["total"].load() == 6
-    assert [v.type for v in shown.inputs["data"].visualizations] == ["MARKDOWN"]
+    assert [v.type for v in shown.inputs["data"].visualizations] == [VisualizationType.MARKDOWN]
     assert quiet.inputs["data"].visualizations == ()
     assert shown.inputs["data"].metadata["shape"] == [3]  # extracted and stored by default
     assert quiet.inputs["data"].metadata == {}  # store_artifact_metadata=False: none stored

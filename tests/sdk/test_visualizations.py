@@ -274,7 +274,7 @@ def test_step_and_save_artifact_record_and_can_turn_off_visualizations(
 
     run = shown()
     version = run.steps["table"].outputs["output"]
-    assert [v.type for v in version.visualizations] == ["HTML"]
+    assert [v.type for v in version.visualizations] == [VisualizationType.HTML]
     assert run.steps["quiet"].outputs["output"].visualizations == ()
     recorded = Client().graphql(VISUALIZATIONS, {"id": version.id})["artifactVersion"]
     assert recorded["visualizations"] == [
@@ -289,7 +289,9 @@ def test_step_and_save_artifact_record_and_can_turn_off_visualizations(
 
     saved = save_artifact({"k": [1, 2]}, "settings")
     plain = save_artifact({"k": [1, 2]}, "settings", include_visualizations=False)
-    assert [v.type for v in saved.visualizations] == ["JSON"] and plain.visualizations == ()
+    assert [v.type for v in saved.visualizations] == [
+        VisualizationType.JSON
+    ] and plain.visualizations == ()
     assert Client().get_artifact_version("settings", "1").visualizations == saved.visualizations
 
     saved.visualize()
