@@ -324,3 +324,96 @@ def test_an_s3_store_names_datasets_by_bucket_and_key(
     assert output["namespace"] == f"s3://{bucket}"
     assert output["name"] == numbers.uri.removeprefix(f"s3://{bucket}/").rstrip("/")
     assert output["name"].startswith(f"{key}/make_numbers/ol_numbers/")
+
+
+@step
+def interrupted(numbers: list[int]) -> int:
+    raise KeyboardInterrupt
+
+
+@pipeline(name="ol_interrupted", enable_cache=False)
+def ol_interrupted() -> None:
+    interrupted(make_numbers())
+
+
+def test_an_interrupted_run_sends_abort(store_env: dict[str, str], event_file: Path) -> None:
+    with pytest.raises(KeyboardInterrupt):
+        ol_interrupted()
+    events = read_events(event_file)
+    assert kinds(events)[-2:] == [
+        ("ol_interrupted.interrupted", "ABORT"),
+        ("ol_interrupted", "ABORT"),
+    ]
+    assert events[-1]["run"]["facets"]["errorMessage"]["message"] == "KeyboardInterrupt"
+
+
+def test_save_and_register_send_one_event_with_the_schema_of_a_dataframe(
+    lineageql: str, event_file: Path
+) -> None:
+    import pandas as pd
+
+    from sdk import register_artifact, save_artifact
+
+    frame = pd.DataFrame({"user": ["a", "b"], "score": [0.5, 0.7], "n": [1, 2]})
+    saved = save_artifact(frame, "ol_frame", tags=["ol"])
+    folder = Path(Client().store.path(saved.uri)).parent / "registered"
+    folder.mkdir()
+    (folder / "data.txt").write_text("x")
+    registered = register_artifact(str(folder), "ol_registered")
+    events = read_events(event_file)
+    assert kinds(events) == [("lineageql.save", "COMPLETE"), ("lineageql.register", "COMPLETE")]
+    assert events[0]["run"]["runId"] != events[1]["run"]["runId"]
+    assert events[0]["run"]["facets"]["lineageql"]["kind"] == "save"
+    [output] = events[0]["outputs"]
+    assert output["name"] == saved.uri.rstrip("/")
+    assert output["facets"]["lineageql"]["artifactName"] == "ol_frame"
+    assert output["facets"]["lineageql"]["source"] == "SAVED"
+    fields = output["facets"]["schema"]["fields"]
+    assert [(f["name"], f["type"]) for f in fields] == [
+        ("user", str(frame.dtypes["user"])),  # object or str, as the pandas version has it
+        ("score", "float64"),
+        ("n", "int64"),
+    ]
+    [output] = events[1]["outputs"]
+    assert output["facets"]["lineageql"]["artifactName"] == "ol_registered"
+    assert output["facets"]["lineageql"]["source"] == "REGISTERED"
+    assert output["facets"]["lineageql"]["version"] == registered.version
+    assert "schema" not in output["facets"]
+
+
+def test_the_lineageql_facets_validate_against_the_schema_shipped_in_the_package(
+    store_env: dict[str, str], event_file: Path
+) -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    from referencing import Registry, Resource
+
+    from sdk.pipeline.openlineage import FACET_SCHEMA, facet_schema
+
+    schema = facet_schema()
+    assert schema["$id"] == FACET_SCHEMA
+    registry = Registry().with_resource(FACET_SCHEMA, Resource.from_contents(schema))
+    ol_pipeline()
+    ol_pipeline()  # cached: the run facet's cache part
+    facets = []
+    for event in read_events(event_file):
+        facets.append(event["run"]["facets"]["lineageql"])
+        for dataset in event["inputs"] + event["outputs"]:
+            facets.append(dataset["facets"]["lineageql"])
+    assert any(f.get("cache") for f in facets)
+    assert {f["_schemaURL"].split("#")[1] for f in facets} == {
+        "/$defs/LineageQLRunFacet",
+        "/$defs/LineageQLDatasetFacet",
+    }
+    checker = jsonschema.FormatChecker()
+    for facet in facets:
+        assert facet["_schemaURL"].startswith(f"{FACET_SCHEMA}#")
+        validator = jsonschema.Draft202012Validator(
+            {"$ref": facet["_schemaURL"]}, registry=registry, format_checker=checker
+        )
+        validator.validate(facet)
+    dataset = next(f for f in facets if "artifactName" in f)
+    bad = {**dataset, "tags": "not a list"}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.Draft202012Validator({"$ref": bad["_schemaURL"]}, registry=registry).validate(
+            bad
+        )
