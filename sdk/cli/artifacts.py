@@ -19,7 +19,6 @@ from sdk.cli.common import (
     make_client,
     print_json,
 )
-from sdk.client import operations as ops
 from sdk.client.views import Artifact, ArtifactVersion, parse_time
 from sdk.errors import InputError
 from sdk.types import JsonObject
@@ -29,9 +28,7 @@ if TYPE_CHECKING:
 
     from sdk.artifacts.verify import VersionCheck
     from sdk.client.client import Client
-
-PAGE = 100
-
+from sdk.client.records import ArtifactSummary
 
 LimitOption = Annotated[int, typer.Option(min=1, help="Show at most this many rows.")]
 AddTagsOption = Annotated[
@@ -44,22 +41,6 @@ RemoveTagsOption = Annotated[
 
 app = typer.Typer(help="List, tag and prune artifacts.", no_args_is_help=True)
 versions_app = typer.Typer(help="Versions of artifacts.", no_args_is_help=True)
-
-
-def collect(
-    client: Client, document: str, field: str, variables: JsonObject, limit: int
-) -> tuple[list[JsonObject], bool]:
-    """Up to `limit` nodes of the connection `field`, page after page, and whether more exist."""
-    nodes: list[JsonObject] = []
-    after: str | None = None
-    while len(nodes) <= limit:
-        first = min(PAGE, limit + 1 - len(nodes))
-        data = client.execute(document, {**variables, "first": first, "after": after})[field]
-        nodes.extend(edge["node"] for edge in data["edges"])
-        if not data["pageInfo"]["hasNextPage"]:
-            break
-        after = data["pageInfo"]["endCursor"]
-    return nodes[:limit], len(nodes) > limit
 
 
 def when(value: datetime | str | None) -> str:
@@ -138,21 +119,11 @@ def list_artifacts(
     with cli_errors():
         announce(url, as_json=as_json)
         client = make_client(url, token, reads=True)
-        flt: JsonObject = {"tag": tag, "hasCustomName": None if all_ else True}
-        if tag is None:
-            nodes, more = collect(
-                client, ops.CLI_LIST_ARTIFACTS, "artifacts", {"filter": flt}, limit
-            )
-        else:
-            variables = {"filter": flt, "tag": tag}
-            nodes, more = collect(
-                client, ops.CLI_LIST_TAGGED_ARTIFACTS, "artifacts", variables, limit
-            )
-        hidden = 0
-        if not all_:
-            hidden_filter = {"tag": tag, "hasCustomName": False}
-            counted = client.execute(ops.CLI_COUNT_ARTIFACTS, {"filter": hidden_filter})
-            hidden = counted["artifacts"]["totalCount"]
+        found = client.artifact_summaries(
+            tag=tag, has_custom_name=None if all_ else True, limit=limit + 1
+        )
+        hidden = 0 if all_ else client.count_artifacts(tag=tag, has_custom_name=False)
+    nodes, more = found[:limit], len(found) > limit
     if as_json:
         print_json([_artifact_json(node, tag) for node in nodes])
         return
@@ -161,13 +132,12 @@ def list_artifacts(
         columns = ["name", "versions", "latest", "tags", "updated (UTC)"]
         grid = table(*columns, *(["tagged"] if tag is not None else []))
         for node in nodes:
-            latest = node["latestVersion"]
             cells = [
-                node["name"],
-                str(node["versionCount"]),
-                latest["version"] if latest else "-",
-                _tags(node["tags"]),
-                when(node["updatedAt"]),
+                node.name,
+                str(node.version_count),
+                node.latest_version or "-",
+                _tags(node.tags),
+                when(node.updated_at),
             ]
             if tag is not None:
                 cells.append(_tagged(node, tag))
@@ -184,31 +154,30 @@ def list_artifacts(
         )
 
 
-def _tagged(node: JsonObject, tag: str) -> str:
+def _tagged(node: ArtifactSummary, tag: str) -> str:
     """Where an artifact listed by --tag carries it: `artifact`, `2 versions`, or both."""
-    where = ["artifact"] if tag in node["tags"] else []
-    count = node.get("taggedVersionCount") or 0
+    where = ["artifact"] if tag in node.tags else []
+    count = node.tagged_version_count or 0
     if count:
         where.append(f"{count} version{'s' if count != 1 else ''}")
     return ", ".join(where) or "-"
 
 
-def _artifact_json(node: JsonObject, tag: str | None = None) -> JsonObject:
-    latest = node["latestVersion"]
-    answer = {
-        "id": node["id"],
-        "name": node["name"],
-        "version_count": node["versionCount"],
-        "latest_version": latest["version"] if latest else None,
-        "tags": node["tags"],
-        "has_custom_name": node["hasCustomName"],
-        "created_at": iso(node["createdAt"]),
-        "updated_at": iso(node["updatedAt"]),
+def _artifact_json(node: ArtifactSummary, tag: str | None = None) -> JsonObject:
+    answer: JsonObject = {
+        "id": node.id,
+        "name": node.name,
+        "version_count": node.version_count,
+        "latest_version": node.latest_version,
+        "tags": list(node.tags),
+        "has_custom_name": node.has_custom_name,
+        "created_at": iso(node.created_at),
+        "updated_at": iso(node.updated_at),
     }
     if tag is not None:
         answer["tagged"] = {
-            "artifact": tag in node["tags"],
-            "versions": node.get("taggedVersionCount") or 0,
+            "artifact": tag in node.tags,
+            "versions": node.tagged_version_count or 0,
         }
     return answer
 

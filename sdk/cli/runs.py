@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 import typer
 
-from sdk.cli.artifacts import LimitOption, add_row, collect, iso, more_hint, table, when
+from sdk.cli.artifacts import LimitOption, add_row, iso, more_hint, table, when
 from sdk.cli.common import (
     JsonOption,
     TokenOption,
@@ -20,18 +21,17 @@ from sdk.cli.common import (
     print_json,
     short_ids,
 )
-from sdk.client import operations as ops
-from sdk.client.views import parse_time
-from sdk.errors import InputError, NotFoundError
+from sdk.client.views import ArtifactVersion, PipelineRun, StepRun, parse_time
+from sdk.errors import InputError
 from sdk.types import JsonObject
 
 app = typer.Typer(help="Pipeline runs.", no_args_is_help=True)
 STATUSES = ("RUNNING", "COMPLETED", "FAILED", "CACHED", "ABANDONED")
 
 
-def duration(started: str | None, ended: str | None, status: str) -> str:
+def duration(started: datetime | str | None, ended: datetime | str | None, status: str) -> str:
     """`850 ms`, `12.3 s`, `4 min 05 s`, `2 h 03 min`; `running` while it runs."""
-    start, end = parse_time(started), parse_time(ended)
+    start, end = _time(started), _time(ended)
     if start is None or end is None:
         return "running" if status == "RUNNING" else "-"
     seconds = max((end - start).total_seconds(), 0.0)
@@ -46,8 +46,12 @@ def duration(started: str | None, ended: str | None, status: str) -> str:
     return f"{hours} h {minutes:02d} min"
 
 
-def _seconds(started: str | None, ended: str | None) -> float | None:
-    start, end = parse_time(started), parse_time(ended)
+def _time(value: datetime | str | None) -> datetime | None:
+    return value if isinstance(value, datetime) or value is None else parse_time(value)
+
+
+def _seconds(started: datetime | str | None, ended: datetime | str | None) -> float | None:
+    start, end = _time(started), _time(ended)
     return None if start is None or end is None else (end - start).total_seconds()
 
 
@@ -74,32 +78,34 @@ def list_runs(
         client = make_client(url, token, reads=True)
         if pipeline is not None:
             client.get_pipeline(pipeline)  # NotFoundError naming it, rather than an empty list
-        flt = {"pipelineName": pipeline, "status": wanted}
-        nodes, more = collect(client, ops.CLI_LIST_RUNS, "pipelineRuns", {"filter": flt}, limit)
+        found = client.list_pipeline_runs(
+            pipeline_name=pipeline, status=wanted, limit=limit + 1, with_steps=False
+        )
+    runs, more = found[:limit], len(found) > limit
     if as_json:
-        print_json([_run_json(node) for node in nodes])
+        print_json([_run_json(run) for run in runs])
         return
     out = console()
-    if not nodes:
+    if not runs:
         out.print("No pipeline runs match.", markup=False)
         return
     grid = table("id", "name", "pipeline", "status", "started (UTC)", "duration")
-    ids = short_ids([node["id"] for node in nodes], width=out.width, wide=wide)
+    ids = short_ids([run.id for run in runs], width=out.width, wide=wide)
     if wide:
         out.width = max(out.width, 100_000)  # whole ids on one line; the terminal wraps rows
-    for node in nodes:
+    for run in runs:
         add_row(
             grid,
-            ids[node["id"]],
-            node["name"],
-            node["pipeline"]["name"],
-            node["status"],
-            when(node["startedAt"]),
-            duration(node["startedAt"], node["endedAt"], node["status"]),
+            ids[run.id],
+            run.name,
+            run.pipeline_name,
+            run.status,
+            when(run.started_at),
+            duration(run.started_at, run.ended_at, run.status),
         )
     out.print(grid)
     if more:
-        out.print(more_hint(len(nodes), "runs", limit))
+        out.print(more_hint(len(runs), "runs", limit))
 
 
 def _status(text: str) -> str:
@@ -108,16 +114,16 @@ def _status(text: str) -> str:
     return text.upper()
 
 
-def _run_json(node: JsonObject) -> JsonObject:
+def _run_json(run: PipelineRun) -> JsonObject:
     return {
-        "id": node["id"],
-        "name": node["name"],
-        "pipeline_name": node["pipeline"]["name"],
-        "status": node["status"],
-        "started_at": iso(node["startedAt"]),
-        "ended_at": iso(node["endedAt"]),
-        "duration_seconds": _seconds(node["startedAt"], node["endedAt"]),
-        "error": node["error"],
+        "id": run.id,
+        "name": run.name,
+        "pipeline_name": run.pipeline_name,
+        "status": run.status,
+        "started_at": iso(run.started_at),
+        "ended_at": iso(run.ended_at),
+        "duration_seconds": _seconds(run.started_at, run.ended_at),
+        "error": run.error,
     }
 
 
@@ -140,54 +146,48 @@ def show_run(
     with cli_errors():
         announce(url, as_json=as_json)
         client = make_client(url, token, reads=True)
-        run_id = client.resolve_run_id(name_id_or_prefix)
-        run = client.execute(ops.CLI_SHOW_RUN, {"id": run_id})["pipelineRun"]
-        if run is None:
-            raise NotFoundError(
-                f"no pipeline run has id {run_id!r}; `lineageql runs list` shows the ids"
-            )
+        run = client.get_pipeline_run(client.resolve_run_id(name_id_or_prefix))
+        steps = list(run.steps.values())
     if as_json:
-        print_json({**_run_json(run), "steps": [_step_json(step) for step in run["steps"]]})
+        print_json({**_run_json(run), "steps": [_step_json(step) for step in steps]})
         return
     out = console()
-    out.print(f"{run['name']}  ({run['id']})", markup=False, style="bold")
-    length = duration(run["startedAt"], run["endedAt"], run["status"])
+    out.print(f"{run.name}  ({run.id})", markup=False, style="bold")
+    length = duration(run.started_at, run.ended_at, run.status)
     out.print(
-        f"pipeline: {run['pipeline']['name']}   status: {run['status']}   "
-        f"started: {when(run['startedAt'])} UTC   duration: {length}",
+        f"pipeline: {run.pipeline_name}   status: {run.status}   "
+        f"started: {when(run.started_at)} UTC   duration: {length}",
         markup=False,
     )
-    if run["error"]:
-        out.print(f"error: {_first_line(run['error'])}", markup=False)
-    if not run["steps"]:
+    if run.error:
+        out.print(f"error: {_first_line(run.error)}", markup=False)
+    if not steps:
         out.print("No steps.", markup=False)
         return
     grid = table("step", "status", "duration", "inputs", "outputs", "notes")
-    for step in run["steps"]:
+    for step in steps:
         add_row(
             grid,
-            step["name"],
-            step["status"],
-            duration(step["startedAt"], step["endedAt"], step["status"]),
-            _versions(step["inputs"]),
-            _versions(step["outputs"]),
+            step.name,
+            step.status,
+            duration(step.started_at, step.ended_at, step.status),
+            _versions(step.inputs),
+            _versions(step.outputs),
             _note(step),
         )
     out.print(grid)
 
 
-def _versions(edges: list[JsonObject]) -> str:
+def _versions(versions: dict[str, ArtifactVersion]) -> str:
     """`name:version` per line."""
-    items = [f"{e['artifactVersion']['name']}:{e['artifactVersion']['version']}" for e in edges]
-    return "\n".join(items) or "-"
+    return "\n".join(f"{v.name}:{v.version}" for v in versions.values()) or "-"
 
 
-def _note(step: JsonObject) -> str:
-    original = step["originalStepRun"]
-    if step["status"] == "CACHED" and original is not None:
-        return f"cached from {original['run']['name']}"
-    if step["error"]:
-        return f"error: {_first_line(step['error'])}"
+def _note(step: StepRun) -> str:
+    if step.status == "CACHED" and step.original_run_name is not None:
+        return f"cached from {step.original_run_name}"
+    if step.error:
+        return f"error: {_first_line(step.error)}"
     return ""
 
 
@@ -196,38 +196,36 @@ def _first_line(text: str) -> str:
     return lines[0] if lines else ""
 
 
-def _step_json(step: JsonObject) -> JsonObject:
-    original = step["originalStepRun"]
-
-    def edges(key: str) -> list[JsonObject]:
+def _step_json(step: StepRun) -> JsonObject:
+    def edges(versions: dict[str, ArtifactVersion]) -> list[JsonObject]:
         return [
             {
-                "name": e["name"],
-                "artifact_name": e["artifactVersion"]["name"],
-                "version": e["artifactVersion"]["version"],
-                "artifact_version_id": e["artifactVersion"]["id"],
+                "name": name,
+                "artifact_name": v.name,
+                "version": v.version,
+                "artifact_version_id": v.id,
             }
-            for e in step[key]
+            for name, v in versions.items()
         ]
 
     return {
-        "id": step["id"],
-        "name": step["name"],
-        "status": step["status"],
-        "started_at": iso(step["startedAt"]),
-        "ended_at": iso(step["endedAt"]),
-        "duration_seconds": _seconds(step["startedAt"], step["endedAt"]),
+        "id": step.id,
+        "name": step.name,
+        "status": step.status,
+        "started_at": iso(step.started_at),
+        "ended_at": iso(step.ended_at),
+        "duration_seconds": _seconds(step.started_at, step.ended_at),
         "cached_from": None
-        if original is None
+        if step.original_step_run_id is None
         else {
-            "step_run_id": original["id"],
-            "run_id": original["run"]["id"],
-            "run_name": original["run"]["name"],
+            "step_run_id": step.original_step_run_id,
+            "run_id": step.original_run_id,
+            "run_name": step.original_run_name,
         },
-        "cache_reason": step["cacheReason"],
-        "error": step["error"],
-        "inputs": edges("inputs"),
-        "outputs": edges("outputs"),
+        "cache_reason": step.cache_reason,
+        "error": step.error,
+        "inputs": edges(step.inputs),
+        "outputs": edges(step.outputs),
     }
 
 
@@ -241,17 +239,17 @@ def reap_runs(
     their open steps. Listing or showing runs does it too; this does it now."""
     with cli_errors():
         client = make_client(url, token)
-        reaped = client.execute(ops.REAP_ABANDONED_RUNS)["reapAbandonedRuns"]
+        reaped = client.reap_abandoned_runs()
     if as_json:
-        print_json([_run_json(node) for node in reaped])
+        print_json([_run_json(run) for run in reaped])
         return
     out = console()
     if not reaped:
         out.print("No run to reap: every RUNNING run is sending heartbeats.", markup=False)
         return
-    for node in reaped:
+    for run in reaped:
         out.print(
-            f"{node['name']} ({node['id']}, pipeline {node['pipeline']['name']}): ABANDONED — "
-            f"{_first_line(node['error'] or '')}",
+            f"{run.name} ({run.id}, pipeline {run.pipeline_name}): ABANDONED — "
+            f"{_first_line(run.error or '')}",
             markup=False,
         )

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sdk.client import operations as ops
 from sdk.client.lineage import LineageGraph
 from sdk.client.records import (
+    ArtifactSummary,
     ArtifactVersionRef,
     BatchResult,
     FinishedStep,
@@ -449,9 +450,10 @@ class Client:
             dry_run=dry_run,
         )
 
-    def reap_abandoned_runs(self) -> list[JsonObject]:
-        runs: list[JsonObject] = self.execute(ops.REAP_ABANDONED_RUNS)["reapAbandonedRuns"]
-        return runs
+    def reap_abandoned_runs(self) -> list[PipelineRun]:
+        """Record the runs whose heartbeats stopped as ABANDONED (with their open steps)."""
+        runs = self.execute(ops.REAP_ABANDONED_RUNS)["reapAbandonedRuns"]
+        return [PipelineRun.from_graphql(run, self) for run in runs]
 
     def get_artifact(self, name: str) -> Artifact:
         data = self.execute(ops.GET_ARTIFACT, {"name": name})["artifact"]
@@ -742,6 +744,29 @@ class Client:
         nodes = self._pages(ops.LIST_ARTIFACTS, ("artifacts",), {"filter": flt}, limit)
         return [self._artifact(node) for node in nodes]
 
+    def artifact_summaries(
+        self,
+        *,
+        tag: str | None = None,
+        has_custom_name: bool | None = None,
+        limit: int | None = None,
+    ) -> list[ArtifactSummary]:
+        """Artifacts by name as a listing shows them; with `tag`, those tagged so themselves
+        or through a version (`tagged_version_count` says how many of their versions)."""
+        flt = {"tag": tag, "hasCustomName": has_custom_name}
+        if tag is None:
+            nodes = self._pages(ops.ARTIFACT_SUMMARIES, ("artifacts",), {"filter": flt}, limit)
+        else:
+            variables = {"filter": flt, "tag": tag}
+            nodes = self._pages(ops.TAGGED_ARTIFACT_SUMMARIES, ("artifacts",), variables, limit)
+        return [ArtifactSummary.from_answer(node) for node in nodes]
+
+    def count_artifacts(
+        self, *, tag: str | None = None, has_custom_name: bool | None = None
+    ) -> int:
+        flt = {"tag": tag, "hasCustomName": has_custom_name}
+        return int(self.execute(ops.ARTIFACT_COUNT, {"filter": flt})["artifacts"]["totalCount"])
+
     def list_artifact_versions(
         self, *, name: str | None = None, tag: str | None = None, limit: int | None = None
     ) -> list[ArtifactVersion]:
@@ -761,10 +786,13 @@ class Client:
         pipeline_name: str | None = None,
         status: str | None = None,
         limit: int | None = None,
+        with_steps: bool = True,
     ) -> list[PipelineRun]:
-        """Runs, newest first."""
+        """Runs, newest first; without `with_steps`, each run's steps are read when first
+        asked for (a listing that shows only the runs reads less)."""
         flt = {"pipelineName": pipeline_name, "status": status}
-        nodes = self._pages(ops.PIPELINE_RUNS, ("pipelineRuns",), {"filter": flt}, limit)
+        document = ops.PIPELINE_RUNS if with_steps else ops.RUN_SUMMARIES
+        nodes = self._pages(document, ("pipelineRuns",), {"filter": flt}, limit)
         return [PipelineRun.from_graphql(node, self) for node in nodes]
 
     def list_pipelines(self, *, limit: int | None = None) -> list[Pipeline]:

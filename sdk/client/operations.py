@@ -13,8 +13,8 @@ fragment VersionFields on ArtifactVersion {
 
 STEP_FIELDS = """
 fragment StepFields on StepRun {
-  id name status parameters cacheKey codeHash error startedAt endedAt
-  originalStepRun { id }
+  id name status parameters cacheKey cacheReason codeHash error startedAt endedAt
+  originalStepRun { id run { id name } }
   inputs { name artifactVersion { ...VersionFields } }
   outputs { name artifactVersion { ...VersionFields } }
 }
@@ -304,8 +304,8 @@ query AliasHistory($name: String!, $alias: String) {
 """
 
 
-CLI_LIST_ARTIFACTS = """
-query CliListArtifacts($filter: ArtifactFilter, $first: Int, $after: String) {
+ARTIFACT_SUMMARIES = """
+query ArtifactSummaries($filter: ArtifactFilter, $first: Int, $after: String) {
   artifacts(filter: $filter, first: $first, after: $after) {
     edges {
       node {
@@ -318,8 +318,8 @@ query CliListArtifacts($filter: ArtifactFilter, $first: Int, $after: String) {
 }
 """
 
-CLI_LIST_TAGGED_ARTIFACTS = """
-query CliListTaggedArtifacts(
+TAGGED_ARTIFACT_SUMMARIES = """
+query TaggedArtifactSummaries(
   $filter: ArtifactFilter, $first: Int, $after: String, $tag: String!
 ) {
   artifacts(filter: $filter, first: $first, after: $after) {
@@ -335,32 +335,18 @@ query CliListTaggedArtifacts(
 }
 """
 
-CLI_COUNT_ARTIFACTS = """
-query CliCountArtifacts($filter: ArtifactFilter) {
+ARTIFACT_COUNT = """
+query ArtifactCount($filter: ArtifactFilter) {
   artifacts(filter: $filter, first: 0) { totalCount }
 }
 """
 
 
-CLI_LIST_RUNS = """
-query CliListRuns($filter: PipelineRunFilter, $first: Int, $after: String) {
+RUN_SUMMARIES = """
+query RunSummaries($filter: PipelineRunFilter, $first: Int, $after: String) {
   pipelineRuns(filter: $filter, first: $first, after: $after) {
     edges { node { id name status startedAt endedAt error pipeline { name } } }
     pageInfo { hasNextPage endCursor }
-  }
-}
-"""
-
-CLI_SHOW_RUN = """
-query CliShowRun($id: ID!) {
-  pipelineRun(id: $id) {
-    id name status startedAt endedAt error pipeline { name }
-    steps {
-      id name status startedAt endedAt error cacheReason
-      originalStepRun { id run { id name } }
-      inputs { name artifactVersion { id name version } }
-      outputs { name artifactVersion { id name version } }
-    }
   }
 }
 """

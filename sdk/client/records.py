@@ -195,6 +195,36 @@ class ArtifactVersionRef:
         )
 
 
+@dataclass(frozen=True)
+class ArtifactSummary:
+    """An artifact as a listing shows it: counts and the latest version's name, not its data."""
+
+    id: str
+    name: str
+    tags: tuple[str, ...]
+    version_count: int
+    latest_version: str | None
+    has_custom_name: bool
+    created_at: datetime | None
+    updated_at: datetime | None
+    tagged_version_count: int | None = None  # with a tag filter: its versions carrying it
+
+    @classmethod
+    def from_answer(cls, data: JsonObject) -> ArtifactSummary:
+        latest = data.get("latestVersion")
+        return cls(
+            id=data["id"],
+            name=data["name"],
+            tags=tuple(data["tags"]),
+            version_count=int(data["versionCount"]),
+            latest_version=None if latest is None else latest["version"],
+            has_custom_name=bool(data["hasCustomName"]),
+            created_at=parse_time(data.get("createdAt")),
+            updated_at=parse_time(data.get("updatedAt")),
+            tagged_version_count=data.get("taggedVersionCount"),
+        )
+
+
 def outputs_of(data: JsonObject, client: Client) -> dict[str, ArtifactVersion]:
     """A step run answer's `outputs { name artifactVersion }`, by output name."""
     return {

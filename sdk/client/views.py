@@ -211,6 +211,9 @@ class StepRun:
     ended_at: datetime | None
     original_step_run_id: str | None
     client: Client = field(repr=False, compare=False)
+    cache_reason: str | None = None  # why it was cached, or why not
+    original_run_id: str | None = None  # for a CACHED step: the pipeline run that executed it
+    original_run_name: str | None = None
 
     @classmethod
     def from_graphql(cls, data: JsonObject, client: Client) -> StepRun:
@@ -220,6 +223,7 @@ class StepRun:
                 for e in data[key]
             )
 
+        original = data.get("originalStepRun") or {}
         return cls(
             id=data["id"],
             name=data["name"],
@@ -232,8 +236,11 @@ class StepRun:
             error=data["error"],
             started_at=parse_time(data["startedAt"]),
             ended_at=parse_time(data["endedAt"]),
-            original_step_run_id=(data.get("originalStepRun") or {}).get("id"),
+            original_step_run_id=original.get("id"),
             client=client,
+            cache_reason=data.get("cacheReason"),
+            original_run_id=(original.get("run") or {}).get("id"),
+            original_run_name=(original.get("run") or {}).get("name"),
         )
 
     @property
