@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated
 
 import typer
 
-from sdk.cli.artifacts import add_row, table, when
+from sdk.cli.artifacts import add_row, iso, table, when
 from sdk.cli.common import (
     JsonOption,
     TokenOption,
@@ -17,6 +18,7 @@ from sdk.cli.common import (
     make_client,
     print_json,
 )
+from sdk.client.records import Alias
 from sdk.types import JsonObject
 
 app = typer.Typer(
@@ -52,8 +54,8 @@ def set_alias(
     if as_json:
         print_json(_json(moved))
         return
-    guard = " (protected)" if moved["protected"] else ""
-    console().print(f"{name}@{alias} -> {name}:{moved['version']}{guard}", markup=False)
+    guard = " (protected)" if moved.protected else ""
+    console().print(f"{name}@{alias} -> {name}:{moved.version}{guard}", markup=False)
 
 
 @app.command("remove")
@@ -88,10 +90,10 @@ def list_aliases(
     for entry in found:
         add_row(
             grid,
-            entry["name"],
-            entry["version"],
-            "yes" if entry["protected"] else "",
-            when(entry["updated_at"].isoformat()),
+            entry.name,
+            entry.version,
+            "yes" if entry.protected else "",
+            when(entry.updated_at),
         )
     console().print(grid)
 
@@ -109,20 +111,20 @@ def alias_history(
         announce(url, as_json=as_json)
         moves = make_client(url, token, reads=True).alias_history(name, alias)
     if as_json:
-        print_json([{**move, "moved_at": move["moved_at"].isoformat()} for move in moves])
+        print_json([{**asdict(move), "moved_at": iso(move.moved_at)} for move in moves])
         return
     grid = table("alias", "from", "to", "when (UTC)", "by")
     for move in moves:
         add_row(
             grid,
-            move["alias"],
-            move["from_version"] or "-",
-            move["to_version"] or "(removed)",
-            when(move["moved_at"].isoformat()),
-            move["moved_by"] or "-",
+            move.alias,
+            move.from_version or "-",
+            move.to_version or "(removed)",
+            when(move.moved_at),
+            move.moved_by or "-",
         )
     console().print(grid)
 
 
-def _json(entry: JsonObject) -> JsonObject:
-    return {**entry, "updated_at": entry["updated_at"].isoformat()}
+def _json(entry: Alias) -> JsonObject:
+    return {**asdict(entry), "updated_at": iso(entry.updated_at)}

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 from sdk.client import operations as ops
 from sdk.client.lineage import LineageGraph
 from sdk.client.records import (
+    Alias,
+    AliasMove,
     ArtifactSummary,
     ArtifactVersionRef,
     BatchResult,
@@ -29,7 +31,7 @@ from sdk.client.records import (
     outputs_of,
 )
 from sdk.client.transport import Transport, make_transport
-from sdk.client.views import Artifact, ArtifactVersion, Pipeline, PipelineRun, StepRun, parse_time
+from sdk.client.views import Artifact, ArtifactVersion, Pipeline, PipelineRun, StepRun
 from sdk.errors import (
     AliasConflictError,
     ArtifactVersionExistsError,
@@ -530,16 +532,16 @@ class Client:
         data = self.execute(ops.GET_VERSION_BY_ALIAS, {"name": name, "alias": alias})
         if data["artifactVersion"] is not None:
             return ArtifactVersion.from_graphql(data["artifactVersion"], self)
-        known = [entry["name"] for entry in self.list_aliases(name)]
+        known = [entry.name for entry in self.list_aliases(name)]
         listed = ", ".join(repr(a) for a in ["latest", *known])
         raise NotFoundError(f"artifact {name!r} has no alias {alias!r}; its aliases: {listed}")
 
-    def list_aliases(self, name: str) -> list[JsonObject]:
-        """The aliases of artifact `name`: name, version, protected, updated_at."""
+    def list_aliases(self, name: str) -> list[Alias]:
+        """The aliases of artifact `name`."""
         artifact = self.execute(ops.ARTIFACT_ALIASES, {"name": name})["artifact"]
         if artifact is None:
             raise self.unknown_artifact(name)
-        return [_alias(entry) for entry in artifact["aliases"]]
+        return [Alias.from_answer(entry) for entry in artifact["aliases"]]
 
     def set_alias(
         self,
@@ -549,7 +551,7 @@ class Client:
         *,
         protected: bool | None = None,
         force: bool = False,
-    ) -> JsonObject:
+    ) -> Alias:
         """Point `name@alias` at `version` (the latest when None), creating or moving it.
 
         It says which version it saw the alias at, so when another client moved it in between
@@ -560,7 +562,7 @@ class Client:
                 protected and `force` not given.
             NotFoundError: no such artifact or version.
         """
-        seen = {entry["name"]: entry["version"] for entry in self.list_aliases(name)}
+        seen = {entry.name: entry.version for entry in self.list_aliases(name)}
         variables = {
             "name": name,
             "alias": alias,
@@ -569,28 +571,20 @@ class Client:
             "force": force,
             "expectedVersion": seen.get(alias, ""),
         }
-        return _alias(self.execute(ops.SET_ARTIFACT_ALIAS, variables)["setArtifactAlias"])
+        data = self.execute(ops.SET_ARTIFACT_ALIAS, variables)["setArtifactAlias"]
+        return Alias.from_answer(data)
 
     def remove_alias(self, name: str, alias: str, *, force: bool = False) -> None:
         """Remove `name@alias` (the version stays); a protected one needs `force`."""
         variables = {"name": name, "alias": alias, "force": force, "expectedVersion": None}
         self.execute(ops.REMOVE_ARTIFACT_ALIAS, variables)
 
-    def alias_history(self, name: str, alias: str | None = None) -> list[JsonObject]:
+    def alias_history(self, name: str, alias: str | None = None) -> list[AliasMove]:
         """Every move of the artifact's aliases (of `alias` when given), oldest first."""
         artifact = self.execute(ops.ALIAS_HISTORY, {"name": name, "alias": alias})["artifact"]
         if artifact is None:
             raise self.unknown_artifact(name)
-        return [
-            {
-                "alias": move["alias"],
-                "from_version": (move["fromVersion"] or {}).get("version"),
-                "to_version": (move["toVersion"] or {}).get("version"),
-                "moved_at": parse_time(move["movedAt"]),
-                "moved_by": move["movedBy"],
-            }
-            for move in artifact["aliasHistory"]
-        ]
+        return [AliasMove.from_answer(move) for move in artifact["aliasHistory"]]
 
     def unknown_artifact(self, name: str, detail: str = "") -> NotFoundError:
         """`no artifact is named 'x'`, with the names of existing artifacts close to it."""
@@ -876,16 +870,6 @@ class Client:
         }
         data = self.execute(ops.LINEAGE_PATH, variables)["lineagePath"]
         return LineageGraph.from_pages([data], self)
-
-
-def _alias(entry: JsonObject) -> JsonObject:
-    return {
-        "name": entry["name"],
-        "version": entry["version"]["version"],
-        "version_id": entry["version"]["id"],
-        "protected": entry["protected"],
-        "updated_at": parse_time(entry["updatedAt"]),
-    }
 
 
 _active: ContextVar[Client | None] = ContextVar("lineageql_client", default=None)

@@ -225,6 +225,48 @@ class ArtifactSummary:
         )
 
 
+@dataclass(frozen=True)
+class Alias:
+    """`name@alias`: which version it points at, and whether moving it needs `force`."""
+
+    name: str
+    version: str
+    version_id: str
+    protected: bool
+    updated_at: datetime | None
+
+    @classmethod
+    def from_answer(cls, data: JsonObject) -> Alias:
+        return cls(
+            name=data["name"],
+            version=data["version"]["version"],
+            version_id=data["version"]["id"],
+            protected=bool(data["protected"]),
+            updated_at=parse_time(data["updatedAt"]),
+        )
+
+
+@dataclass(frozen=True)
+class AliasMove:
+    """One move of an alias: from a version to another (None: created, or removed)."""
+
+    alias: str
+    from_version: str | None
+    to_version: str | None
+    moved_at: datetime | None
+    moved_by: str | None
+
+    @classmethod
+    def from_answer(cls, data: JsonObject) -> AliasMove:
+        return cls(
+            alias=data["alias"],
+            from_version=(data["fromVersion"] or {}).get("version"),
+            to_version=(data["toVersion"] or {}).get("version"),
+            moved_at=parse_time(data["movedAt"]),
+            moved_by=data["movedBy"],
+        )
+
+
 def outputs_of(data: JsonObject, client: Client) -> dict[str, ArtifactVersion]:
     """A step run answer's `outputs { name artifactVersion }`, by output name."""
     return {

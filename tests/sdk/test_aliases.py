@@ -32,12 +32,12 @@ def three_models() -> Client:
 
 def test_name_at_alias_names_one_version_everywhere() -> None:
     client = three_models()
-    assert client.set_alias("model", "production", "2")["version"] == "2"
+    assert client.set_alias("model", "production", "2").version == "2"
     assert client.get_artifact_version("model@production").version == "2"
     assert load_artifact("model@production") == {"weights": 2}
     assert client.get_artifact_version("model@latest").version == "3"
     assert client.get_aliased_version("model", "production").load() == {"weights": 2}
-    assert [a["name"] for a in client.list_aliases("model")] == ["production"]
+    assert [a.name for a in client.list_aliases("model")] == ["production"]
     with pytest.raises(NotFoundError, match="no alias 'staging'.*'latest', 'production'"):
         client.get_artifact_version("model@staging")
     for refused in ("latest", "a@b", " padded"):
@@ -50,7 +50,7 @@ def test_every_move_is_recorded() -> None:
     client.set_alias("model", "production", "1")
     client.set_alias("model", "production", "3")
     client.remove_alias("model", "production")
-    moves = [(m["from_version"], m["to_version"]) for m in client.alias_history("model")]
+    moves = [(m.from_version, m.to_version) for m in client.alias_history("model")]
     assert moves == [(None, "1"), ("1", "3"), ("3", None)]
     with pytest.raises(NotFoundError):
         client.get_artifact_version("model@production")
@@ -106,7 +106,7 @@ def test_protected_aliases_move_only_with_force() -> None:
         client.set_alias("model", "production", "2")
     with pytest.raises(AliasConflictError, match="protected"):
         client.remove_alias("model", "production")
-    assert client.set_alias("model", "production", "2", force=True)["protected"] is True
+    assert client.set_alias("model", "production", "2", force=True).protected is True
     assert client.get_artifact_version("model@production").version == "2"
 
 
