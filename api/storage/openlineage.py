@@ -11,8 +11,10 @@ and applied once, an event for a run that has finished changes nothing.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -46,6 +48,11 @@ from api.storage.models import (
 
 EVENT_TYPES = {"START", "RUNNING", "COMPLETE", "FAIL", "ABORT", "OTHER"}
 FINISHING = {"COMPLETE": RunStatus.COMPLETED, "FAIL": RunStatus.FAILED, "ABORT": RunStatus.FAILED}
+# The spec versions whose RunEvent the shipped schema describes (`openlineage_run_event.json`):
+# every 1-x-x and 2-x-x (a minor or patch release adds optional fields only).
+SPEC_URL = re.compile(r"/spec/(\d+)-(\d+)-(\d+)/OpenLineage\.json(#.*)?$")
+SPEC_MAJORS = {"1", "2"}
+SPEC_SCHEMA_FILE = "openlineage_run_event.json"
 DATA_TYPE = "openlineage.dataset"
 MATERIALIZER = "openlineage"
 
@@ -102,7 +109,7 @@ def check_event(event: Any, index: int = 0) -> ReceivedEvent:
     namespace = _text(job.get("namespace"), "job.namespace", index)
     name = _text(job.get("name"), "job.name", index)
     producer = _text(event.get("producer"), "producer", index)
-    _text(event.get("schemaURL"), "schemaURL", index)
+    version = spec_version(_text(event.get("schemaURL"), "schemaURL", index), index)
     for key in ("inputs", "outputs"):
         datasets = event.get(key, [])
         if not isinstance(datasets, list):
@@ -113,6 +120,7 @@ def check_event(event: Any, index: int = 0) -> ReceivedEvent:
                 raise BadRequest(f"event {index}: {where} must be an object", field=where)
             _text(dataset.get("namespace"), f"{where}.namespace", index)
             _text(dataset.get("name"), f"{where}.name", index)
+    validate_spec(event, version, index)
     canonical = json.dumps(event, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return ReceivedEvent(
         event_type=event_type,
@@ -123,6 +131,62 @@ def check_event(event: Any, index: int = 0) -> ReceivedEvent:
         producer=producer,
         payload=event,
         digest=hashlib.sha256(canonical.encode()).hexdigest(),
+    )
+
+
+def spec_version(schema_url: str, index: int = 0) -> str:
+    """The spec version a `schemaURL` declares (`https://openlineage.io/spec/2-0-2/
+    OpenLineage.json#/$defs/RunEvent` → `2-0-2`), or BadRequest when it names none we know."""
+    match = SPEC_URL.search(schema_url)
+    if match is None:
+        raise BadRequest(
+            f"event {index}: schemaURL must name the OpenLineage spec version of the event "
+            f"(https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent), "
+            f"not {schema_url!r}",
+            field="schemaURL",
+        )
+    if match.group(1) not in SPEC_MAJORS:
+        raise BadRequest(
+            f"event {index}: OpenLineage spec {'-'.join(match.groups()[:3])} is not supported; "
+            f"send events of spec 1-x-x or 2-x-x",
+            field="schemaURL",
+        )
+    return "-".join(match.groups()[:3])
+
+
+@functools.cache
+def _spec_validator() -> Any:
+    """The validator of the shipped RunEvent schema (jsonschema, imported on first use)."""
+    from importlib import resources
+
+    import jsonschema
+
+    text = resources.files("api.storage").joinpath(SPEC_SCHEMA_FILE).read_text()
+    validator_class = jsonschema.Draft202012Validator
+    return validator_class(json.loads(text), format_checker=validator_class.FORMAT_CHECKER)
+
+
+def _where(path: Sequence[Any]) -> str:
+    """`run.facets.parent.run.runId`, `inputs[0].name`: where in the event an error is."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}" if text else str(part)
+    return text or "the event"
+
+
+def validate_spec(event: dict[str, Any], version: str, index: int = 0) -> None:
+    """BadRequest with the first error (jsonschema's best match) when the event is not a
+    RunEvent of the spec it declares, facets it names (parent, errorMessage, schema,
+    columnLineage) included."""
+    from jsonschema.exceptions import best_match
+
+    error = best_match(_spec_validator().iter_errors(event))
+    if error is None:
+        return
+    where = _where(list(error.absolute_path))
+    raise BadRequest(
+        f"event {index}: not a valid OpenLineage {version} RunEvent: {where}: {error.message}",
+        field=where,
     )
 
 

@@ -65,6 +65,13 @@ def receiver(tmp_path: Path, sqlite_template: Path) -> Iterator[Receiver]:
         live.stop()
 
 
+def facet(kind: str, **fields: Any) -> dict[str, Any]:
+    if kind == "ErrorMessageRunFacet":
+        fields.setdefault("programmingLanguage", "python")
+    url = f"https://openlineage.io/spec/facets/1-0-0/{kind}.json#/$defs/{kind}"
+    return {"_producer": PRODUCER, "_schemaURL": url, **fields}
+
+
 def event(
     event_type: str,
     run_id: str,
@@ -138,7 +145,7 @@ def test_out_of_order_fail_and_a_second_run(
     receiver: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     failed, second = str(uuid.uuid4()), str(uuid.uuid4())
-    facets = {"errorMessage": {"message": "disk full", "programmingLanguage": "python"}}
+    facets = {"errorMessage": facet("ErrorMessageRunFacet", message="disk full")}
     answer = receiver.post(
         [
             event("FAIL", failed, outputs=("clean/events",), run_facets=facets),
@@ -176,6 +183,43 @@ def test_out_of_order_fail_and_a_second_run(
         (
             {k: v for k, v in event("START", str(uuid.uuid4())).items() if k != "schemaURL"},
             "schemaURL",
+        ),
+        (
+            {**event("START", str(uuid.uuid4())), "schemaURL": "https://example.org/event"},
+            "schemaURL must name the OpenLineage spec version",
+        ),
+        (
+            {
+                **event("START", str(uuid.uuid4())),
+                "schemaURL": "https://openlineage.io/spec/3-0-0/OpenLineage.json",
+            },
+            "OpenLineage spec 3-0-0 is not supported",
+        ),
+        (
+            event("START", str(uuid.uuid4()), run_facets={"nominalTime": {"start": "x"}}),
+            "not a valid OpenLineage 2-0-2 RunEvent: run.facets.nominalTime: "
+            "'_producer' is a required property",
+        ),
+        (
+            event(
+                "START",
+                str(uuid.uuid4()),
+                run_facets={"parent": facet("ParentRunFacet", run={"runId": "7"}, job={})},
+            ),
+            "run.facets.parent.",
+        ),
+        (
+            {
+                **event("START", str(uuid.uuid4())),
+                "outputs": [
+                    {
+                        "namespace": "s3://lake",
+                        "name": "t",
+                        "facets": {"schema": facet("SchemaDatasetFacet", fields=[{"type": "x"}])},
+                    }
+                ],
+            },
+            "outputs[0].facets.schema.fields[0]: 'name' is a required property",
         ),
         ([], "no events"),
         ([event("START", str(uuid.uuid4())), 7], "event 1"),
@@ -299,7 +343,7 @@ def test_a_child_before_its_parent_and_a_retried_task(
 ) -> None:
     dag, first, retry = (str(uuid.uuid4()) for _ in range(3))
     child = parent_facet(dag)
-    failed = {**child, "errorMessage": {"message": "timeout", "programmingLanguage": "sql"}}
+    failed = {**child, "errorMessage": facet("ErrorMessageRunFacet", message="timeout")}
     answer = receiver.post(
         [
             event("FAIL", first, job="etl.load", run_facets=failed),
