@@ -1,7 +1,7 @@
 """The HTTP-level limits of a request: its body size and its number of batched operations.
 
 The document limits (tokens, depth, aliases) and the page and lineage limits are checked by the
-schema (`api.graphql.extensions.RequestLimits`, the resolvers), in-process as over HTTP."""
+schema (`api.graphql.extensions.RequestPipeline`, the resolvers), in-process as over HTTP."""
 
 from __future__ import annotations
 

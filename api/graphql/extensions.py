@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from graphql import (
+    ASTValidationRule,
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
@@ -23,16 +26,21 @@ from graphql import (
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
+    parse,
     validate,
 )
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from graphql.validation.rules import overlapping_fields_can_be_merged
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.schema import validate_document
 from strawberry.types.graphql import OperationType
 
 from api.auth import Principal, Scope, forbidden
 from api.errors import ApiError, BadRequest, BadUserInput, LimitExceeded
 from api.settings import Settings
+
+if TYPE_CHECKING:
+    from strawberry.types import ExecutionContext
 
 log = logging.getLogger("lineageql.api")
 
@@ -45,21 +53,16 @@ log = logging.getLogger("lineageql.api")
 OVERLAP_BUDGET = 10_000
 overlapping_fields_can_be_merged.MAX_COMPLEXITY_BUDGET = OVERLAP_BUDGET
 
+# What is worked out once per document text (its cost, its validation errors) is kept in
+# bounded LRU caches shared by every request of the process: at most this many texts each, of at
+# most this many characters (a longer text is worked out again at each request). The SDK sends
+# about 60 distinct documents of a few hundred characters.
+TEXT_CACHE_SIZE = 512
+TEXT_CACHE_MAX_CHARS = 64 * 1024
+
 VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
 PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
 INTERNAL = "INTERNAL_SERVER_ERROR"
-
-
-class ErrorCodes(SchemaExtension):
-    def on_operation(self) -> Iterator[None]:
-        yield
-        result = self.execution_context.result
-        if result is None or not result.errors:
-            return
-        context = self.execution_context.context
-        request_id = getattr(context, "request_id", None)
-        embedded = bool(getattr(context, "embedded", False))
-        result.errors = [convert_error(error, request_id, embedded) for error in result.errors]
 
 
 def convert_error(
@@ -132,6 +135,169 @@ def _with_extensions(error: GraphQLError, extensions: dict[str, Any]) -> GraphQL
     )
 
 
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class BoundedCache(Generic[K, V]):
+    """A least-recently-used cache of at most `maxsize` entries, safe to share between threads
+    (each embedded store runs its own event loop thread; a server worker one)."""
+
+    def __init__(self, maxsize: int) -> None:
+        self.maxsize = maxsize
+        self._entries: OrderedDict[K, V] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_or_compute(self, key: K, compute: Callable[[], V]) -> V:
+        with self._lock:
+            try:
+                value = self._entries[key]
+            except KeyError:
+                pass
+            else:
+                self._entries.move_to_end(key)
+                return value
+        value = compute()  # outside the lock: two threads may both compute a miss, same value
+        with self._lock:
+            self._entries[key] = value
+            if len(self._entries) > self.maxsize:
+                self._entries.popitem(last=False)
+        return value
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+def _cacheable(text: object) -> bool:
+    return isinstance(text, str) and len(text) <= TEXT_CACHE_MAX_CHARS
+
+
+# Document text -> its cost. The cost depends on the text alone (a text parses to one
+# document whatever the settings); the verdict, the cost against the request's limits, is
+# worked out at each request, so a store or server with other limits never reuses one.
+_COSTS: BoundedCache[str, DocumentCost] = BoundedCache(TEXT_CACHE_SIZE)
+
+# (document text, parse options) -> the document.
+_DOCUMENTS: BoundedCache[tuple[Any, ...], DocumentNode] = BoundedCache(TEXT_CACHE_SIZE)
+
+# (document text, schema, validation rules) -> the validation errors.
+_VALIDATIONS: BoundedCache[tuple[Any, ...], tuple[GraphQLError, ...]] = BoundedCache(
+    TEXT_CACHE_SIZE
+)
+
+
+def cached_document_cost(text: str | None, document: DocumentNode) -> DocumentCost:
+    """`document_cost(document)`, computed once per text (`document` is `text` parsed)."""
+    if not _cacheable(text):
+        return document_cost(document)
+    assert text is not None
+    return _COSTS.get_or_compute(text, lambda: document_cost(document))
+
+
+def cached_parse(text: str, parse_options: dict[str, Any]) -> DocumentNode:
+    """`text` parsed with `parse_options` (the token limit), once per text and options. A
+    syntax error is raised again at each request (errors are not cached)."""
+    if not _cacheable(text):
+        return parse(text, **parse_options)
+    key = (text, *sorted(parse_options.items()))
+    return _DOCUMENTS.get_or_compute(key, lambda: parse(text, **parse_options))
+
+
+def cached_validation(
+    text: str | None,
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    rules: tuple[type[ASTValidationRule], ...],
+) -> list[GraphQLError]:
+    """`validate_document(schema, document, rules)` (Strawberry's: the rules given and
+    Strawberry's own two), once per document text, schema and rules; `document` is `text`
+    parsed. Every rule runs on a miss, custom ones included: they are part of the key."""
+    if not _cacheable(text):
+        return validate_document(schema, document, rules)
+    key = (text, schema, rules)
+    return list(
+        _VALIDATIONS.get_or_compute(key, lambda: tuple(validate_document(schema, document, rules)))
+    )
+
+
+class RequestPipeline(SchemaExtension):
+    """Everything the schema does around executing a request, in one extension (Strawberry
+    builds every extension's hooks again at each phase of each request: one extension costs
+    a fraction of five):
+
+    - parsing and validation, cached by the document's text (`cached_parse`,
+      `cached_validation`). Strawberry's ParserCache keys by the text too, but its
+      ValidationCache keys by the parsed document, which graphql-core hashes by walking every
+      node of it at every request;
+    - the document limits of the context's settings, all checked before the document is
+      validated (validation, and graphql-core's overlapping-fields rule in particular, costs
+      more than linear time in the fields a document selects): tokens, while parsing (the
+      parser stops counting at the maximum); right after parsing, the document's cost
+      (`document_cost`, once per text: fields selected once fragments are expanded, aliases,
+      query depth) against the limits (at every request: other settings, other verdicts), and
+      which operation to run (a document with several needs `operationName`); after
+      validation, introspection where it is disabled;
+    - the operation's scope: mutations need `write` (`check_scope`);
+    - error codes: domain errors keep their message and get `extensions.code`, unexpected ones
+      are logged and masked (`convert_error`).
+    """
+
+    def on_operation(self) -> Iterator[None]:
+        context = self.execution_context
+        settings = _settings(context.context)
+        if settings is not None:
+            context.parse_options["max_tokens"] = settings.max_tokens
+        yield
+        result = context.result
+        if result is None or not result.errors:
+            return
+        request_id = getattr(context.context, "request_id", None)
+        embedded = bool(getattr(context.context, "embedded", False))
+        result.errors = [convert_error(error, request_id, embedded) for error in result.errors]
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        if context.graphql_document is None and context.query:
+            options = cast(dict[str, Any], context.parse_options)
+            context.graphql_document = cached_parse(context.query, options)
+        yield
+        # Raised, not stored: the validation hook would replace stored errors. Strawberry
+        # turns an error raised here into the operation's only error.
+        document = context.graphql_document
+        if document is None:
+            return
+        # The name the request gave; `operation_name` defaults to the first operation's.
+        name = getattr(context, "_provided_operation_name", context.operation_name)
+        operation_error = select_operation_error(document, name)
+        if operation_error is not None:
+            raise operation_error
+        settings = _settings(context.context)
+        if settings is not None:
+            check_json_value(context.variables or {}, settings.max_json_depth, "variables")
+            errors = cost_limit_errors(cached_document_cost(context.query, document), settings)
+            if errors:
+                raise errors[0]
+
+    def on_validate(self) -> Iterator[None]:
+        # All before the yield: Strawberry reads the errors before the after-yield part runs.
+        context = self.execution_context
+        document = context.graphql_document
+        assert document is not None
+        schema = context.schema._schema
+        errors = cached_validation(context.query, schema, document, context.validation_rules)
+        settings = _settings(context.context)
+        if not errors and settings is not None and not settings.introspection:
+            errors = introspection_errors(schema, document, context.query)
+        if not errors:
+            errors = check_scope(context)
+        context.pre_execution_errors = errors
+        yield
+
+
 REQUIRED_SCOPE: dict[OperationType, Scope] = {
     OperationType.QUERY: "read",
     OperationType.MUTATION: "write",
@@ -139,94 +305,25 @@ REQUIRED_SCOPE: dict[OperationType, Scope] = {
 }
 
 
-class OperationScope(SchemaExtension):
+def check_scope(execution_context: ExecutionContext) -> list[GraphQLError]:
     """Refuse an operation the request's token may not run: mutations need `write`.
 
     The principal is the context's `principal`: set by the HTTP server, absent in-process
     (whoever runs the schema in-process holds the database anyway). A refusal also sets
     HTTP 403 when the context has the HTTP `response`."""
-
-    def on_validate(self) -> Iterator[None]:
-        # Before the yield: Strawberry reads the errors before the hooks' after-yield parts
-        # run. ValidationCache, earlier in the list, has validated the document by now.
-        self._check()
-        yield
-
-    def _check(self) -> None:
-        context = self.execution_context.context
-        principal: Principal | None = getattr(context, "principal", None)
-        if principal is None or self.execution_context.pre_execution_errors:
-            return
-        operation = self.execution_context.operation_type
-        scope = REQUIRED_SCOPE[operation]
-        if principal.allows(scope):
-            return
-        error = forbidden(principal, scope, f"a {operation.value}")
-        self.execution_context.pre_execution_errors = [
-            GraphQLError(error.message, original_error=error, extensions=error.extensions)
-        ]
-        response = getattr(context, "response", None)
-        if response is not None:
-            response.status_code = 403
-
-
-class RequestLimits(SchemaExtension):
-    """The document limits of the context's settings, all checked before the document is
-    validated (validation, and graphql-core's overlapping-fields rule in particular, costs more
-    than linear time in the fields a document selects):
-
-    - tokens, while parsing (the parser stops counting at the maximum);
-    - right after parsing, in one pass over the document that costs each fragment once
-      (`document_cost`): fields selected once fragments are expanded, aliases, query depth;
-      and which operation to run (a document with several needs `operationName`);
-    - after validation, introspection where it is disabled.
-    """
-
-    def on_operation(self) -> Iterator[None]:
-        settings = _settings(self.execution_context.context)
-        if settings is not None:
-            self.execution_context.parse_options["max_tokens"] = settings.max_tokens
-        yield
-
-    def on_parse(self) -> Iterator[None]:
-        yield
-        # Raised, not stored: the validation hooks that follow would replace stored errors.
-        # Strawberry turns an error raised here into the operation's only error.
-        document = self.execution_context.graphql_document
-        if document is None:
-            return
-        # The name the request gave; `operation_name` defaults to the first operation's.
-        name = getattr(
-            self.execution_context,
-            "_provided_operation_name",
-            self.execution_context.operation_name,
-        )
-        operation_error = select_operation_error(document, name)
-        if operation_error is not None:
-            raise operation_error
-        settings = _settings(self.execution_context.context)
-        if settings is not None:
-            check_json_value(
-                self.execution_context.variables or {}, settings.max_json_depth, "variables"
-            )
-            errors = cost_limit_errors(document_cost(document), settings)
-            if errors:
-                raise errors[0]
-
-    def on_validate(self) -> Iterator[None]:
-        # Before the yield, as in OperationScope; after ValidationCache in the list.
-        settings = _settings(self.execution_context.context)
-        document = self.execution_context.graphql_document
-        if (
-            settings is not None
-            and not settings.introspection
-            and document is not None
-            and not self.execution_context.pre_execution_errors
-        ):
-            errors = introspection_errors(self.execution_context.schema._schema, document)
-            if errors:
-                self.execution_context.pre_execution_errors = errors
-        yield
+    context = execution_context.context
+    principal: Principal | None = getattr(context, "principal", None)
+    if principal is None:
+        return []
+    operation = execution_context.operation_type
+    scope = REQUIRED_SCOPE[operation]
+    if principal.allows(scope):
+        return []
+    error = forbidden(principal, scope, f"a {operation.value}")
+    response = getattr(context, "response", None)
+    if response is not None:
+        response.status_code = 403
+    return [GraphQLError(error.message, original_error=error, extensions=error.extensions)]
 
 
 def _settings(context: object) -> Settings | None:
@@ -419,8 +516,17 @@ def document_limit_errors(
     return introspection_errors(schema, document)
 
 
-def introspection_errors(schema: GraphQLSchema, document: DocumentNode) -> list[GraphQLError]:
-    errors = validate(schema, document, [NoSchemaIntrospectionCustomRule])
+def introspection_errors(
+    schema: GraphQLSchema, document: DocumentNode, text: str | None = None
+) -> list[GraphQLError]:
+    """Validation errors for the introspection fields of `document` (`text` parsed, when
+    given: the check then runs once per text)."""
+    rules = (NoSchemaIntrospectionCustomRule,)
+    if _cacheable(text):
+        key = (text, schema, rules)
+        errors = _VALIDATIONS.get_or_compute(key, lambda: tuple(validate(schema, document, rules)))
+    else:
+        errors = tuple(validate(schema, document, rules))
     return [
         GraphQLError(
             f"{error.message} Introspection is disabled on this server "

@@ -7,19 +7,12 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionResult
 
 from api.errors import ApiError
 from api.graphql.execution import FastListExecutionContext
-from api.graphql.extensions import (
-    INTERNAL,
-    ErrorCodes,
-    OperationScope,
-    RequestLimits,
-    convert_error,
-)
+from api.graphql.extensions import INTERNAL, RequestPipeline, convert_error
 from api.graphql.inputs import AWARE_DATETIME, BIG_INT, BigInt
 from api.graphql.mutation import Mutation
 from api.graphql.query import Query
@@ -30,8 +23,8 @@ BATCH_CEILING = 2**31 - 1
 class Schema(strawberry.Schema):
     async def execute(self, *args: Any, **kwargs: Any) -> ExecutionResult:
         """Every error gets a code and unexpected ones are masked, also those raised before
-        the operation's extensions run (a syntax error is raised inside ParserCache's own hook,
-        the parser's token limit too) or by an extension."""
+        the operation's extensions run (a syntax error is raised inside RequestPipeline's parsing
+        hook, the parser's token limit too) or by an extension."""
         result = await super().execute(*args, **kwargs)
         if result.errors:
             context = kwargs.get("context_value")
@@ -58,9 +51,8 @@ class Schema(strawberry.Schema):
 schema = Schema(
     query=Query,
     mutation=Mutation,
-    # RequestLimits and OperationScope must follow ValidationCache: they check a document
-    # that it has validated, and refuse it before it runs.
-    extensions=[ErrorCodes, ParserCache, ValidationCache, RequestLimits, OperationScope],
+    # Error codes, parsing and validation cached by text, request limits, operation scope.
+    extensions=[RequestPipeline],
     config=StrawberryConfig(
         # DateTime arguments (asOf) must name their time zone; BigInt is a size in bytes.
         scalar_map={BigInt: BIG_INT, datetime: AWARE_DATETIME},
