@@ -30,6 +30,7 @@ class Receiver:
     live: LiveServer
     read: str
     write: str
+    store: Path  # its artifact store
 
     @property
     def lineage_url(self) -> str:
@@ -60,7 +61,7 @@ def receiver(tmp_path: Path, sqlite_template: Path) -> Iterator[Receiver]:
     env = base_env(home, root / "metadata.db", root / "store")
     live = LiveServer(env, root / "server.log", args=["--host", "0.0.0.0"])
     try:
-        yield Receiver(live, read, write)
+        yield Receiver(live, read, write, root / "store")
     finally:
         live.stop()
 
