@@ -8,6 +8,7 @@ from typing import Annotated
 import strawberry
 
 from api.errors import BadUserInput
+from api.graphql.compare import ArtifactVersionComparison, resolve_comparison
 from api.graphql.context import Info
 from api.graphql.inputs import (
     ArtifactFilter,
@@ -97,6 +98,16 @@ class Query:
         stmt = artifact_store.versions_stmt(filter.to_query() if filter else None)
         keys = [models.ArtifactVersion.created_at, models.ArtifactVersion.id]
         return await connection(info, stmt, keys, ArtifactVersion.from_model, first, after)
+
+    @strawberry.field(
+        description="What differs from version `a` to version `b` (by id; versions of "
+        "different artifacts may be compared): content, metadata, DataFrame schema or array "
+        "shape, and the inputs of the step runs that produced them."
+    )
+    async def compare_artifact_versions(
+        self, info: Info, a: strawberry.ID, b: strawberry.ID
+    ) -> ArtifactVersionComparison:
+        return await resolve_comparison(info, a, b)
 
     @strawberry.field
     async def pipeline(self, info: Info, name: str) -> Pipeline | None:
