@@ -13,12 +13,14 @@ to a real `lineageql serve` (`receiver`, a store of its own):
 from __future__ import annotations
 
 import socket
+import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Annotated, Any
 
 import pytest
 
-from sdk import Client, pipeline, step
+from sdk import Client, ExternalArtifact, pipeline, register_artifact, step
 from tests.api.test_openlineage_ingest import Receiver, receiver  # noqa: F401
 from tests.sdk.test_openlineage import CLIENT_MISSING, ol_env  # noqa: F401
 
@@ -136,3 +138,273 @@ def test_round_trip_lineage_matches_the_emitting_store(
     assert received_run.status == "COMPLETED"
     assert set(received_run.steps) == set(run.steps)
     assert {s.id for s in received_run.steps.values()} == {s.id for s in run.steps.values()}
+
+
+SPARK = "https://github.com/OpenLineage/OpenLineage/tree/1.54.0/integration/spark"
+DBT = "https://github.com/OpenLineage/OpenLineage/tree/1.54.0/integration/dbt"
+
+
+class Producer:
+    """Events of one tool, built with the official client's classes and sent through its HTTP
+    transport (its default retries and timeouts) to the server."""
+
+    def __init__(self, receiver: Receiver, producer: str) -> None:  # noqa: F811
+        from openlineage.client import OpenLineageClient
+        from openlineage.client.transport.http import HttpConfig, HttpTransport
+
+        config = HttpConfig.from_dict(
+            {
+                "url": f"http://127.0.0.1:{receiver.live.port}",
+                "endpoint": "api/v1/lineage",
+                "auth": {"type": "api_key", "apiKey": receiver.write},
+                "compression": "gzip",
+            }
+        )
+        self.client = OpenLineageClient(transport=HttpTransport(config))
+        self.producer = producer
+        self.sent = 0
+
+    def emit(
+        self,
+        event_type: str,
+        run_id: str,
+        job: tuple[str, str],
+        *,
+        parent: tuple[str, str, str] | None = None,
+        inputs: list[Any] | tuple[Any, ...] = (),
+        outputs: list[Any] | tuple[Any, ...] = (),
+        time: str,
+        job_facets: dict[str, Any] | None = None,
+    ) -> None:
+        from openlineage.client.event_v2 import Job, Run, RunEvent, RunState
+        from openlineage.client.facet_v2 import parent_run
+
+        facets: dict[str, Any] = {}
+        if parent is not None:
+            parent_id, namespace, name = parent
+            facets["parent"] = parent_run.ParentRunFacet(
+                run=parent_run.Run(runId=parent_id),
+                job=parent_run.Job(namespace=namespace, name=name),
+                root=parent_run.Root(
+                    run=parent_run.RootRun(runId=parent_id),
+                    job=parent_run.RootJob(namespace=namespace, name=name),
+                ),
+            )
+        self.client.emit(
+            RunEvent(
+                eventType=RunState[event_type],
+                eventTime=time,
+                run=Run(runId=run_id, facets=facets),
+                job=Job(namespace=job[0], name=job[1], facets=job_facets or {}),
+                inputs=list(inputs),
+                outputs=list(outputs),
+                producer=self.producer,
+            )
+        )
+        self.sent += 1
+
+
+def columns(*fields: tuple[str, str]) -> Any:
+    from openlineage.client.facet_v2 import schema_dataset
+
+    return schema_dataset.SchemaDatasetFacet(
+        fields=[schema_dataset.SchemaDatasetFacetFields(name=n, type=t) for n, t in fields]
+    )
+
+
+def spark_job(spark: Producer) -> None:
+    """A Spark application whose one action joins two raw tables on S3 into a staging table,
+    as the Spark integration reports it: the application's run, the action's run (its parent
+    facet naming the application), schema facets on every dataset and a column-lineage facet
+    on the output."""
+    from openlineage.client.event_v2 import InputDataset, OutputDataset
+    from openlineage.client.facet_v2 import column_lineage_dataset as cl
+    from openlineage.client.facet_v2 import job_type_job
+
+    app, action = str(uuid.uuid4()), str(uuid.uuid4())
+    job = ("spark", "orders_etl")
+    action_job = (
+        "spark",
+        "orders_etl.execute_insert_into_hadoop_fs_relation_command.staging_orders",
+    )
+    orders = InputDataset(
+        "s3://lake",
+        "raw/orders",
+        facets={
+            "schema": columns(("order_id", "long"), ("customer_id", "long"), ("amount", "double"))
+        },
+    )
+    customers = InputDataset(
+        "s3://lake",
+        "raw/customers",
+        facets={"schema": columns(("customer_id", "long"), ("country", "string"))},
+    )
+
+    def source(table: str, field: str) -> Any:
+        return cl.InputField(namespace="s3://lake", name=f"raw/{table}", field=field)
+
+    lineage = cl.ColumnLineageDatasetFacet(
+        fields={
+            "order_id": cl.Fields(inputFields=[source("orders", "order_id")]),
+            "amount": cl.Fields(inputFields=[source("orders", "amount")]),
+            "country": cl.Fields(
+                inputFields=[source("customers", "country"), source("customers", "customer_id")]
+            ),
+        }
+    )
+    staging = OutputDataset(
+        "s3://lake",
+        "staging/orders_enriched",
+        facets={
+            "schema": columns(("order_id", "long"), ("amount", "double"), ("country", "string")),
+            "columnLineage": lineage,
+        },
+    )
+    kind = {"jobType": job_type_job.JobTypeJobFacet("BATCH", "SPARK", "APPLICATION")}
+    spark.emit("START", app, job, time="2026-11-30T01:00:00Z", job_facets=kind)
+    parent = (app, *job)
+    read = [orders, customers]
+    spark.emit("START", action, action_job, parent=parent, inputs=read, time="2026-11-30T01:00:05Z")
+    spark.emit(
+        "RUNNING", action, action_job, parent=parent, inputs=read, time="2026-11-30T01:01:00Z"
+    )
+    spark.emit(
+        "COMPLETE",
+        action,
+        action_job,
+        parent=parent,
+        inputs=read,
+        outputs=[staging],
+        time="2026-11-30T01:02:00Z",
+    )
+    spark.emit("COMPLETE", app, job, time="2026-11-30T01:02:01Z")
+
+
+def dbt_run(dbt: Producer, export: Path) -> str:
+    """`dbt-ol run` of a duckdb project: the run's events, then per model a START and a COMPLETE
+    whose parent facet names the run; the last model is materialized `external` as a Parquet
+    file (`export`). Answers the run's id."""
+    from openlineage.client.event_v2 import InputDataset, OutputDataset
+    from openlineage.client.facet_v2 import sql_job
+
+    run = str(uuid.uuid4())
+    job = ("dbt", "dbt-run-shop")
+    warehouse = "duckdb://warehouse.duckdb"
+    models = [
+        (
+            "shop.main.stg_orders",
+            InputDataset("s3://lake", "staging/orders_enriched"),
+            OutputDataset(warehouse, "shop.main.stg_orders"),
+        ),
+        (
+            "shop.main.fct_orders",
+            InputDataset(warehouse, "shop.main.stg_orders"),
+            OutputDataset(warehouse, "shop.main.fct_orders"),
+        ),
+        (
+            "shop.main.customer_features",
+            InputDataset(warehouse, "shop.main.fct_orders"),
+            OutputDataset(
+                "file",
+                str(export),
+                facets={"schema": columns(("country", "VARCHAR"), ("revenue", "DOUBLE"))},
+            ),
+        ),
+    ]
+    dbt.emit("START", run, job, time="2026-11-30T02:00:00Z")
+    for minute, (model, source, target) in enumerate(models, start=1):
+        model_run = str(uuid.uuid4())
+        sql = {"sql": sql_job.SQLJobFacet(query=f"select * from {source.name}")}
+        common: dict[str, Any] = {"parent": (run, *job), "inputs": [source]}
+        when = f"2026-11-30T02:0{minute}"
+        dbt.emit("START", model_run, ("dbt", model), time=f"{when}:00Z", job_facets=sql, **common)
+        dbt.emit(
+            "COMPLETE",
+            model_run,
+            ("dbt", model),
+            outputs=[target],
+            time=f"{when}:30Z",
+            job_facets=sql,
+            **common,
+        )
+    dbt.emit("COMPLETE", run, job, time="2026-11-30T02:05:00Z")
+    return run
+
+
+@step
+def train(features: Path) -> Annotated[dict[str, float], "churn_model"]:
+    return {"weight": float(len(features.read_bytes()))}
+
+
+@pipeline(name="churn_training", enable_cache=False)
+def churn_training() -> None:
+    train(ExternalArtifact(name="customer_features"))
+
+
+PATH_QUERY = """
+query($from: ID!, $to: ID!) {
+  lineagePath(from: $from, to: $to) {
+    nodes {
+      __typename
+      ... on ArtifactVersion { id name version source }
+      ... on StepRun { id name run { pipeline { name } } }
+    }
+    edges { source target kind }
+  }
+}
+"""
+
+
+def test_spark_and_dbt_events_reach_a_lineageql_model(
+    ol_env: None,  # noqa: F811
+    receiver: Receiver,  # noqa: F811
+    server_client: Client,
+) -> None:
+    spark = Producer(receiver, SPARK)
+    spark_job(spark)
+    # dbt writes its last model into the store, where it is registered as LineageQL data;
+    # dbt-ol sends the run's events after the run.
+    export = receiver.store / "dbt" / "customer_features.parquet"
+    export.parent.mkdir(parents=True)
+    export.write_bytes(b"PAR1 not really parquet PAR1")
+    features = register_artifact(str(export), "customer_features")
+    dbt = Producer(receiver, DBT)
+    dbt_run(dbt, export)
+    assert (spark.sent, dbt.sent) == (5, 8)
+
+    run = churn_training()
+    model = run.steps["train"].outputs["churn_model"]
+    raw_orders = server_client.get_artifact_version("s3://lake/raw/orders")
+    answer = server_client.graphql(PATH_QUERY, {"from": raw_orders.id, "to": model.id})
+    graph = answer["lineagePath"]
+    names = [(n["__typename"], n["name"]) for n in graph["nodes"]]
+    assert ("ArtifactVersion", "s3://lake/raw/orders") in names
+    assert ("ArtifactVersion", "churn_model") in names
+    assert ("ArtifactVersion", "customer_features") in names
+    steps = {
+        n["name"]: n["run"]["pipeline"]["name"]
+        for n in graph["nodes"]
+        if n["__typename"] == "StepRun"
+    }
+    assert steps == {
+        "execute_insert_into_hadoop_fs_relation_command.staging_orders": "spark/orders_etl",
+        "shop.main.stg_orders": "dbt/dbt-run-shop",
+        "shop.main.fct_orders": "dbt/dbt-run-shop",
+        "shop.main.customer_features": "dbt/dbt-run-shop",
+        "train": "churn_training",
+    }
+    # The registered file joined dbt's output: one version, now produced by the dbt model.
+    joined = server_client.get_artifact_version("customer_features")
+    assert joined.id == features.id and joined.source == "REGISTERED"
+    assert joined.producer is not None and joined.producer.name == "shop.main.customer_features"
+    # The facets are kept with the versions.
+    staging = server_client.get_artifact_version("s3://lake/staging/orders_enriched")
+    facets = staging.metadata["openlineage"]["facets"]
+    assert [f["name"] for f in facets["schema"]["fields"]] == ["order_id", "amount", "country"]
+    assert set(facets["columnLineage"]["fields"]) == {"order_id", "amount", "country"}
+    # Everything upstream of the model, in one query: both Spark inputs among it.
+    nodes, _ = shape(server_client.graphql(LINEAGE, {"id": model.id}))
+    assert {
+        ("ArtifactVersion", f"s3://lake/raw/{t}", "1") for t in ("orders", "customers")
+    } <= nodes
+    assert len(nodes) == 12  # 7 versions, 5 step runs (the Spark action, 3 dbt models, train)
