@@ -369,6 +369,9 @@ async def _apply(session: AsyncSession, event: ReceivedEvent, store_uri: str) ->
     parent = parent_of(event)
     job_pipeline = validate_name(f"{event.job_namespace}/{event.job_name}", "job name")
     step = await session.get(StepRun, event.run_id)
+    if step is not None and "openlineage" not in (step.parameters or {}):
+        # This store's own step run (a store receiving its own events): never touched.
+        raise BadUserInput(f"run {event.run_id} is a step run of this store's own pipelines")
     holder: PipelineRun | None = None
     if step is None:
         own = await session.get(PipelineRun, event.run_id)

@@ -395,9 +395,23 @@ def test_a_dataset_at_a_stored_versions_location_joins_it(
         answer = server.http.post("/api/v1/lineage", json=body)
         assert answer.status_code == 201, answer.text
         assert answer.json()["events"][0]["applied"] is True
+        # An event naming one of the store's own step runs (its own events, sent back to it)
+        # is stored, and changes nothing.
+        own = event(
+            "START",
+            made.producer_id,
+            job="native_features.features",
+            inputs=("elsewhere",),
+            run_facets=parent_facet(str(uuid.uuid4()), "native_features"),
+        )
+        answer = server.http.post("/api/v1/lineage", json=own)
+        [result] = answer.json()["events"]
+        assert (result["stored"], result["applied"]) == (True, False)
+        assert "a step run of this store's own pipelines" in result["error"]
     finally:
         server.stop()
     client = Client()
+    assert client.get_step_run(made.producer_id).inputs == {}
     step_run = client.get_pipeline_run(run_id).steps["score"]
     [read] = step_run.inputs.values()
     assert (read.id, read.name, read.source) == (made.id, "features", "STEP_OUTPUT")
