@@ -25,10 +25,17 @@ from sdk.types import JsonObject
 
 if TYPE_CHECKING:
     from rich.table import Table
+    from rich.text import Text
 
     from sdk.artifacts.verify import VersionCheck
     from sdk.client.client import Client
-from sdk.client.records import ArtifactSummary
+from sdk.client.records import (
+    ArrayDiff,
+    ArtifactSummary,
+    DataFrameDiff,
+    ProducerRef,
+    VersionDiff,
+)
 
 LimitOption = Annotated[int, typer.Option(min=1, help="Show at most this many rows.")]
 AddTagsOption = Annotated[
@@ -404,3 +411,181 @@ def _verify_summary(counts: dict[str, int], level: str) -> str:
     return f"checked {checked} version{'s' if checked != 1 else ''} ({how}): " + (
         ", ".join(parts) + tail
     )
+
+
+@app.command("diff")
+def diff(
+    a: Annotated[
+        str,
+        typer.Argument(
+            metavar="A", help="NAME:VERSION, NAME@ALIAS, NAME (its latest) or a version id."
+        ),
+    ],
+    b: Annotated[str, typer.Argument(metavar="B", help="The version to compare A with, as A.")],
+    as_json: JsonOption = False,
+    url: UrlOption = None,
+    token: TokenOption = None,
+) -> None:
+    """What differs from version A to version B: content, metadata, DataFrame schema and row
+    count, array shape and dtype, and the inputs of the step runs that produced them."""
+    with cli_errors():
+        announce(url, as_json=as_json)
+        client = make_client(url, token, reads=True)
+        found = client.diff(a, b)
+    if as_json:
+        print_json(found.to_dict())
+        return
+    for part in _diff_parts(found):
+        console().print(part)
+
+
+def _diff_parts(found: VersionDiff) -> list[Table | Text]:
+    """The tables of `artifacts diff`, in order: overview, metadata, schema or shape,
+    lineage; each present only when it has something to say."""
+    from rich.text import Text
+
+    a, b = f"{found.a.name}:{found.a.version}", f"{found.b.name}:{found.b.version}"
+    verdict = {True: "equal", False: "different", None: "unknown (no hash recorded)"}
+    parts: list[Table | Text] = [
+        Text.assemble(
+            (a, "bold"), " -> ", (b, "bold"), f"   content: {verdict[found.content.equal]}"
+        )
+    ]
+    overview = table("", a, b)
+    add_row(
+        overview, "content hash", *(_short(h) for h in (found.content.hash_a, found.content.hash_b))
+    )
+    add_row(overview, "size", _size(found.content.size_bytes_a), _size(found.content.size_bytes_b))
+    for label, change in (("data type", found.data_type), ("materializer", found.materializer)):
+        if change is not None:
+            add_row(overview, label, change.before, change.after)
+    producers = (found.producer_a, found.producer_b)
+    add_row(overview, "produced by", *(_producer(p) for p in producers))
+    parts.append(overview)
+    covered: set[str] = set()
+    if found.data_frame is not None:
+        covered |= {"dtypes", "rows", "columns"}
+        parts += _frame_parts(found.data_frame)
+    if found.array is not None:
+        covered |= {"shape", "dtype"}
+        parts.append(_array_table(found.array))
+    changes = [c for c in found.metadata if c.key not in covered]
+    if changes:
+        grid = table("metadata", "change", a, b)
+        for key in changes:
+            add_row(grid, key.key, key.change.lower(), _value(key.before), _value(key.after))
+        parts.append(grid)
+    parts += _lineage_parts(found)
+    if found.identical:
+        parts.append(Text("No differences."))
+    return parts
+
+
+def _frame_parts(frame: DataFrameDiff) -> list[Table | Text]:
+    from rich.text import Text
+
+    rows = f"rows: {_number(frame.rows_before)} -> {_number(frame.rows_after)}"
+    if frame.row_delta:
+        rows += f" ({frame.row_delta:+,})"
+    columns = f"columns: {frame.column_count_before} -> {frame.column_count_after}"
+    parts: list[Table | Text] = [Text(f"{rows}; {columns}")]
+    if frame.schema_equal:
+        parts.append(Text("schema: same columns and dtypes"))
+        return parts
+    grid = table("column", "change", "dtype before", "dtype after")
+    for column in frame.columns_added:
+        add_row(grid, column.name, "added", "-", column.dtype)
+    for column in frame.columns_removed:
+        add_row(grid, column.name, "removed", column.dtype, "-")
+    for change in frame.dtype_changes:
+        add_row(grid, change.name, "dtype changed", change.before, change.after)
+    parts.append(grid)
+    return parts
+
+
+def _array_table(array: ArrayDiff) -> Table:
+    def shape(value: tuple[int, ...] | None) -> str:
+        return "-" if value is None else " x ".join(str(n) for n in value) or "scalar"
+
+    grid = table("array", "before", "after", "change")
+    add_row(
+        grid,
+        "shape",
+        shape(array.shape_before),
+        shape(array.shape_after),
+        _flag(array.shape_changed),
+    )
+    add_row(
+        grid,
+        "dtype",
+        array.dtype_before or "-",
+        array.dtype_after or "-",
+        _flag(array.dtype_changed),
+    )
+    add_row(
+        grid,
+        "elements",
+        _number(array.size_before),
+        _number(array.size_after),
+        _flag(array.size_before != array.size_after),
+    )
+    return grid
+
+
+def _lineage_parts(found: VersionDiff) -> list[Table | Text]:
+    from rich.text import Text
+
+    lineage = found.lineage
+    parts: list[Table | Text] = []
+    if lineage.same_producer:
+        parts.append(Text("lineage: one step run produced both"))
+        return parts
+    if lineage.inputs:
+        grid = table("input", "change", "a's producer took", "b's producer took")
+        for change in lineage.inputs:
+            add_row(
+                grid,
+                change.name,
+                change.change.lower(),
+                str(change.before or "-"),
+                str(change.after or "-"),
+            )
+        parts.append(grid)
+    if lineage.parameters:
+        grid = table("parameter", "change", "before", "after")
+        for key in lineage.parameters:
+            add_row(grid, key.key, key.change.lower(), _value(key.before), _value(key.after))
+        parts.append(grid)
+    notes = []
+    if lineage.unchanged_inputs:
+        notes.append("unchanged inputs: " + ", ".join(lineage.unchanged_inputs))
+    elif not lineage.inputs and (found.producer_a or found.producer_b):
+        notes.append("inputs: none differ")
+    if lineage.code_changed:
+        notes.append("the step's code changed")
+    parts += [Text(note) for note in notes]
+    return parts
+
+
+def _short(content_hash: str | None) -> str:
+    return "-" if content_hash is None else content_hash[:16]
+
+
+def _producer(producer: ProducerRef | None) -> str:
+    return "- (saved)" if producer is None else f"{producer.name} ({producer.run_name})"
+
+
+def _number(value: int | None) -> str:
+    return "-" if value is None else f"{value:,}"
+
+
+def _flag(changed: bool) -> str:
+    return "changed" if changed else ""
+
+
+def _value(value: object, width: int = 60) -> str:
+    """A JSON value on one line, cut at `width` characters."""
+    import json
+
+    text = json.dumps(value, default=str) if value is not None else "-"
+    return text if len(text) <= width else text[: width - 1] + "…"

@@ -27,6 +27,7 @@ from sdk.client.records import (
     StartedStep,
     StepOutput,
     StepStart,
+    VersionDiff,
     VersionInput,
     outputs_of,
 )
@@ -56,6 +57,7 @@ PAGE = 200
 SIMILAR_NAMES_SCANNED = 1000  # artifact names searched for near misses of an unknown name
 CANDIDATES_SHOWN = 10  # runs an ambiguous id prefix lists
 _ID_PREFIX = re.compile(r"^[0-9A-Fa-f-]+$")
+_VERSION_SEPARATOR = re.compile(r"(?<!:):(?!:)")  # name:version; `::` belongs to default names
 LINEAGE_PAGE = 2000  # nodes per lineage request; lowered to the server's maximum if smaller
 DIRECTIONS = ("UPSTREAM", "DOWNSTREAM", "BOTH")
 NODE_KINDS = ("ARTIFACT_VERSION", "STEP_RUN")
@@ -513,6 +515,40 @@ class Client:
         if found is None:
             raise self._missing_version(name_or_id, wanted)
         return found
+
+    def diff(self, a: IdLike | ArtifactVersion, b: IdLike | ArtifactVersion) -> VersionDiff:
+        """What differs from version `a` to version `b`: content (hash and size), data type
+        and materializer, metadata keys added/removed/changed, a DataFrame's schema and row
+        count or an array's shape and dtype, and the inputs and parameters of the step runs
+        that produced them. Versions of different artifacts may be compared.
+
+        Each side is an `ArtifactVersion`, an id (a `uuid.UUID` or its string), or a string
+        `name:version`, `name@alias` or `name` (its latest version), found as by
+        `get_artifact_version`.
+
+        Raises:
+            NotFoundError: no such version, artifact, alias or id.
+        """
+
+        def version_id(side: IdLike | ArtifactVersion) -> str:
+            if isinstance(side, ArtifactVersion):
+                return side.id
+            text = id_text(side, "a version to compare")
+            if isinstance(side, uuid.UUID) or _is_uuid(text):
+                return str(uuid.UUID(text))  # an unknown id: NOT_FOUND naming it, from the API
+            colons = [m.start() for m in _VERSION_SEPARATOR.finditer(text)]
+            name, version = (text[: colons[-1]], text[colons[-1] + 1 :]) if colons else ("", "")
+            if name and version:  # name:version (the `::` of a default name is no separator)
+                found = self.find_artifact_version(name=name, version=version)
+                if found is not None:
+                    return found.id
+                if self.find_artifact_version(name=text) is None:  # nor a name with a colon
+                    return self.get_artifact_version(name, version).id  # its NotFoundError
+            return self.get_artifact_version(text).id
+
+        variables = {"a": version_id(a), "b": version_id(b)}
+        data = self.execute(ops.COMPARE_VERSIONS, variables)["compareArtifactVersions"]
+        return VersionDiff.from_answer(data, self)
 
     def find_artifact_version(
         self, *, id: str | None = None, name: str | None = None, version: str | None = None

@@ -449,3 +449,39 @@ mutation DeleteArtifactVersion($id: ID!) {
   }
 }
 """
+
+
+COMPARE_VERSIONS = (
+    """
+query CompareArtifactVersions($a: ID!, $b: ID!) {
+  compareArtifactVersions(a: $a, b: $b) {
+    a { ...VersionFields }
+    b { ...VersionFields }
+    sameArtifact
+    content { equal hashA hashB sizeBytesA sizeBytesB sizeBytesDelta }
+    dataType { before after }
+    materializer { before after }
+    metadata { key change before after }
+    dataFrame {
+      rowsBefore rowsAfter rowDelta columnCountBefore columnCountAfter schemaEqual
+      columnsAdded { name dtype }
+      columnsRemoved { name dtype }
+      dtypeChanges { name before after }
+    }
+    array {
+      shapeBefore shapeAfter dtypeBefore dtypeAfter sizeBefore sizeAfter shapeChanged dtypeChanged
+    }
+    producerA { ...ProducerFields }
+    producerB { ...ProducerFields }
+    lineage {
+      sameProducer sameStep codeChanged unchangedInputs
+      inputs { name change before { id name version } after { id name version } }
+      parameters { key change before after }
+    }
+  }
+}
+
+fragment ProducerFields on StepRun { id name status run { id name } }
+"""
+    + VERSION_FIELDS
+)

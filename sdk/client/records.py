@@ -4,7 +4,7 @@ variables and read back from answers here and nowhere else."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -265,6 +265,289 @@ class AliasMove:
             moved_at=parse_time(data["movedAt"]),
             moved_by=data["movedBy"],
         )
+
+
+@dataclass(frozen=True)
+class VersionLabel:
+    """A version named by id and `name:version`."""
+
+    id: str
+    name: str
+    version: str
+
+    def __str__(self) -> str:
+        return f"{self.name}:{self.version}"
+
+    @classmethod
+    def from_answer(cls, data: JsonObject | None) -> VersionLabel | None:
+        if data is None:
+            return None
+        return cls(id=data["id"], name=data["name"], version=data["version"])
+
+
+@dataclass(frozen=True)
+class KeyChange:
+    """A key (of metadata or parameters) whose value differs: `change` is "ADDED" (only b has
+    it), "REMOVED" (only a has it) or "CHANGED"; `before` is a's value, `after` b's."""
+
+    key: str
+    change: str
+    before: Any
+    after: Any
+
+    @classmethod
+    def from_answer(cls, data: JsonObject) -> KeyChange:
+        return cls(data["key"], data["change"], data["before"], data["after"])
+
+
+@dataclass(frozen=True)
+class TextChange:
+    before: str
+    after: str
+
+    @classmethod
+    def from_answer(cls, data: JsonObject | None) -> TextChange | None:
+        return None if data is None else cls(data["before"], data["after"])
+
+
+@dataclass(frozen=True)
+class ContentDiff:
+    """Whether the data is the same: `equal` is None when a hash is missing and the sizes do
+    not tell."""
+
+    equal: bool | None
+    hash_a: str | None
+    hash_b: str | None
+    size_bytes_a: int | None
+    size_bytes_b: int | None
+    size_bytes_delta: int | None
+
+    @classmethod
+    def from_answer(cls, data: JsonObject) -> ContentDiff:
+        return cls(
+            equal=data["equal"],
+            hash_a=data["hashA"],
+            hash_b=data["hashB"],
+            size_bytes_a=data["sizeBytesA"],
+            size_bytes_b=data["sizeBytesB"],
+            size_bytes_delta=data["sizeBytesDelta"],
+        )
+
+
+@dataclass(frozen=True)
+class DataFrameColumn:
+    name: str
+    dtype: str
+
+
+@dataclass(frozen=True)
+class DtypeChange:
+    """A column both DataFrames have, with another dtype."""
+
+    name: str
+    before: str
+    after: str
+
+
+@dataclass(frozen=True)
+class DataFrameDiff:
+    """Schema and row-count differences of two DataFrames (or Series), from their metadata."""
+
+    rows_before: int | None
+    rows_after: int | None
+    row_delta: int | None
+    column_count_before: int
+    column_count_after: int
+    columns_added: tuple[DataFrameColumn, ...]
+    columns_removed: tuple[DataFrameColumn, ...]
+    dtype_changes: tuple[DtypeChange, ...]
+    schema_equal: bool
+
+    @classmethod
+    def from_answer(cls, data: JsonObject | None) -> DataFrameDiff | None:
+        if data is None:
+            return None
+        return cls(
+            rows_before=data["rowsBefore"],
+            rows_after=data["rowsAfter"],
+            row_delta=data["rowDelta"],
+            column_count_before=data["columnCountBefore"],
+            column_count_after=data["columnCountAfter"],
+            columns_added=tuple(
+                DataFrameColumn(c["name"], c["dtype"]) for c in data["columnsAdded"]
+            ),
+            columns_removed=tuple(
+                DataFrameColumn(c["name"], c["dtype"]) for c in data["columnsRemoved"]
+            ),
+            dtype_changes=tuple(
+                DtypeChange(c["name"], c["before"], c["after"]) for c in data["dtypeChanges"]
+            ),
+            schema_equal=bool(data["schemaEqual"]),
+        )
+
+
+def _shape(value: list[int] | None) -> tuple[int, ...] | None:
+    return None if value is None else tuple(value)
+
+
+@dataclass(frozen=True)
+class ArrayDiff:
+    """Shape and dtype of two arrays, from their metadata (None on a side without it)."""
+
+    shape_before: tuple[int, ...] | None
+    shape_after: tuple[int, ...] | None
+    dtype_before: str | None
+    dtype_after: str | None
+    size_before: int | None  # elements
+    size_after: int | None
+    shape_changed: bool
+    dtype_changed: bool
+
+    @classmethod
+    def from_answer(cls, data: JsonObject | None) -> ArrayDiff | None:
+        if data is None:
+            return None
+        return cls(
+            shape_before=_shape(data["shapeBefore"]),
+            shape_after=_shape(data["shapeAfter"]),
+            dtype_before=data["dtypeBefore"],
+            dtype_after=data["dtypeAfter"],
+            size_before=data["sizeBefore"],
+            size_after=data["sizeAfter"],
+            shape_changed=bool(data["shapeChanged"]),
+            dtype_changed=bool(data["dtypeChanged"]),
+        )
+
+
+@dataclass(frozen=True)
+class ProducerRef:
+    """The step run that produced a version, and its pipeline run."""
+
+    id: str
+    name: str
+    status: str
+    run_id: str
+    run_name: str
+
+    @classmethod
+    def from_answer(cls, data: JsonObject | None) -> ProducerRef | None:
+        if data is None:
+            return None
+        run = data["run"]
+        return cls(data["id"], data["name"], data["status"], run["id"], run["name"])
+
+
+@dataclass(frozen=True)
+class InputChange:
+    """An input (by name) the two producers took from different versions, or that only one
+    had: `change` is "ADDED", "REMOVED" or "CHANGED"."""
+
+    name: str
+    change: str
+    before: VersionLabel | None  # what a's producer took
+    after: VersionLabel | None  # what b's producer took
+
+    @classmethod
+    def from_answer(cls, data: JsonObject) -> InputChange:
+        return cls(
+            name=data["name"],
+            change=data["change"],
+            before=VersionLabel.from_answer(data["before"]),
+            after=VersionLabel.from_answer(data["after"]),
+        )
+
+
+@dataclass(frozen=True)
+class LineageDiff:
+    """How the producers of two versions differ: their inputs and parameters."""
+
+    inputs: tuple[InputChange, ...]
+    unchanged_inputs: tuple[str, ...]
+    parameters: tuple[KeyChange, ...]
+    same_producer: bool
+    same_step: bool
+    code_changed: bool | None
+
+    @classmethod
+    def from_answer(cls, data: JsonObject) -> LineageDiff:
+        return cls(
+            inputs=tuple(InputChange.from_answer(i) for i in data["inputs"]),
+            unchanged_inputs=tuple(data["unchangedInputs"]),
+            parameters=tuple(KeyChange.from_answer(p) for p in data["parameters"]),
+            same_producer=bool(data["sameProducer"]),
+            same_step=bool(data["sameStep"]),
+            code_changed=data["codeChanged"],
+        )
+
+
+@dataclass(frozen=True)
+class VersionDiff:
+    """What differs from version `a` to version `b` (`Client().diff(a, b)`): in each change,
+    `before` is a's value and `after` is b's."""
+
+    a: ArtifactVersion
+    b: ArtifactVersion
+    same_artifact: bool
+    content: ContentDiff
+    data_type: TextChange | None  # None when the same
+    materializer: TextChange | None
+    metadata: tuple[KeyChange, ...]
+    data_frame: DataFrameDiff | None  # when either is a DataFrame (has `dtypes` metadata)
+    array: ArrayDiff | None  # when either is an array (has `shape` metadata)
+    producer_a: ProducerRef | None
+    producer_b: ProducerRef | None
+    lineage: LineageDiff
+
+    @property
+    def content_equal(self) -> bool | None:
+        return self.content.equal
+
+    @property
+    def identical(self) -> bool:
+        """Same content, type, materializer, metadata and producers' inputs and parameters."""
+        return (
+            self.content.equal is True
+            and self.data_type is None
+            and self.materializer is None
+            and not self.metadata
+            and not self.lineage.inputs
+            and not self.lineage.parameters
+        )
+
+    @classmethod
+    def from_answer(cls, data: JsonObject, client: Client) -> VersionDiff:
+        return cls(
+            a=ArtifactVersion.from_graphql(data["a"], client),
+            b=ArtifactVersion.from_graphql(data["b"], client),
+            same_artifact=bool(data["sameArtifact"]),
+            content=ContentDiff.from_answer(data["content"]),
+            data_type=TextChange.from_answer(data["dataType"]),
+            materializer=TextChange.from_answer(data["materializer"]),
+            metadata=tuple(KeyChange.from_answer(m) for m in data["metadata"]),
+            data_frame=DataFrameDiff.from_answer(data["dataFrame"]),
+            array=ArrayDiff.from_answer(data["array"]),
+            producer_a=ProducerRef.from_answer(data["producerA"]),
+            producer_b=ProducerRef.from_answer(data["producerB"]),
+            lineage=LineageDiff.from_answer(data["lineage"]),
+        )
+
+    def to_dict(self) -> JsonObject:
+        """Plain JSON values (what `lineageql artifacts diff --json` prints): the two
+        versions as `{id, name, version}`, every other field as named here."""
+        plain = {
+            f.name: asdict(getattr(self, f.name))
+            if is_dataclass(getattr(self, f.name))
+            else getattr(self, f.name)
+            for f in fields(self)
+            if f.name not in ("a", "b", "metadata")
+        }
+        return {
+            "a": asdict(VersionLabel(self.a.id, self.a.name, self.a.version)),
+            "b": asdict(VersionLabel(self.b.id, self.b.name, self.b.version)),
+            **plain,
+            "metadata": [asdict(change) for change in self.metadata],
+            "identical": self.identical,
+        }
 
 
 def outputs_of(data: JsonObject, client: Client) -> dict[str, ArtifactVersion]:
