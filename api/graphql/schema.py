@@ -11,7 +11,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionResult
 
 from api.errors import ApiError
-from api.graphql.execution import FastListExecutionContext
+from api.graphql.execution import FastListExecutionContext, install_lean_resolvers
 from api.graphql.extensions import INTERNAL, RequestPipeline, convert_error
 from api.graphql.inputs import AWARE_DATETIME, BIG_INT, BigInt
 from api.graphql.mutation import Mutation
@@ -62,6 +62,11 @@ schema = Schema(
     # Lists of plain objects (lineage nodes and edges, steps, ...) completed in one loop.
     execution_context_class=FastListExecutionContext,
 )
+
+
+# Fields without arguments, extensions or permissions call their resolver (or read their
+# attribute) directly, rather than through Strawberry's general wrapper.
+install_lean_resolvers(schema)
 
 
 def print_sdl() -> str:
