@@ -15,7 +15,7 @@ either way; only the time differs (see tests/api/test_fast_lists.py and bench/RE
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass
 from typing import Any, cast
 
 from graphql import (
@@ -28,8 +28,19 @@ from graphql import (
     Undefined,
     is_abstract_type,
 )
+from strawberry.relay.types import GlobalID
+from strawberry.scalars import is_scalar
 from strawberry.schema.schema import Schema, StrawberryGraphQLCoreExecutionContext
+from strawberry.types.base import (
+    StrawberryList,
+    StrawberryMaybe,
+    StrawberryOptional,
+    has_object_definition,
+)
+from strawberry.types.enum import StrawberryEnumDefinition, has_enum_definition
 from strawberry.types.field import StrawberryField
+from strawberry.types.lazy_type import LazyType
+from strawberry.types.unset import UNSET
 
 TYPENAME = "__typename"
 
@@ -241,10 +252,31 @@ def _split(object_type: GraphQLObjectType, grouped: dict[str, Any]) -> _Split | 
     return _Split(_Plan(origin, tuple(plain)), rest, tuple(grouped))
 
 
+# (object type, response key, field node) -> the plain field, or None: the same for every
+# request of a document (ParserCache hands each its same nodes). Ids are checked against the
+# objects kept with them; the memo is emptied when it grows past its bound.
+_PLAIN_FIELDS: dict[tuple[int, str, int], tuple[Any, Any, _Field | None]] = {}
+PLAIN_FIELDS_BOUND = 20_000
+
+
 def _plain_field(object_type: GraphQLObjectType, response_key: str, details: Any) -> _Field | None:
-    node = details[0].node
     if any(detail.defer_usage is not None for detail in details):
         return None
+    node = details[0].node
+    key = (id(object_type), response_key, id(node))
+    known = _PLAIN_FIELDS.get(key)
+    if known is not None and known[0] is object_type and known[1] is node:
+        return known[2]
+    field = _find_plain_field(object_type, response_key, node)
+    if len(_PLAIN_FIELDS) >= PLAIN_FIELDS_BOUND:
+        _PLAIN_FIELDS.clear()
+    _PLAIN_FIELDS[key] = (object_type, node, field)
+    return field
+
+
+def _find_plain_field(
+    object_type: GraphQLObjectType, response_key: str, node: Any
+) -> _Field | None:
     name = node.name.value
     if name == TYPENAME:
         return _Field(response_key, None, None, True, object_type.name)
@@ -279,18 +311,22 @@ def _merge(order: Sequence[str], plain: dict[str, Any], rest: dict[str, Any]) ->
 
 
 def install_lean_resolvers(schema: Schema) -> int:
-    """Give fields without arguments, field extensions or permissions a resolver that calls
-    theirs directly; returns how many fields got one.
+    """Give fields without field extensions or permissions a resolver that calls theirs
+    directly; returns how many fields got one.
 
     Strawberry resolves every field with a resolver function through a general wrapper: an
-    `Info`, argument conversion (`get_arguments`, even with no arguments), the field
-    extensions' chain built by `reduce`, then the function (about 5 µs a field here); and a
-    field without one through `StrawberryField.get_result` and its default resolver. For
-    fields where all of that does nothing but call the function with the source and an `Info`
-    (or read the attribute), this resolver does just that: the same function, the same
-    arguments, the same result or exception. Fields with arguments, extensions, permission
-    classes, a root or parent parameter, or exception handlers on the schema keep
-    Strawberry's resolver."""
+    `Info`, argument conversion (`get_arguments`: even with no arguments; with an input
+    object, its types and names resolved again at every request, 65-80 µs for the SDK's
+    step mutations), the field extensions' chain built by `reduce`, then the function (about
+    5 µs a field without arguments); and a field without one through
+    `StrawberryField.get_result` and its default resolver. For fields where all of that does
+    nothing but convert the arguments and call the function with the source and an `Info`
+    (or read the attribute), this resolver does just that, with the arguments' converters
+    built once (`input_converter`, which converts as Strawberry's `convert_argument` does):
+    the same function, the same arguments, the same result or exception. Fields with
+    extensions, permission classes, a root or parent parameter, an argument type the
+    converter does not handle (`Maybe`, `GlobalID`, custom `from_input`), or exception
+    handlers on the schema keep Strawberry's resolver."""
     if getattr(schema.schema_converter, "_exception_handler_specs", True):
         return 0  # handlers can turn a field's exception into a value: not a plain call
     info_class = schema.config.info_class
@@ -300,29 +336,25 @@ def install_lean_resolvers(schema: Schema) -> int:
             continue
         for field_def in graphql_type.fields.values():
             field = field_def.extensions.get("strawberry-definition")
-            if (
-                not isinstance(field, StrawberryField)
-                or field.extensions
-                or field.arguments
-                or field.is_subscription
-                or field_def.args
-            ):
+            if not isinstance(field, StrawberryField) or field.extensions or field.is_subscription:
                 continue
-            lean = _lean_resolver(field, info_class)
+            lean = _lean_resolver(schema, field, info_class)
             if lean is not None:
                 field_def.resolve = lean
                 installed += 1
     return installed
 
 
-def _lean_resolver(field: StrawberryField, info_class: type[Any]) -> Callable[..., Any] | None:
+def _lean_resolver(
+    schema: Schema, field: StrawberryField, info_class: type[Any]
+) -> Callable[..., Any] | None:
     resolver = field.base_resolver
     if resolver is None:
         if field.default_resolver is not getattr or not field.python_name:
             return None
         name = field.python_name
 
-        def attribute(source: Any, info: GraphQLResolveInfo[Any], **_: Any) -> Any:
+        def attribute(source: Any, info: GraphQLResolveInfo[Any], /, **_: Any) -> Any:
             return getattr(source, name)
 
         attribute._is_default = True  # type: ignore[attr-defined]  # a plain attribute
@@ -335,15 +367,129 @@ def _lean_resolver(field: StrawberryField, info_class: type[Any]) -> Callable[..
     ):
         return None
     function = resolver.wrapped_func
+    arguments: list[tuple[str, str, Callable[[Any], Any]]] = []
+    for argument in field.arguments:
+        convert = input_converter(argument.type, schema)
+        if convert is None or argument.python_name is None:
+            return None
+        graphql_name = schema.config.name_converter.from_argument(argument)
+        arguments.append((graphql_name, argument.python_name, convert))
+    if arguments:
+        info_name = resolver.info_parameter.name if resolver.info_parameter else None
+
+        def call_with_arguments(source: Any, info: GraphQLResolveInfo[Any], /, **raw: Any) -> Any:
+            kwargs = {
+                python_name: convert(raw[graphql_name])
+                for graphql_name, python_name, convert in arguments
+                if graphql_name in raw
+            }
+            if info_name is not None:
+                kwargs[info_name] = info_class(_raw_info=info, _field=field)
+            return function(source, **kwargs)
+
+        return call_with_arguments
     if resolver.info_parameter is None:
 
-        def call(source: Any, info: GraphQLResolveInfo[Any], **_: Any) -> Any:
+        def call(source: Any, info: GraphQLResolveInfo[Any], /, **_: Any) -> Any:
             return function(source)
 
         return call
     info_name = resolver.info_parameter.name
 
-    def call_with_info(source: Any, info: GraphQLResolveInfo[Any], **_: Any) -> Any:
+    def call_with_info(source: Any, info: GraphQLResolveInfo[Any], /, **_: Any) -> Any:
         return function(source, **{info_name: info_class(_raw_info=info, _field=field)})
 
     return call_with_info
+
+
+def input_converter(type_: Any, schema: Schema) -> Callable[[Any], Any] | None:
+    """What Strawberry's `convert_argument` does to a value of `type_` (already coerced by
+    graphql-core), as a function built once: types, names and defaults resolved here rather
+    than at every value. None for a type it does not handle (`Maybe`, `GlobalID`, an input
+    with its own `from_input`, anything unknown): such an argument keeps Strawberry's
+    conversion."""
+    try:
+        return _converter(type_, schema)
+    except _Unsupported:
+        return None
+
+
+class _Unsupported(Exception):
+    pass
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _converter(type_: Any, schema: Schema) -> Callable[[Any], Any]:
+    registry = schema.schema_converter.scalar_registry
+    if isinstance(type_, StrawberryMaybe) or type_ is GlobalID:
+        raise _Unsupported
+    if isinstance(type_, StrawberryOptional):  # Strawberry converts the inner type
+        return _converter(type_.of_type, schema)
+    if isinstance(type_, LazyType):
+        return _converter(type_.resolve_type(), schema)
+    convert: Callable[[Any], Any]
+    if isinstance(type_, StrawberryList):
+        item = type_.of_type
+        leaf = item.of_type if isinstance(item, StrawberryOptional) else item
+        if _is_leaf(leaf, registry) and leaf is not GlobalID:
+            convert = list  # a copy: graphql-core shares default values between requests
+        else:
+            convert_item = _converter(item, schema)
+
+            def convert(value: Any) -> Any:
+                return [convert_item(x) for x in value]
+
+    elif _is_leaf(type_, registry):
+        convert = _identity
+    elif has_enum_definition(type_):
+        convert = _identity  # its definition is a leaf
+    elif has_object_definition(type_):
+        convert = _input_object_converter(type_, schema)
+    else:
+        raise _Unsupported
+
+    def checked(value: Any) -> Any:
+        if value is None or value is UNSET:
+            return value
+        return convert(value)
+
+    return checked
+
+
+def _is_leaf(type_: Any, registry: Any) -> bool:
+    if isinstance(type_, LazyType):
+        return _is_leaf(type_.resolve_type(), registry)
+    return bool(is_scalar(type_, registry)) or isinstance(type_, StrawberryEnumDefinition)
+
+
+def _input_object_converter(type_: Any, schema: Schema) -> Callable[[Any], Any]:
+    definition = type_.__strawberry_definition__
+    if definition.from_input is not None:
+        raise _Unsupported
+    defaults: dict[str, Any] = {}
+    if definition.is_input:
+        defaults = {
+            field.python_name: None
+            for field in definition.fields
+            if field.default_value is MISSING and field.default_factory is MISSING
+        }
+    fields = [
+        (
+            schema.config.name_converter.from_field(field),
+            field.python_name,
+            _converter(field.resolve_type(type_definition=definition), schema),
+        )
+        for field in definition.fields
+    ]
+
+    def convert(value: Any) -> Any:
+        kwargs = dict(defaults)
+        for graphql_name, python_name, convert_field in fields:
+            if graphql_name in value:
+                kwargs[python_name] = convert_field(value[graphql_name])
+        return type_(**kwargs)
+
+    return convert
