@@ -16,9 +16,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, func, literal, select, true
+from sqlalchemy import ColumnElement, Row, String, and_, bindparam, func, literal, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.errors import BadUserInput, NotFound
@@ -153,22 +154,60 @@ def _before(column: Any, as_of: datetime | None) -> ColumnElement[bool]:
     return true() if as_of is None else column <= as_of
 
 
+# The walk's statements are built once per shape (kind of start, `as_of` given or not, the
+# database's dialect) with bound parameters (`start`, `depth`, `as_of`, `ids`), rather than at
+# every call: building them (select, CTE, joins, column collections) cost more than running
+# them on SQLite. The SQL is the same.
+
+
+def _dialect(session: AsyncSession) -> str:
+    assert session.bind is not None
+    return session.bind.dialect.name
+
+
+def _among_ids(dialect: str, column: Any) -> ColumnElement[bool]:
+    """`column IN :ids`, as `_among` builds it, the ids bound at execution."""
+    values = bindparam("ids", type_=JSONType)
+    if dialect == "postgresql":
+        unpacked = func.jsonb_array_elements_text(values).table_valued("value")
+    else:
+        unpacked = func.json_each(values).table_valued("value")
+    among: ColumnElement[bool] = column.in_(select(unpacked.c.value))
+    return among
+
+
+def _dated(column: Any, dated: bool) -> ColumnElement[bool]:
+    """`_before(column, :as_of)`, the time bound at execution."""
+    return column <= bindparam("as_of") if dated else true()
+
+
+def _as_of(as_of: datetime | None) -> dict[str, Any]:
+    return {} if as_of is None else {"as_of": as_of}
+
+
+@cache
+def _start_statements(dated: bool) -> tuple[Any, Any]:
+    version = select(ArtifactVersion.id).where(
+        ArtifactVersion.id == bindparam("id"), _dated(ArtifactVersion.created_at, dated)
+    )
+    step = select(StepRun.id).where(
+        StepRun.id == bindparam("id"), _dated(StepRun.started_at, dated)
+    )
+    return version, step
+
+
 async def resolve_start(session: AsyncSession, node_id: str, as_of: datetime | None) -> NodeKind:
     """Whether `node_id` is an artifact version or a step run; NOT_FOUND if neither."""
     if not _looks_like_id(node_id):
         raise BadUserInput(
             f"{node_id!r} is not an id: pass the UUID of an artifact version or a step run"
         )
-    version = await session.scalar(
-        select(ArtifactVersion.id).where(
-            ArtifactVersion.id == node_id, _before(ArtifactVersion.created_at, as_of)
-        )
-    )
+    version_stmt, step_stmt = _start_statements(as_of is not None)
+    params = {"id": node_id, **_as_of(as_of)}
+    version = await session.scalar(version_stmt, params)
     if version is not None:
         return NodeKind.ARTIFACT_VERSION
-    step = await session.scalar(
-        select(StepRun.id).where(StepRun.id == node_id, _before(StepRun.started_at, as_of))
-    )
+    step = await session.scalar(step_stmt, params)
     if step is not None:
         return NodeKind.STEP_RUN
     when = "" if as_of is None else f" as of {as_of.isoformat()}"
@@ -203,25 +242,33 @@ def _recursive(anchor: Any, expand: Any) -> Any:
     return cte.union(expand(cte))
 
 
-async def _walk_up(session: AsyncSession, query: LineageQuery, kind: NodeKind) -> Walk:
-    as_of, depth = query.as_of, query.depth
+def _anchor(kind: NodeKind, edge: type[StepInput | StepOutput], dated: bool) -> Any:
+    """The walk's start: the version itself (hop 0), or the step's inputs or outputs (hop 1)."""
     if kind == NodeKind.ARTIFACT_VERSION:
-        anchor = select(literal(query.start).label("vid"), literal(0).label("hop"))
-    else:
-        anchor = select(StepInput.artifact_version_id.label("vid"), literal(1).label("hop")).where(
-            StepInput.step_run_id == query.start, _before(StepInput.created_at, as_of)
-        )
+        return select(bindparam("start", type_=String).label("vid"), literal(0).label("hop"))
+    return select(edge.artifact_version_id.label("vid"), literal(1).label("hop")).where(
+        edge.step_run_id == bindparam("start"), _dated(edge.created_at, dated)
+    )
 
+
+@cache
+def _walk_up_statement(kind: NodeKind, dated: bool) -> Any:
     def expand(walk_cte: Any) -> Any:
         return (
             select(StepInput.artifact_version_id, walk_cte.c.hop + 1)
             .select_from(walk_cte)
             .join(ArtifactVersion, ArtifactVersion.id == walk_cte.c.vid)
             .join(StepInput, StepInput.step_run_id == ArtifactVersion.producer_step_run_id)
-            .where(walk_cte.c.hop < depth, _before(StepInput.created_at, as_of))
+            .where(walk_cte.c.hop < bindparam("depth"), _dated(StepInput.created_at, dated))
         )
 
-    rows = await _visited(session, _recursive(anchor, expand), as_of)
+    return _visited_statement(_recursive(_anchor(kind, StepInput, dated), expand), dated)
+
+
+async def _walk_up(session: AsyncSession, query: LineageQuery, kind: NodeKind) -> Walk:
+    as_of, depth = query.as_of, query.depth
+    statement = _walk_up_statement(kind, as_of is not None)
+    rows = await _visited(session, statement, query)
     result = Walk()
     producers: dict[str, int] = {}
     for vid, hop, producer, output in rows:
@@ -241,12 +288,9 @@ async def _walk_up(session: AsyncSession, query: LineageQuery, kind: NodeKind) -
     return result
 
 
-async def _visited(
-    session: AsyncSession, cte: Any, as_of: datetime | None
-) -> list[tuple[str, int, str | None, str | None]]:
-    """(version, smallest hop, producer, output name) of every version the walk reached."""
+def _visited_statement(cte: Any, dated: bool) -> Any:
     walked = select(cte.c.vid, func.min(cte.c.hop).label("hop")).group_by(cte.c.vid).subquery()
-    rows = await session.execute(
+    return (
         select(walked.c.vid, walked.c.hop, ArtifactVersion.producer_step_run_id, StepOutput.name)
         .join(ArtifactVersion, ArtifactVersion.id == walked.c.vid)
         .outerjoin(
@@ -256,20 +300,21 @@ async def _visited(
                 StepOutput.artifact_version_id == ArtifactVersion.id,
             ),
         )
-        .where(_before(ArtifactVersion.created_at, as_of))
+        .where(_dated(ArtifactVersion.created_at, dated))
     )
+
+
+async def _visited(
+    session: AsyncSession, statement: Any, query: LineageQuery
+) -> list[tuple[str, int, str | None, str | None]]:
+    """(version, smallest hop, producer, output name) of every version the walk reached."""
+    params = {"start": query.start, "depth": query.depth, **_as_of(query.as_of)}
+    rows = await session.execute(statement, params)
     return [(vid, int(hop), producer, name) for vid, hop, producer, name in rows]
 
 
-async def _walk_down(session: AsyncSession, query: LineageQuery, kind: NodeKind) -> Walk:
-    as_of, depth = query.as_of, query.depth
-    if kind == NodeKind.ARTIFACT_VERSION:
-        anchor = select(literal(query.start).label("vid"), literal(0).label("hop"))
-    else:
-        anchor = select(StepOutput.artifact_version_id.label("vid"), literal(1).label("hop")).where(
-            StepOutput.step_run_id == query.start, _before(StepOutput.created_at, as_of)
-        )
-
+@cache
+def _walk_down_statement(kind: NodeKind, dated: bool) -> Any:
     def expand(walk_cte: Any) -> Any:
         return (
             select(ArtifactVersion.id, walk_cte.c.hop + 1)
@@ -277,13 +322,19 @@ async def _walk_down(session: AsyncSession, query: LineageQuery, kind: NodeKind)
             .join(StepInput, StepInput.artifact_version_id == walk_cte.c.vid)
             .join(ArtifactVersion, ArtifactVersion.producer_step_run_id == StepInput.step_run_id)
             .where(
-                walk_cte.c.hop < depth,
-                _before(StepInput.created_at, as_of),
-                _before(ArtifactVersion.created_at, as_of),
+                walk_cte.c.hop < bindparam("depth"),
+                _dated(StepInput.created_at, dated),
+                _dated(ArtifactVersion.created_at, dated),
             )
         )
 
-    rows = await _visited(session, _recursive(anchor, expand), as_of)
+    return _visited_statement(_recursive(_anchor(kind, StepOutput, dated), expand), dated)
+
+
+async def _walk_down(session: AsyncSession, query: LineageQuery, kind: NodeKind) -> Walk:
+    as_of, depth = query.as_of, query.depth
+    statement = _walk_down_statement(kind, as_of is not None)
+    rows = await _visited(session, statement, query)
     result = Walk()
     inner: list[str] = []
     frontier: list[str] = []
@@ -301,14 +352,20 @@ async def _walk_down(session: AsyncSession, query: LineageQuery, kind: NodeKind)
     return result
 
 
+@cache
+def _consumed_edges_statement(dialect: str, by_step: bool, dated: bool) -> Any:
+    """The CONSUMED edges of the steps (`by_step`) or of the versions in `:ids`."""
+    owner = StepInput.step_run_id if by_step else StepInput.artifact_version_id
+    return select(StepInput.artifact_version_id, StepInput.step_run_id, StepInput.name).where(
+        _among_ids(dialect, owner), _dated(StepInput.created_at, dated)
+    )
+
+
 async def _consumed_edges_of_steps(
     session: AsyncSession, result: Walk, steps: Sequence[str], as_of: datetime | None
 ) -> None:
-    rows = await session.execute(
-        select(StepInput.artifact_version_id, StepInput.step_run_id, StepInput.name).where(
-            _among(session, StepInput.step_run_id, steps), _before(StepInput.created_at, as_of)
-        )
-    )
+    statement = _consumed_edges_statement(_dialect(session), True, as_of is not None)
+    rows = await session.execute(statement, {"ids": list(steps), **_as_of(as_of)})
     for vid, sid, name in rows:
         if vid in result.versions:
             result.add_edge(Edge(vid, sid, EdgeKind.CONSUMED, name))
@@ -318,24 +375,21 @@ async def _consumed_edges_of_versions(
     session: AsyncSession, result: Walk, versions: Sequence[str], as_of: datetime | None
 ) -> None:
     """CONSUMED edges out of `versions`, and their consumers as steps."""
-    rows = await session.execute(
-        select(StepInput.artifact_version_id, StepInput.step_run_id, StepInput.name).where(
-            _among(session, StepInput.artifact_version_id, versions),
-            _before(StepInput.created_at, as_of),
-        )
-    )
+    statement = _consumed_edges_statement(_dialect(session), False, as_of is not None)
+    rows = await session.execute(statement, {"ids": list(versions), **_as_of(as_of)})
     for vid, sid, name in rows:
         result.add_step(sid, (result.versions[vid][0], 1, 1, sid))
         result.add_edge(Edge(vid, sid, EdgeKind.CONSUMED, name))
 
 
+_START_STEP_OUTPUTS = select(StepOutput.artifact_version_id, StepOutput.name).where(
+    StepOutput.step_run_id == bindparam("step")
+)
+
+
 async def _start_step_outputs(session: AsyncSession, result: Walk, step_id: str) -> None:
     """Downstream of a step run: its outputs (for a cached run, the versions it reused)."""
-    rows = await session.execute(
-        select(StepOutput.artifact_version_id, StepOutput.name).where(
-            StepOutput.step_run_id == step_id
-        )
-    )
+    rows = await session.execute(_START_STEP_OUTPUTS, {"step": step_id})
     for vid, name in rows:
         if vid in result.versions:
             result.add_edge(Edge(step_id, vid, EdgeKind.PRODUCED, name))
@@ -346,15 +400,21 @@ async def _has_consumers(
 ) -> bool:
     if not versions:
         return False
-    found = await session.scalar(
+    statement = _has_consumers_statement(_dialect(session), as_of is not None)
+    found = await session.scalar(statement, {"ids": list(versions), **_as_of(as_of)})
+    return found is not None
+
+
+@cache
+def _has_consumers_statement(dialect: str, dated: bool) -> Any:
+    return (
         select(StepInput.step_run_id)
         .where(
-            _among(session, StepInput.artifact_version_id, versions),
-            _before(StepInput.created_at, as_of),
+            _among_ids(dialect, StepInput.artifact_version_id),
+            _dated(StepInput.created_at, dated),
         )
         .limit(1)
     )
-    return found is not None
 
 
 async def apply_filter(
@@ -427,10 +487,10 @@ async def page(session: AsyncSession, result: Walk, first: int, after: Key | Non
     versions: dict[str, Row[Any]] = {}
     steps: dict[str, Row[Any]] = {}
     if version_ids:
-        rows = await session.execute(_version_rows(session, version_ids))
+        rows = await session.execute(_version_rows(_dialect(session)), {"ids": version_ids})
         versions.update((row.id, row) for row in rows)
     if step_ids:
-        rows = await session.execute(_step_rows(session, step_ids))
+        rows = await session.execute(_step_rows(_dialect(session)), {"ids": step_ids})
         steps.update((row.id, row) for row in rows)
     keys = {**result.steps, **result.versions}
     edges = sorted(
@@ -453,20 +513,22 @@ async def page(session: AsyncSession, result: Walk, first: int, after: Key | Non
     )
 
 
-def _version_rows(session: AsyncSession, ids: Sequence[str]) -> Any:
+@cache
+def _version_rows(dialect: str) -> Any:
     """Plain rows (no ORM objects: answers can hold thousands): every version column plus
-    `artifact_name`."""
+    `artifact_name`, of the versions in `:ids`."""
     versions, artifacts = ArtifactVersion.__table__, Artifact.__table__
     return (
         select(*versions.c, artifacts.c.name.label("artifact_name"))
         .join_from(versions, artifacts, artifacts.c.id == versions.c.artifact_id)
-        .where(_among(session, versions.c.id, ids))
+        .where(_among_ids(dialect, versions.c.id))
     )
 
 
-def _step_rows(session: AsyncSession, ids: Sequence[str]) -> Any:
+@cache
+def _step_rows(dialect: str) -> Any:
     steps = StepRun.__table__
-    return select(*steps.c).where(_among(session, steps.c.id, ids))
+    return select(*steps.c).where(_among_ids(dialect, steps.c.id))
 
 
 async def path(
