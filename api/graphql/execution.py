@@ -1,16 +1,27 @@
-"""Completing lists of plain objects in one tight loop.
+"""Completing plain fields in one tight loop, and calling resolvers without Strawberry's wrapper.
 
-graphql-core completes every field of every list item through the same general machinery
-(resolve info, resolver wrapper, leaf completion, awaitable checks): about 5 µs a field here,
-so a 2,000-node lineage answer spent more time there than in the database. Most large lists
-the API answers hold objects whose selected fields are plain attributes with scalar or enum
-types (lineage nodes and edges, runs' steps, tags): for such a list, this execution context
-builds each item's answer directly — the attribute, then the type's `serialize`, as the
-general path does — and falls back to the general path, for the whole list, whenever anything
-is not plain: a field with a resolver, arguments, permissions or extensions, an object-typed
-field, a deferred fragment, a value the general path would turn into an error (a null in a
-non-null field, a value its scalar refuses), or field middleware. The answer is the same
-either way; only the time differs (see tests/api/test_fast_lists.py and bench/README.md)."""
+graphql-core completes every field of every object through the same general machinery
+(resolve info, resolver wrapper, leaf completion, awaitable checks): about 3-5 µs a field here,
+so a 2,000-node lineage answer spent more time there than in the database. Most fields the API
+answers are plain attributes with scalar or enum types (lineage nodes and edges, runs' steps,
+a version's columns):
+
+- a list whose items select only such fields is completed item by item directly — the
+  attribute, then the type's `serialize`, as the general path does — and falls back to the
+  general path, for the whole list, whenever anything is not plain: a field with a resolver,
+  arguments, permissions or extensions, an object-typed field, a deferred fragment, a value the
+  general path would turn into an error (a null in a non-null field, a value its scalar
+  refuses), or field middleware;
+- any other object's plain fields are read and serialized the same way, and its other fields
+  completed the general way (`execute_fields`), in the document's order; anything a plain
+  field would have to report sends the whole object the general way.
+
+`install_lean_resolvers` gives the fields that need none of Strawberry's per-field wrapping
+(no field extensions or permissions) a resolver that converts the arguments with converters
+built once and calls the function directly.
+
+The answer is the same either way; only the time differs (see tests/api/test_fast_lists.py,
+tests/api/test_lean_execution.py and bench/README.md)."""
 
 from __future__ import annotations
 
