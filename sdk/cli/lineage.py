@@ -3,33 +3,23 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from sdk.cli.common import TokenOption, UrlOption, announce, cli_errors, console, make_client
+from sdk.client.client import split_name_version
 from sdk.client.lineage import LineageGraph, LineageNode, StepRunNode
-from sdk.errors import InputError
 
 if TYPE_CHECKING:
     from rich.text import Text
     from rich.tree import Tree
 
-VERSION_SEPARATOR = re.compile(r"(?<!:):(?!:)")  # one colon; `::` belongs to default names
-
 
 def parse_target(text: str) -> tuple[str, str | None]:
-    """NAME or NAME:VERSION as (name, version); the `::` of `pipeline::step::output` stays in
-    the name, so `pipeline::step::output:2` is version 2 of that artifact."""
-    separators = [match.start() for match in VERSION_SEPARATOR.finditer(text)]
-    if not separators:
-        return text, None
-    name, version = text[: separators[-1]], text[separators[-1] + 1 :]
-    if not name or not version:
-        raise InputError(f"{text!r} is not NAME or NAME:VERSION (e.g. `model` or `model:3`)")
-    return name, version
+    """NAME or NAME:VERSION as (name, version), as the client splits them."""
+    return split_name_version(text)
 
 
 def lineage(

@@ -81,6 +81,22 @@ def translate(error: GraphQLError) -> LineageQLError:
     return error
 
 
+def split_name_version(text: str) -> tuple[str, str | None]:
+    """NAME or NAME:VERSION as (name, version); the `::` of `pipeline::step::output` stays in
+    the name, so `pipeline::step::output:2` is version 2 of that artifact.
+
+    Raises:
+        InputError: a colon with nothing before or after it.
+    """
+    separators = [match.start() for match in _VERSION_SEPARATOR.finditer(text)]
+    if not separators:
+        return text, None
+    name, version = text[: separators[-1]], text[separators[-1] + 1 :]
+    if not name or not version:
+        raise InputError(f"{text!r} is not NAME or NAME:VERSION (e.g. `model` or `model:3`)")
+    return name, version
+
+
 def _choice(argument: str, value: str, allowed: tuple[str, ...]) -> str:
     """`value` upper-cased when it is one of `allowed`, else InputError naming them."""
     if value.upper() not in allowed:
@@ -536,9 +552,11 @@ class Client:
             text = id_text(side, "a version to compare")
             if isinstance(side, uuid.UUID) or _is_uuid(text):
                 return str(uuid.UUID(text))  # an unknown id: NOT_FOUND naming it, from the API
-            colons = [m.start() for m in _VERSION_SEPARATOR.finditer(text)]
-            name, version = (text[: colons[-1]], text[colons[-1] + 1 :]) if colons else ("", "")
-            if name and version:  # name:version (the `::` of a default name is no separator)
+            try:
+                name, version = split_name_version(text)
+            except InputError:  # a colon at an end: an artifact name, if one is so named
+                name, version = text, None
+            if version is not None:
                 found = self.find_artifact_version(name=name, version=version)
                 if found is not None:
                     return found.id
