@@ -556,17 +556,7 @@ async def _consume(
         version = await find_version(session, id=None, name=name, version=None)
         if version is None:
             version = await create_version(session, _new_version(dataset, None))
-    if await session.get(StepInput, (step.id, version.artifact.name)) is not None:
-        return
-    session.add(
-        StepInput(
-            step_run_id=step.id,
-            name=version.artifact.name,
-            artifact_version_id=version.id,
-            created_at=utcnow(),
-        )
-    )
-    await session.flush()
+    await _link(session, StepInput, step, version)
 
 
 async def _produce(
@@ -585,10 +575,20 @@ async def _produce(
             .where(ArtifactVersion.id == version.id, ArtifactVersion.producer_step_run_id.is_(None))
             .values(producer_step_run_id=step.id)
         )
-    if await session.get(StepOutput, (step.id, version.artifact.name)) is not None:
+    await _link(session, StepOutput, step, version)
+
+
+async def _link(
+    session: AsyncSession,
+    edge: type[StepInput] | type[StepOutput],
+    step: StepRun,
+    version: ArtifactVersion,
+) -> None:
+    """The step's input (or output) edge to `version`, named by its artifact; once."""
+    if await session.get(edge, (step.id, version.artifact.name)) is not None:
         return
     session.add(
-        StepOutput(
+        edge(
             step_run_id=step.id,
             name=version.artifact.name,
             artifact_version_id=version.id,
