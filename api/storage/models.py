@@ -99,6 +99,8 @@ class ArtifactVersion(IdMixin, CreatedMixin, Base):
     __table_args__ = (
         UniqueConstraint("artifact_id", "version"),
         UniqueConstraint("artifact_id", "seq"),
+        # OpenLineage joins a dataset to the version stored at its location (migration 0008).
+        Index("ix_artifact_versions_uri", "uri", postgresql_using="hash"),
     )
 
     artifact_id: Mapped[str] = mapped_column(ForeignKey("artifacts.id", ondelete="CASCADE"))
