@@ -34,6 +34,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from api import rules
 from api.errors import BadUserInput, Conflict, NotFound
 from api.rules import RuleError
+from api.storage import metadata as metadata_store
 from api.storage.base import dialect_insert, new_id, utcnow
 from api.storage.models import (
     Artifact,
@@ -151,6 +152,8 @@ class NewVersion:
     producer_step_run_id: str | None = None
     # (type, uri) of each visualization file, which lies inside the version directory `uri`.
     visualizations: Sequence[tuple[str, str]] = ()
+    # Values logged by the user (checked already), stored with the version when there are some.
+    run_metadata: Sequence[metadata_store.MetadataValue] = ()
 
 
 @dataclass(frozen=True)
@@ -519,6 +522,9 @@ async def create_version(session: AsyncSession, new: NewVersion) -> ArtifactVers
     except IntegrityError as exc:  # this custom version exists, or a concurrent writer took it
         raise _exists(new.name, version) from exc
     await add_version_tags(session, values["id"], tags)
+    await metadata_store.write(
+        session, metadata_store.Owner.ARTIFACT_VERSION, values["id"], new.run_metadata
+    )
     return version_of(values, artifact)
 
 

@@ -9,9 +9,11 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Float,
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -257,3 +259,55 @@ class AliasMove(IdMixin, Base):
     to_version_id: Mapped[str | None] = mapped_column(String(36))
     moved_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     moved_by: Mapped[str | None] = mapped_column(String(255))
+
+
+# Text that run metadata is filtered and sorted by: the first 256 characters of a string. On
+# PostgreSQL in the "C" collation, so strings sort by code point as on SQLite (and in Python).
+METADATA_TEXT = String(256).with_variant(String(256, collation="C"), "postgresql")
+
+
+class _RunMetadata:
+    """A value a user logged under `key` (latest wins), apart from extracted metadata: the value
+    as logged (`value`, JSON) with its `type`, and the columns the sort index covers:
+    `sort_group` (0 numbers, 1 strings, 2 other values), `num_value` (a number's value, else 0)
+    and `text_value` (a string's first 256 characters, other values' JSON text; numbers "")."""
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSONType, nullable=True)
+    type: Mapped[str] = mapped_column(String(16))
+    sort_group: Mapped[int] = mapped_column(SmallInteger)
+    num_value: Mapped[float] = mapped_column(Float)
+    text_value: Mapped[str] = mapped_column(METADATA_TEXT)
+    logged_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+def _metadata_sort_index(table: str) -> Index:
+    """Filter and sort by one key in one index range: key, group, number, text, owner."""
+    return Index(f"ix_{table}_sort", "key", "sort_group", "num_value", "text_value", "owner_id")
+
+
+class VersionRunMetadata(_RunMetadata, Base):
+    __tablename__ = "version_run_metadata"
+    __table_args__ = (_metadata_sort_index("version_run_metadata"),)
+
+    owner_id: Mapped[str] = mapped_column(
+        ForeignKey("artifact_versions.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class StepRunMetadata(_RunMetadata, Base):
+    __tablename__ = "step_run_metadata"
+    __table_args__ = (_metadata_sort_index("step_run_metadata"),)
+
+    owner_id: Mapped[str] = mapped_column(
+        ForeignKey("step_runs.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class PipelineRunMetadata(_RunMetadata, Base):
+    __tablename__ = "pipeline_run_metadata"
+    __table_args__ = (_metadata_sort_index("pipeline_run_metadata"),)
+
+    owner_id: Mapped[str] = mapped_column(
+        ForeignKey("pipeline_runs.id", ondelete="CASCADE"), primary_key=True
+    )
