@@ -8,35 +8,20 @@ import { h } from "./dom";
 
 cytoscape.use(dagre);
 
-export type Relation = "self" | "upstream" | "downstream" | "related";
+import {
+  hops,
+  relations,
+  type GraphEdge,
+  type GraphHandle,
+  type GraphNode,
+  type GraphOptions,
+  type GraphView,
+  type Relation,
+  type Side,
+} from "./graphdata";
 
-export interface GraphNode {
-  id: string;
-  kind: "artifact" | "step";
-  /** One line: `name:version` for a version, the step's name for a step run. */
-  label: string;
-  detail: string;
-  href: string;
-  status?: string;
-  cached?: boolean;
-}
-
-export interface GraphEdge {
-  source: string;
-  target: string;
-  label: string;
-}
-
-export interface GraphOptions {
-  /** The node the page is about: highlighted, the origin of up/downstream and of hops. */
-  focus?: string;
-  testid: string;
-  caption: string;
-  /** Where "re-centre here" goes for a node (the page keeps its direction and depth). */
-  recentre?: (node: GraphNode) => string;
-  /** Facts shown in the side panel for a clicked node (loaded when it is clicked). */
-  details?: (node: GraphNode) => Promise<HTMLElement>;
-}
+export { collapseSteps } from "./graphdata";
+export type { GraphEdge, GraphHandle, GraphNode, GraphOptions, GraphView, Side };
 
 const STATUS_COLORS: Record<string, string> = {
   COMPLETED: "#2e7d32",
@@ -87,6 +72,20 @@ const STYLE: cytoscape.StylesheetJson = [
       "border-width": 3,
     },
   },
+  { selector: "node.frontier", style: { "border-style": "double", "border-width": 6 } },
+  {
+    selector: "node.more",
+    style: {
+      shape: "ellipse",
+      height: 30,
+      "background-color": "#fef3c7",
+      "border-color": "#d97706",
+      "border-width": 2,
+      "font-size": "22px",
+      "font-weight": "bold",
+      color: "#92400e",
+    },
+  },
   { selector: "node.cached", style: { "border-style": "dashed", "background-color": "#f3f4f6" } },
   { selector: "node.focus", style: { "border-width": 5, "border-color": "#111827", "font-weight": "bold" } },
   { selector: "node.selected", style: { "overlay-color": "#f59e0b", "overlay-opacity": 0.25, "overlay-padding": 6 } },
@@ -109,70 +108,10 @@ const STYLE: cytoscape.StylesheetJson = [
       "text-events": "no",
     },
   },
+  { selector: "edge.cached", style: { "line-style": "dashed" } },
+  { selector: "edge.step-edge", style: { color: "#92400e", "line-color": "#b08d57", "target-arrow-color": "#b08d57" } },
+  { selector: "edge.more", style: { "line-style": "dashed", "line-color": "#d97706", "target-arrow-color": "#d97706" } },
 ];
-
-/** Which nodes lie upstream of `focus` (reach it) and which downstream (reached from it). */
-export function relations(
-  nodes: GraphNode[],
-  edges: GraphEdge[],
-  focus: string | undefined,
-): Map<string, Relation> {
-  const result = new Map<string, Relation>(nodes.map((n) => [n.id, "related" as Relation]));
-  if (!focus || !result.has(focus)) return result;
-  const walk = (next: Map<string, string[]>, relation: Relation): void => {
-    const queue = [focus];
-    const seen = new Set(queue);
-    for (let i = 0; i < queue.length; i += 1) {
-      for (const other of next.get(queue[i]) ?? []) {
-        if (seen.has(other)) continue;
-        seen.add(other);
-        queue.push(other);
-        if (result.get(other) === "related") result.set(other, relation);
-      }
-    }
-  };
-  const forward = new Map<string, string[]>();
-  const backward = new Map<string, string[]>();
-  for (const edge of edges) {
-    if (!forward.has(edge.source)) forward.set(edge.source, []);
-    if (!backward.has(edge.target)) backward.set(edge.target, []);
-    forward.get(edge.source)?.push(edge.target);
-    backward.get(edge.target)?.push(edge.source);
-  }
-  walk(backward, "upstream");
-  walk(forward, "downstream");
-  result.set(focus, "self");
-  return result;
-}
-
-/** Artifact hops from `focus`: from a version, its producer and consumers are on hop 0 and
- * the versions they made or used on hop 1; from a step run, its inputs and outputs are on
- * hop 1 with the step runs that made or used them. */
-export function hops(nodes: GraphNode[], edges: GraphEdge[], focus: string | undefined): Map<string, number> {
-  const result = new Map<string, number>();
-  const start = focus && nodes.some((n) => n.id === focus) ? focus : undefined;
-  if (!start) return result;
-  const next = new Map<string, string[]>();
-  for (const edge of edges) {
-    if (!next.has(edge.source)) next.set(edge.source, []);
-    if (!next.has(edge.target)) next.set(edge.target, []);
-    next.get(edge.source)?.push(edge.target);
-    next.get(edge.target)?.push(edge.source);
-  }
-  const distance = new Map<string, number>([[start, 0]]);
-  const queue = [start];
-  for (let i = 0; i < queue.length; i += 1) {
-    const here = distance.get(queue[i]) ?? 0;
-    for (const other of next.get(queue[i]) ?? []) {
-      if (distance.has(other)) continue;
-      distance.set(other, here + 1);
-      queue.push(other);
-    }
-  }
-  const fromStep = nodes.find((n) => n.id === start)?.kind === "step";
-  for (const [id, d] of distance) result.set(id, fromStep ? Math.ceil(d / 2) : Math.floor(d / 2));
-  return result;
-}
 
 const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: "base" });
 /** Natural order: `chain:6` before `chain:10`. */
@@ -196,13 +135,14 @@ export function drawGraph(
   nodes: GraphNode[],
   edges: GraphEdge[],
   options: GraphOptions,
-): () => void {
+): GraphHandle {
   const started = performance.now();
   const ids = new Set(nodes.map((n) => n.id));
   const shown = edges.filter((e) => ids.has(e.source) && ids.has(e.target));
   const relation = relations(nodes, shown, options.focus);
   const hop = hops(nodes, shown, options.focus);
   const byId = new Map(nodes.map((n) => [n.id, n]));
+  const frontier = options.frontier ?? new Map<string, Side>();
 
   const canvas = h("div", {
     className: "graph-canvas",
@@ -230,11 +170,26 @@ export function drawGraph(
     { className: "legend muted" },
     h("span", { className: "swatch swatch-artifact" }),
     " artifact version ",
-    h("span", { className: "swatch swatch-step" }),
-    " step run (border: status) ",
-    h("span", { className: "swatch swatch-cached" }),
-    " cached step run. Click a node for its details; drag to pan, scroll or the buttons to zoom.",
+    options.collapsed
+      ? [" arrows: the step run that made one version from another (dashed: cached); a first step stays a box. "]
+      : [h("span", { className: "swatch swatch-step" }), " step run (border: status) ", h("span", { className: "swatch swatch-cached" }), " cached step run. "],
+    frontier.size > 0 ? [h("span", { className: "swatch swatch-more" }), " the depth cut here: click + to expand. "] : null,
+    "Click a node for its details; drag to pan, scroll or the buttons to zoom.",
   );
+  const expandButton = (node: GraphNode, testid: string): HTMLButtonElement | null => {
+    const side = frontier.get(node.id);
+    if (!side || !options.onExpand) return null;
+    const b = h(
+      "button",
+      { type: "button", className: "expand", "data-testid": testid, "data-node-id": node.id, "data-side": side, title: `Show what lies ${side} of ${node.label}` },
+      `+ expand ${side}`,
+    );
+    b.addEventListener("click", () => {
+      b.disabled = true;
+      options.onExpand?.(node);
+    });
+    return b;
+  };
 
   // The node list: grouped by hop from the focus, each group in natural order.
   const sortKey = (a: GraphNode, b: GraphNode): number =>
@@ -276,6 +231,8 @@ export function drawGraph(
         h("span", { className: "muted" }, node.detail),
         node.status && node.kind === "step" ? h("span", { className: `badge status-${node.status.toLowerCase()}` }, node.status.toLowerCase()) : null,
       ),
+      " ",
+      expandButton(node, "expand-node"),
     );
   };
   const list = h(
@@ -296,7 +253,7 @@ export function drawGraph(
   );
   const graphEl = h(
     "div",
-    { className: "graph", "data-testid": options.testid, "data-node-count": nodes.length },
+    { className: "graph", "data-testid": options.testid, "data-node-count": nodes.length, "data-edge-count": shown.length, "data-collapsed": options.collapsed ? "true" : "false", "data-frontier-count": frontier.size },
     h("div", { className: "graph-main" }, stage, panel),
     legend,
     h("nav", { "aria-label": `${options.caption}: nodes` }, list),
@@ -315,12 +272,24 @@ export function drawGraph(
           width: nodeWidth(node.label),
           color: STATUS_COLORS[node.status ?? ""] ?? "#6b7280",
         },
-        classes: [node.kind, node.cached ? "cached" : "", node.id === options.focus ? "focus" : ""].filter(Boolean).join(" "),
+        classes: [node.kind, node.cached ? "cached" : "", node.id === options.focus ? "focus" : "", frontier.has(node.id) ? "frontier" : ""].filter(Boolean).join(" "),
       })),
       ...shown.map((edge, index) => ({
         group: "edges" as const,
         data: { id: `e${index}`, source: edge.source, target: edge.target, label: edge.label },
+        classes: [edge.step ? "step-edge" : "", edge.cached ? "cached" : ""].filter(Boolean).join(" "),
       })),
+      // A "+" beside each frontier node, on the side the depth cut: clicking it expands.
+      ...[...frontier.entries()]
+        .filter(([id]) => byId.has(id) && options.onExpand)
+        .flatMap(([id, side]) => [
+          { group: "nodes" as const, data: { id: `more:${id}`, of: id, label: "+", width: 30 }, classes: "more" },
+          {
+            group: "edges" as const,
+            data: { id: `more-edge:${id}`, source: side === "upstream" ? `more:${id}` : id, target: side === "upstream" ? id : `more:${id}`, label: "" },
+            classes: "more",
+          },
+        ]),
     ],
     style: STYLE,
     // Ranks far enough apart for the longest edge label to sit between them, unclipped.
@@ -366,6 +335,30 @@ export function drawGraph(
   };
   const stepZoom = (factor: number): void => {
     cy.zoom({ level: cy.zoom() * factor, renderedPosition: { x: canvas.clientWidth / 2, y: canvas.clientHeight / 2 } });
+  };
+  /** The given view: the same zoom, the anchor where it was drawn, then panned as little as
+   * brings the nodes to reveal into view while the anchor stays in it. */
+  const restore = (view: GraphView): boolean => {
+    const anchor = cy.getElementById(view.anchor);
+    if (anchor.empty()) return false;
+    cy.zoom(view.zoom);
+    const p = anchor.position();
+    cy.pan({ x: view.x - p.x * cy.zoom(), y: view.y - p.y * cy.zoom() });
+    let reveal = cy.collection();
+    for (const id of view.reveal ?? []) reveal = reveal.union(cy.getElementById(id)).union(cy.getElementById(`more:${id}`));
+    if (reveal.nonempty()) {
+      const margin = 30;
+      const width = canvas.clientWidth || 800;
+      const height = canvas.clientHeight || 500;
+      const box = reveal.union(anchor).renderedBoundingBox();
+      const at = anchor.renderedPosition();
+      const shift = (low: number, high: number, size: number, here: number): number => {
+        const wanted = low < margin ? margin - low : high > size - margin ? size - margin - high : 0;
+        return Math.min(Math.max(wanted, margin - here), size - margin - here);
+      };
+      cy.panBy({ x: shift(box.x1, box.x2, width, at.x), y: shift(box.y1, box.y2, height, at.y) });
+    }
+    return true;
   };
   zoomIn.addEventListener("click", () => stepZoom(1.25));
   zoomOut.addEventListener("click", () => stepZoom(0.8));
@@ -447,6 +440,7 @@ export function drawGraph(
           ? h("a", { href: options.recentre(node), className: "action", "data-testid": "node-panel-recentre" }, "Re-centre here")
           : null,
       ),
+      expandButton(node, "node-panel-expand") ?? "",
       more,
     );
     panel.hidden = false;
@@ -463,7 +457,12 @@ export function drawGraph(
       more.replaceChildren();
     }
   };
-  cy.on("tap", "node", (event) => openPanel(event.target.id() as string));
+  cy.on("tap", "node", (event) => {
+    const of = event.target.data("of") as string | undefined;
+    const expanding = of ? byId.get(of) : undefined;
+    if (expanding) options.onExpand?.(expanding);
+    else openPanel(event.target.id() as string);
+  });
   cy.on("tap", (event) => {
     if (event.target === cy) closePanel();
   });
@@ -483,6 +482,13 @@ export function drawGraph(
       link.dataset.x = String(Math.round(x));
       link.dataset.y = String(Math.round(y));
     });
+    cy.nodes(".more").forEach((more) => {
+      const link = entries.get(more.data("of") as string);
+      if (!link) return;
+      const { x, y } = more.renderedPosition();
+      link.dataset.moreX = String(Math.round(x));
+      link.dataset.moreY = String(Math.round(y));
+    });
     graphEl.dataset.zoom = cy.zoom().toFixed(3);
     graphEl.dataset.labelPx = (cy.zoom() * FONT_SIZE).toFixed(1);
     drawOverview();
@@ -491,14 +497,22 @@ export function drawGraph(
     if (!frame) frame = requestAnimationFrame(publish);
   };
   cy.on("viewport resize", schedule);
-  home();
+  if (!options.view || !restore(options.view)) home();
   publish();
   cy.on("mouseover", "node", () => canvas.classList.add("pointer"));
   cy.on("mouseout", "node", () => canvas.classList.remove("pointer"));
   graphEl.dataset.layoutMs = String(Math.round(performance.now() - started));
   graphEl.setAttribute("data-ready", "true");
-  return () => {
-    if (frame) cancelAnimationFrame(frame);
-    cy.destroy();
+  return {
+    release: () => {
+      if (frame) cancelAnimationFrame(frame);
+      cy.destroy();
+    },
+    view: (anchor) => {
+      const node = cy.getElementById(anchor);
+      if (node.empty()) return null;
+      const { x, y } = node.renderedPosition();
+      return { zoom: cy.zoom(), anchor, x, y };
+    },
   };
 }

@@ -3,7 +3,7 @@
 
 import { QueryError, query } from "./api";
 import { attached, facts, formatDate, h } from "./dom";
-import type { GraphEdge, GraphNode } from "./graph";
+import { hops, relations, type GraphEdge, type GraphHandle, type GraphNode, type Side } from "./graphdata";
 import {
   LINEAGE,
   NODE_DETAILS_STEP,
@@ -11,7 +11,9 @@ import {
   type LineageEdge,
   type LineageNode,
   type LineagePage,
+  type Neighbours,
   type StepRef,
+  neighboursQuery,
 } from "./queries";
 import { href, links, onLeave, replaceParams, type Route } from "./route";
 import { formatDuration } from "./time";
@@ -44,6 +46,10 @@ export function toGraphNode(node: LineageNode): GraphNode {
     status: node.status,
     cached: isCached(node),
   };
+}
+
+export function toGraphEdge(edge: LineageEdge): GraphEdge {
+  return { source: edge.source, target: edge.target, label: edge.name };
 }
 
 async function fetchLineage(
@@ -135,6 +141,49 @@ async function nodeDetails(node: GraphNode): Promise<HTMLElement> {
   );
 }
 
+const CHECK_BATCH = 20; // fields per request, under the server's alias limit (30 by default)
+const CHECK_MAX = 200; // beyond this many candidates, each is offered as expandable unchecked
+
+/** Of the versions at the depth limit, those whose neighbours on `side` the graph lacks. */
+async function findFrontier(
+  candidates: { id: string; side: Side }[],
+  present: Set<string>,
+): Promise<Map<string, Side>> {
+  const result = new Map<string, Side>();
+  const checked = candidates.slice(0, CHECK_MAX);
+  for (const { id, side } of candidates.slice(CHECK_MAX)) result.set(id, side);
+  for (let start = 0; start < checked.length; start += CHECK_BATCH) {
+    const batch = checked.slice(start, start + CHECK_BATCH);
+    const variables = Object.fromEntries(batch.map((c, i) => [`i${i}`, c.id]));
+    const data = await query<Record<string, Neighbours | null>>(neighboursQuery(batch.length), variables);
+    batch.forEach((candidate, i) => {
+      const found = data[`n${i}`];
+      if (!found) return;
+      const missing =
+        candidate.side === "upstream"
+          ? found.producer !== null && !present.has(found.producer.id)
+          : found.consumers.some((c) => !present.has(c.id));
+      if (missing) result.set(candidate.id, candidate.side);
+    });
+  }
+  return result;
+}
+
+/** Versions of `nodes` at least `depth` hops from `from`, each with the side it lies on. */
+function candidatesOf(nodes: GraphNode[], edges: GraphEdge[], from: string, depth: number, only?: Side): { id: string; side: Side }[] {
+  const hop = hops(nodes, edges, from);
+  const relation = relations(nodes, edges, from);
+  const found: { id: string; side: Side }[] = [];
+  for (const node of nodes) {
+    const rel = relation.get(node.id);
+    if (node.kind !== "artifact" || (hop.get(node.id) ?? 0) < depth) continue;
+    if (rel === "upstream" || rel === "downstream") {
+      if (!only || only === rel) found.push({ id: node.id, side: rel });
+    }
+  }
+  return found;
+}
+
 export function lineageSection(id: string, route: Route, title: string): HTMLElement {
   const initialDirection = route.params.get("direction")?.toUpperCase() ?? "BOTH";
   const asked = Number(route.params.get("depth") ?? String(DEFAULT_DEPTH));
@@ -152,6 +201,13 @@ export function lineageSection(id: string, route: Route, title: string): HTMLEle
     value: Number.isInteger(asked) && asked >= 0 ? asked : DEFAULT_DEPTH,
     "data-testid": "lineage-depth",
   });
+  // Deep graphs read better with step runs as labelled edges; kept in the address.
+  const collapse = h("input", {
+    id: "lineage-collapse",
+    type: "checkbox",
+    checked: route.params.get("steps") === "edges",
+    "data-testid": "lineage-collapse",
+  });
   const status = h("p", { className: "muted", "data-testid": "lineage-status", "aria-live": "polite" });
   const host = h("div", { className: "graph-host" });
   const form = h(
@@ -162,31 +218,104 @@ export function lineageSection(id: string, route: Route, title: string): HTMLEle
     h("label", { for: "lineage-depth" }, "Depth (artifact hops)"),
     depth,
     h("button", { type: "submit", "data-testid": "lineage-apply" }, "Show"),
+    h("label", { className: "toggle", for: "lineage-collapse", title: "Draw each step run as an arrow from its inputs to its outputs" }, collapse, "steps as edges"),
   );
-  let release: (() => void) | null = null;
+  let handle: GraphHandle | null = null;
+  let draw: typeof import("./graph") | null = null;
   let generation = 0;
+  // What is drawn: the walk's answer plus every expansion merged into it.
+  let nodes: GraphNode[] = [];
+  let edges: GraphEdge[] = [];
+  let frontier = new Map<string, Side>();
+  let dir = "BOTH";
+  let hops = DEFAULT_DEPTH;
 
-  const params = (dir: string, hops: number): Record<string, string> => ({
+  const params = (): Record<string, string> => ({
     direction: dir === "BOTH" ? "" : dir,
     depth: hops === DEFAULT_DEPTH ? "" : String(hops),
+    steps: collapse.checked ? "edges" : "",
   });
+
+  const counts = (): string => {
+    const steps = nodes.filter((n) => n.kind === "step").length;
+    return `${nodes.length - steps} artifact versions and ${steps} step runs`;
+  };
+
+  /** Draws what is held; with `keep`, that node stays where it was on screen, at the same zoom. */
+  const render = (keep?: string, reveal?: string[]): void => {
+    if (!draw) return;
+    const kept = keep ? handle?.view(keep) : null;
+    const view = kept ? { ...kept, reveal } : undefined;
+    handle?.release();
+    const shown = collapse.checked ? draw.collapseSteps(nodes, edges, id) : { nodes, edges };
+    handle = draw.drawGraph(host, shown.nodes, shown.edges, {
+      focus: id,
+      testid: "lineage-graph",
+      caption: title,
+      // Re-centring opens the node's page with the same direction, depth and drawing: a new
+      // history entry, so Back returns here.
+      recentre: (node) => href([node.kind === "step" ? "steps" : "versions", node.id], params()),
+      details: nodeDetails,
+      frontier,
+      onExpand: (node) => {
+        expand(node).catch(() => undefined);
+      },
+      view,
+      collapsed: collapse.checked,
+    });
+  };
+
+  const expand = async (node: GraphNode): Promise<void> => {
+    const side = frontier.get(node.id);
+    if (!side) return;
+    const mine = generation;
+    status.dataset.state = "expanding";
+    status.textContent = `Expanding ${node.label} ${side}…`;
+    let result: Awaited<ReturnType<typeof fetchLineage>>;
+    try {
+      result = await fetchLineage(node.id, side.toUpperCase(), hops);
+    } catch (error) {
+      if (mine !== generation) return;
+      status.dataset.state = "error";
+      status.textContent = `Could not expand ${node.label}: ${String(error)}`;
+      throw error;
+    }
+    if (mine !== generation) return;
+    const added = result.nodes.map(toGraphNode);
+    const addedEdges = result.edges.map(toGraphEdge);
+    const known = new Set(nodes.map((n) => n.id));
+    const fresh = added.filter((n) => !known.has(n.id));
+    nodes = [...nodes, ...fresh];
+    const edgeKeys = new Set(edges.map((e) => `${e.source} ${e.target}`));
+    edges = [...edges, ...addedEdges.filter((e) => !edgeKeys.has(`${e.source} ${e.target}`))];
+    frontier.delete(node.id);
+    if (result.truncated) {
+      const present = new Set(nodes.map((n) => n.id));
+      const found = await findFrontier(candidatesOf(added, addedEdges, node.id, hops, side), present);
+      if (mine !== generation) return;
+      for (const [other, otherSide] of found) if (!frontier.has(other)) frontier.set(other, otherSide);
+    }
+    render(node.id, fresh.map((n) => n.id));
+    status.dataset.state = "expanded";
+    status.textContent = `Expanded ${node.label} ${side}: ${fresh.length} more node${fresh.length === 1 ? "" : "s"}. Now ${counts()}.`;
+  };
 
   const load = async (): Promise<void> => {
     const mine = ++generation;
-    const dir = direction.value;
-    const hops = Number(depth.value);
+    dir = direction.value;
+    const asked = Number(depth.value);
     depth.removeAttribute("aria-invalid");
-    if (!Number.isInteger(hops) || hops < 0) {
+    if (!Number.isInteger(asked) || asked < 0) {
       depth.setAttribute("aria-invalid", "true");
       status.dataset.state = "invalid";
       status.textContent = `The depth must be a whole number of hops, 0 or more; “${depth.value}” is not.`;
       return;
     }
-    replaceParams(params(dir, hops));
+    hops = asked;
+    replaceParams(params());
     status.dataset.state = "loading";
     status.textContent = "Loading the lineage…";
     let result: Awaited<ReturnType<typeof fetchLineage>>;
-    let draw: typeof import("./graph");
     try {
       [result, draw] = await Promise.all([fetchLineage(id, dir, hops), import("./graph")]);
     } catch (error) {
@@ -207,28 +336,25 @@ export function lineageSection(id: string, route: Route, title: string): HTMLEle
       throw error;
     }
     if (mine !== generation || !(await attached(host)) || mine !== generation) return;
-    release?.();
-    const nodes: GraphNode[] = result.nodes.map(toGraphNode);
-    const edges: GraphEdge[] = result.edges.map((e) => ({ source: e.source, target: e.target, label: e.name }));
-    release = draw.drawGraph(host, nodes, edges, {
-      focus: id,
-      testid: "lineage-graph",
-      caption: title,
-      // Re-centring opens the node's page with the same direction and depth: a new history
-      // entry, so Back returns here.
-      recentre: (node) => href([node.kind === "step" ? "steps" : "versions", node.id], params(dir, hops)),
-      details: nodeDetails,
-    });
-    const steps = nodes.filter((n) => n.kind === "step").length;
+    nodes = result.nodes.map(toGraphNode);
+    edges = result.edges.map(toGraphEdge);
+    frontier = new Map();
+    render();
     status.dataset.state = "ready";
     status.textContent =
-      `${nodes.length - steps} artifact versions and ${steps} step runs, ` +
-      `${dir.toLowerCase()}, ${hops} hop${hops === 1 ? "" : "s"} deep.` +
+      `${counts()}, ${dir.toLowerCase()}, ${hops} hop${hops === 1 ? "" : "s"} deep.` +
       (result.capped
         ? ` Only the first ${nodes.length} nodes are drawn.`
         : result.truncated
-          ? " The depth cut the graph: raise it to see more."
+          ? " The depth cut the graph: raise it, or expand a node marked +."
           : "");
+    if (result.truncated && !result.capped) {
+      // Which nodes the depth cut: found after the first drawing, then drawn with their "+".
+      const found = await findFrontier(candidatesOf(nodes, edges, id, hops), new Set(nodes.map((n) => n.id)));
+      if (mine !== generation || found.size === 0) return;
+      frontier = found;
+      render();
+    }
   };
   form.addEventListener("submit", (event) => {
     event.preventDefault();
@@ -236,6 +362,10 @@ export function lineageSection(id: string, route: Route, title: string): HTMLEle
   });
   direction.addEventListener("change", () => {
     load().catch(() => undefined);
+  });
+  collapse.addEventListener("change", () => {
+    replaceParams(params());
+    render(id);
   });
   const sectionEl = h(
     "section",
@@ -246,8 +376,8 @@ export function lineageSection(id: string, route: Route, title: string): HTMLEle
   );
   onLeave(() => {
     generation += 1;
-    release?.();
-    release = null;
+    handle?.release();
+    handle = null;
   });
   queueMicrotask(() => {
     load().catch(() => undefined);

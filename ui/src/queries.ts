@@ -322,3 +322,17 @@ export interface PipelineRunRow extends LastRun {
 export interface PipelineDetail extends PipelineSummary {
   runs: Connection<PipelineRunRow>;
 }
+
+// Whether versions at the depth limit have neighbours the graph left out: one field per
+// version, `count` of them (kept under the server's alias limit by the caller).
+export function neighboursQuery(count: number): string {
+  const indexes = [...Array(count).keys()];
+  const variables = indexes.map((i) => `$i${i}: ID!`).join(", ");
+  const fields = indexes.map((i) => `  n${i}: artifactVersion(id: $i${i}) { id producer { id } consumers { id } }`);
+  return `query Neighbours(${variables}) {\n${fields.join("\n")}\n}`;
+}
+export interface Neighbours {
+  id: string;
+  producer: { id: string } | null;
+  consumers: { id: string }[];
+}

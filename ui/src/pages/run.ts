@@ -108,6 +108,6 @@ export async function runPage(main: HTMLElement, route: Route): Promise<void> {
   );
   const { nodes, edges } = runGraph(run.steps);
   void Promise.all([import("../graph"), attached(host)]).then(([{ drawGraph }, isIn]) => {
-    if (isIn) onLeave(drawGraph(host, nodes, edges, { testid: "run-dag", caption: `Steps of ${run.name}` }));
+    if (isIn) onLeave(drawGraph(host, nodes, edges, { testid: "run-dag", caption: `Steps of ${run.name}` }).release);
   });
 }
