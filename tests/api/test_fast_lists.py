@@ -106,3 +106,48 @@ def test_fast_lists_answer_what_the_general_path_answers(
     # The second document's nodes and edges are plain (the first one's select resolvers such
     # as tags and producer, so those lists take the general path).
     assert taken and max(taken) >= 3
+
+
+def test_enum_fields_serialize_as_strawberry_does() -> None:
+    """The enum serializer of the plain path (one lookup) answers what the enum type's own
+    `serialize` answers: for members, for their values, and by the same error otherwise."""
+    for name in ("RunStatus", "EdgeKind", "ArtifactSource"):
+        enum_type = schema._schema.type_map[name]
+        fast = execution._enum_serializer(enum_type)
+        members = list(enum_type.wrapped_cls)
+        assert members
+        for member in members:
+            assert fast(member) == enum_type.serialize(member)
+            assert fast(member.value) == enum_type.serialize(member.value)
+        for bogus in ("NO_SUCH_VALUE", ["unhashable"]):
+            with pytest.raises(Exception) as general:
+                enum_type.serialize(bogus)
+            with pytest.raises(type(general.value)):
+                fast(bogus)
+
+
+class _Item:
+    def __init__(self, **values: Any) -> None:
+        self.__dict__.update(values)
+
+
+def test_a_compiled_plan_falls_back_where_the_general_path_must_answer() -> None:
+    def refuse(value: Any) -> Any:
+        return None if value == "refused" else f"<{value}>"
+
+    fields = (
+        execution._Field("__typename", None, None, True, "Thing"),
+        execution._Field("id", "id", execution.GraphQLID.serialize, True),
+        execution._Field("label", "name", refuse, False),
+    )
+    complete = execution._compile(_Item, fields)
+    assert complete(_Item(id="a", name="x")) == {"__typename": "Thing", "id": "a", "label": "<x>"}
+    assert complete(_Item(id=7, name=None)) == {"__typename": "Thing", "id": "7", "label": None}
+    assert list(complete(_Item(id="a", name="x"))) == ["__typename", "id", "label"]
+    for falls_back in (
+        _Item(id=None, name="x"),  # a null in a non-null field
+        _Item(id="a", name="refused"),  # serialize turned the value into null
+        object(),  # another class
+    ):
+        with pytest.raises(execution._Fallback):
+            complete(falls_back)

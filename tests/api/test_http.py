@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from sdk import cli
+from tests.api.client import CREATE_VERSION, version_input
 from tests.conftest import LiveServer
 
 START_RUN = """
@@ -193,3 +194,14 @@ def test_serve_help_shows_loopback_default() -> None:
     result = CliRunner().invoke(cli.app, ["serve", "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert "127.0.0.1" in result.output
+
+
+def test_json_values_past_64_bits_survive_the_response_encoder(server: LiveServer) -> None:
+    """Responses are encoded by orjson, which refuses integers past 64 bits: such an answer is
+    encoded by the standard library instead, and reads back the same."""
+    metadata = {"big": 2**70, "negative": -(2**65), "text": "naïve ✓", "nested": [1.5, None]}
+    data(server, CREATE_VERSION, input=version_input("enc", metadata=metadata))
+    response = post(server, 'query { artifactVersion(name: "enc") { version metadata } }')
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/json")
+    assert response.json()["data"]["artifactVersion"] == {"version": "1", "metadata": metadata}

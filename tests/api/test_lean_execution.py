@@ -147,13 +147,19 @@ def test_lean_execution_answers_what_strawberry_answers(
 ) -> None:
     asked = documents(filled)
     plain_objects: list[int] = []
-    split = execution._Plan.complete
+    compile_plan = execution._compile
 
-    def counting(self: Any, item: Any) -> dict[str, Any]:
-        plain_objects.append(1)
-        return split(self, item)
+    def counting(origin: type[Any], fields: Any) -> Any:
+        complete = compile_plan(origin, fields)
 
-    monkeypatch.setattr(execution._Plan, "complete", counting)
+        def counted(item: Any) -> dict[str, Any]:
+            plain_objects.append(1)
+            return complete(item)
+
+        return counted
+
+    monkeypatch.setattr(execution, "_compile", counting)
+    monkeypatch.setattr(execution, "_COMPILED", {})  # every plan compiled (and counted) anew
     lean = answers(schema, settings, asked)
     stock = answers(reference, settings, asked)
     assert lean == stock
