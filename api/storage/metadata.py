@@ -282,14 +282,17 @@ class _TextOp(FunctionElement[bool]):
 
 class text_contains(_TextOp):
     name = "text_contains"
+    inherit_cache = True
 
 
 class text_startswith(_TextOp):
     name = "text_startswith"
+    inherit_cache = True
 
 
 class text_endswith(_TextOp):
     name = "text_endswith"
+    inherit_cache = True
 
 
 def _args(element: _TextOp, compiler: SQLCompiler, **kw: Any) -> tuple[str, str]:
