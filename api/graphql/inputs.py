@@ -10,11 +10,13 @@ import strawberry
 from strawberry.scalars import JSON
 
 from api.errors import BadUserInput
+from api.graphql.metadata import MetadataCondition, MetadataEntryInput, logged_values
 from api.storage import lineage, models
 from api.storage.artifacts import ArtifactFilter as ArtifactQuery
 from api.storage.artifacts import NewVersion
 from api.storage.artifacts import VersionFilter as VersionQuery
 from api.storage.runs import RunFilter as RunQuery
+from api.storage.runs import StepFilter as StepQuery
 
 # strawberry.enum registers the storage enums as GraphQL enums and returns the same classes.
 strawberry.enum(models.RunStatus, description="Status of a pipeline run or step run.")
@@ -40,6 +42,7 @@ class VisualizationType(StrEnum):
     JSON = "JSON"
 
 
+METADATA_FILTER = "Conditions on run metadata, all of which must hold."
 BigInt = NewType("BigInt", int)
 BIG_INT_MAX = 2**63 - 1  # what a database BIGINT column holds
 
@@ -129,6 +132,9 @@ class ArtifactVersionFilter:
         description="True: only versions no step run produced or consumed (what prune may "
         "delete); false: only versions a run did.",
     )
+    metadata: list[MetadataCondition] | None = strawberry.field(
+        default=None, description=METADATA_FILTER
+    )
 
     def to_query(self) -> VersionQuery:
         return VersionQuery(
@@ -166,6 +172,9 @@ class PipelineRunFilter:
     id_prefix: str | None = strawberry.field(
         default=None, description="Runs whose id starts with this (any case)."
     )
+    metadata: list[MetadataCondition] | None = strawberry.field(
+        default=None, description=METADATA_FILTER
+    )
 
     def to_query(self) -> RunQuery:
         return RunQuery(
@@ -173,6 +182,25 @@ class PipelineRunFilter:
             status=self.status,
             name=self.name,
             id_prefix=self.id_prefix,
+        )
+
+
+@strawberry.input
+class StepRunFilter:
+    name: str | None = None
+    status: RunStatus | None = None
+    run_id: strawberry.ID | None = None
+    pipeline_name: str | None = None
+    metadata: list[MetadataCondition] | None = strawberry.field(
+        default=None, description=METADATA_FILTER
+    )
+
+    def to_query(self) -> StepQuery:
+        return StepQuery(
+            name=self.name,
+            status=self.status,
+            run_id=None if self.run_id is None else str(self.run_id),
+            pipeline_name=self.pipeline_name,
         )
 
 
@@ -198,6 +226,10 @@ class ArtifactVersionInput:
     visualizations: list[VisualizationInput] | None = strawberry.field(
         default=None, description="Files inside the version directory `uri` to show the data."
     )
+    run_metadata: list[MetadataEntryInput] | None = strawberry.field(
+        default=None,
+        description="Values to log on the version as it is registered (see `logMetadata`).",
+    )
 
     def to_new(self, source: models.ArtifactSource) -> NewVersion:
         meta: dict[str, Any] = cast(dict[str, Any], self.metadata or {})
@@ -213,6 +245,7 @@ class ArtifactVersionInput:
             tags=tuple(self.tags),
             source=source,
             visualizations=tuple((v.type.value, v.uri) for v in self.visualizations or ()),
+            run_metadata=tuple(logged_values(None, self.run_metadata)) if self.run_metadata else (),
         )
 
 

@@ -19,6 +19,7 @@ from api.graphql.inputs import (
     StartPipelineRunInput,
     StartStepRunInput,
 )
+from api.graphql.metadata_mutations import MetadataMutations
 from api.graphql.prune_mutations import PruneMutations
 from api.graphql.tag_mutations import TagMutations
 from api.graphql.types import ArtifactVersion, PipelineRun, StepRun
@@ -31,7 +32,7 @@ STEP_OUTPUT = models.ArtifactSource.STEP_OUTPUT
 
 
 @strawberry.type
-class Mutation(TagMutations, PruneMutations, AliasMutations):
+class Mutation(TagMutations, PruneMutations, AliasMutations, MetadataMutations):
     @strawberry.mutation(description="Open a run of a pipeline (created on first use).")
     async def start_pipeline_run(self, info: Info, input: StartPipelineRunInput) -> PipelineRun:
         async with info.context.db.write() as session:

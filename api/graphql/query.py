@@ -16,9 +16,11 @@ from api.graphql.inputs import (
     LineageDirection,
     LineageFilter,
     PipelineRunFilter,
+    StepRunFilter,
 )
 from api.graphql.lineage import LineageGraph, resolve_lineage, resolve_path
 from api.graphql.loaders import selects
+from api.graphql.metadata import MetadataOrder, MetadataOwner, listing
 from api.graphql.types import (
     Artifact,
     ArtifactVersion,
@@ -94,10 +96,22 @@ class Query:
         filter: ArtifactVersionFilter | None = None,
         first: int | None = None,
         after: str | None = None,
+        order_by: MetadataOrder | None = None,
     ) -> Connection[ArtifactVersion]:
         stmt = artifact_store.versions_stmt(filter.to_query() if filter else None)
         keys = [models.ArtifactVersion.created_at, models.ArtifactVersion.id]
-        return await connection(info, stmt, keys, ArtifactVersion.from_model, first, after)
+        return await listing(
+            info,
+            stmt,
+            keys,
+            ArtifactVersion.from_model,
+            first,
+            after,
+            owner=MetadataOwner.ARTIFACT_VERSION,
+            owner_id=models.ArtifactVersion.id,
+            conditions=filter.metadata if filter else None,
+            order=order_by,
+        )
 
     @strawberry.field(
         description="What differs from version `a` to version `b` (by id; versions of "
@@ -137,12 +151,48 @@ class Query:
         filter: PipelineRunFilter | None = None,
         first: int | None = None,
         after: str | None = None,
+        order_by: MetadataOrder | None = None,
     ) -> Connection[PipelineRun]:
         await sweep_abandoned(info)
         stmt = run_store.runs_stmt(filter.to_query() if filter else None)
         keys = [models.PipelineRun.started_at, models.PipelineRun.id]
-        return await connection(
-            info, stmt, keys, PipelineRun.from_model, first, after, descending=True
+        return await listing(
+            info,
+            stmt,
+            keys,
+            PipelineRun.from_model,
+            first,
+            after,
+            owner=MetadataOwner.PIPELINE_RUN,
+            owner_id=models.PipelineRun.id,
+            conditions=filter.metadata if filter else None,
+            order=order_by,
+            descending=True,
+        )
+
+    @strawberry.field(description="Step runs of every pipeline run, newest first.")
+    async def step_runs(
+        self,
+        info: Info,
+        filter: StepRunFilter | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        order_by: MetadataOrder | None = None,
+    ) -> Connection[StepRun]:
+        stmt = run_store.step_runs_stmt(filter.to_query() if filter else None)
+        keys = [models.StepRun.started_at, models.StepRun.id]
+        return await listing(
+            info,
+            stmt,
+            keys,
+            StepRun.from_model,
+            first,
+            after,
+            owner=MetadataOwner.STEP_RUN,
+            owner_id=models.StepRun.id,
+            conditions=filter.metadata if filter else None,
+            order=order_by,
+            descending=True,
         )
 
     @strawberry.field

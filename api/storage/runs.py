@@ -116,6 +116,33 @@ class RunFilter:
     id_prefix: str | None = None
 
 
+@dataclass(frozen=True)
+class StepFilter:
+    name: str | None = None
+    status: RunStatus | None = None
+    run_id: str | None = None
+    pipeline_name: str | None = None
+
+
+def step_runs_stmt(flt: StepFilter | None) -> Select[StepRun]:
+    stmt = select(StepRun)
+    if flt is None:
+        return stmt
+    if flt.name is not None:
+        stmt = stmt.where(StepRun.name == flt.name)
+    if flt.status is not None:
+        stmt = stmt.where(StepRun.status == flt.status)
+    if flt.run_id is not None:
+        stmt = stmt.where(StepRun.run_id == flt.run_id)
+    if flt.pipeline_name is not None:
+        stmt = stmt.where(
+            StepRun.run_id.in_(
+                select(PipelineRun.id).join(Pipeline).where(Pipeline.name == flt.pipeline_name)
+            )
+        )
+    return stmt
+
+
 async def get_pipeline(session: AsyncSession, name: str) -> Pipeline | None:
     return await session.scalar(select(Pipeline).where(Pipeline.name == name))
 
