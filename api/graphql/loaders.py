@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
 
-from api.storage import aliases, artifacts, runs
+from api.storage import aliases, artifacts, openlineage_runs, runs
 from api.storage.base import rows_by_id
 from api.storage.engine import Database
 from api.storage.models import (
@@ -136,6 +136,10 @@ class Loaders:
     @cached_property
     def version_aliases(self) -> DataLoader[str, list[str]]:
         return _loader(self._db, aliases.aliases_of_versions, [])
+
+    @cached_property
+    def openlineage_run(self) -> DataLoader[str, openlineage_runs.RunSummary | None]:
+        return _loader(self._db, openlineage_runs.run_summaries)
 
     async def prime_version_tags(self, session: AsyncSession, version_id: str) -> None:
         """Read a version's tags in the caller's open session, rather than in a session of

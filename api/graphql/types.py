@@ -35,7 +35,12 @@ from api.graphql.inputs import (
     RunStatus,
     VisualizationType,
 )
-from api.graphql.metadata import MetadataEntry, MetadataOwner, resolve_run_metadata
+from api.graphql.openlineage import (
+    OpenLineageDataset,
+    OpenLineageRun,
+    pipeline_run_key,
+    step_run_key,
+)
 from api.storage import aliases as alias_store
 from api.storage import artifacts as artifact_store
 from api.storage import models
@@ -58,10 +63,6 @@ V = TypeVar("V")
 R = TypeVar("R")
 
 _MISSING: Any = object()
-RUN_METADATA = (
-    "Values logged with `logMetadata` (or `log_metadata` in the SDK), by key, with their "
-    "types; apart from the metadata materializers extract."
-)
 
 
 def loaded(loader: DataLoader[K, V], key: K) -> V:
@@ -341,10 +342,6 @@ class ArtifactVersion:
     def aliases(self, info: Info) -> list[str]:
         return load(info.context.loaders.version_aliases, self.id, _same)
 
-    @strawberry.field(description=RUN_METADATA)
-    def run_metadata(self, info: Info) -> list[MetadataEntry]:
-        return resolve_run_metadata(info, MetadataOwner.ARTIFACT_VERSION, self.id)
-
     @strawberry.field(description="The step run that created this version (null when saved).")
     def producer(self, info: Info) -> StepRun | None:
         if self.producer_id is None:
@@ -386,6 +383,13 @@ class ArtifactVersion:
         return await resolve_lineage(
             info, self.id, LineageDirection.DOWNSTREAM, depth, first, after, filter, as_of
         )
+
+    @strawberry.field(
+        description="The OpenLineage dataset it stands for, when OpenLineage events from "
+        "another tool made it (null for the store's own versions)."
+    )
+    def openlineage(self) -> OpenLineageDataset | None:
+        return OpenLineageDataset.from_version(self.data_type, self.materializer, self.metadata)
 
     @strawberry.field(description="The pipeline run whose step created this version.")
     def run(self, info: Info) -> PipelineRun | None:
@@ -468,6 +472,16 @@ class PipelineRun:
     def pipeline(self, info: Info) -> Pipeline:
         return load(info.context.loaders.pipeline, self.pipeline_id, Pipeline.from_present)
 
+    @strawberry.field(
+        description="The OpenLineage run it stands for, when another tool's OpenLineage "
+        "events made it (null for the store's own runs)."
+    )
+    def openlineage(self, info: Info) -> OpenLineageRun | None:
+        key = pipeline_run_key(self.id, self.name)
+        if key is None:
+            return None
+        return load(info.context.loaders.openlineage_run, key, OpenLineageRun.from_summary)
+
     @strawberry.field(description="Step runs in the order they started.")
     def steps(self, info: Info) -> list[StepRun]:
         loaders = info.context.loaders
@@ -486,10 +500,6 @@ class PipelineRun:
             return next((StepRun.from_model(r) for r in rows if r.name == name), None)
 
         return load(info.context.loaders.run_steps, self.id, named)
-
-    @strawberry.field(description=RUN_METADATA)
-    def run_metadata(self, info: Info) -> list[MetadataEntry]:
-        return resolve_run_metadata(info, MetadataOwner.PIPELINE_RUN, self.id)
 
 
 @strawberry.type(description="An artifact version attached to a step under an input/output name.")
@@ -563,9 +573,16 @@ class StepRun:
     def run(self, info: Info) -> PipelineRun:
         return load(info.context.loaders.run, self.run_id, _present_run)
 
-    @strawberry.field(description=RUN_METADATA)
-    def run_metadata(self, info: Info) -> list[MetadataEntry]:
-        return resolve_run_metadata(info, MetadataOwner.STEP_RUN, self.id)
+    @strawberry.field(
+        description="The OpenLineage run it stands for, when another tool's OpenLineage "
+        "events made it: a child job's run, or the job run whose lineage this step holds "
+        "(null for the store's own step runs)."
+    )
+    def openlineage(self, info: Info) -> OpenLineageRun | None:
+        key = step_run_key(self.id, self.parameters)
+        if key is None:
+            return None
+        return load(info.context.loaders.openlineage_run, key, OpenLineageRun.from_summary)
 
 
 @dataclass(frozen=True)

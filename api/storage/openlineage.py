@@ -57,6 +57,17 @@ DATA_TYPE = "openlineage.dataset"
 MATERIALIZER = "openlineage"
 
 
+def run_name(run_id: str) -> str:
+    """The name of the pipeline run an OpenLineage run (or a child's parent run) became."""
+    return f"openlineage-{run_id}"
+
+
+def step_parameters(namespace: str, job: str, run_id: str) -> dict[str, Any]:
+    """A step run's parameters when OpenLineage made it: the job and the OpenLineage run it
+    stands for (a child job's own run; the job run whose lineage edges it holds)."""
+    return {"openlineage": {"namespace": namespace, "job": job, "runId": run_id}}
+
+
 @dataclass(frozen=True)
 class ReceivedEvent:
     """A RunEvent that passed the checks: the fields applied, and the event as sent."""
@@ -322,7 +333,7 @@ async def _pipeline_run(
         run = PipelineRun(
             id=run_id,
             pipeline_id=pipeline.id,
-            name=f"openlineage-{run_id}",
+            name=run_name(run_id),
             status=RunStatus.RUNNING,
             started_at=started,
         )
@@ -390,9 +401,7 @@ async def _apply(session: AsyncSession, event: ReceivedEvent, store_uri: str) ->
                 name=await _free_step_name(session, run.id, name),
                 status=RunStatus.RUNNING,
                 started_at=when,
-                parameters={
-                    "openlineage": {"namespace": event.job_namespace, "job": event.job_name}
-                },
+                parameters=step_parameters(event.job_namespace, event.job_name, event.run_id),
             )
             session.add(step)
             run.started_at = min(run.started_at, when)
@@ -402,7 +411,7 @@ async def _apply(session: AsyncSession, event: ReceivedEvent, store_uri: str) ->
     if holder is not None:
         state: PipelineRun | StepRun = holder
         if step is None and (inputs or outputs):
-            step = await _holder_step(session, holder, event.job_name)
+            step = await _holder_step(session, holder, event)
     else:
         assert step is not None
         state = step
@@ -412,7 +421,7 @@ async def _apply(session: AsyncSession, event: ReceivedEvent, store_uri: str) ->
                 target.started_at = min(target.started_at, when)
     if step is not None:
         for dataset in inputs:
-            await _consume(session, step, dataset, store_uri)
+            await _consume(session, step, dataset, store_uri, event.producer)
     status = FINISHING.get(event.event_type)
     if status is None:
         await session.flush()
@@ -424,7 +433,7 @@ async def _apply(session: AsyncSession, event: ReceivedEvent, store_uri: str) ->
         )
     if status is RunStatus.COMPLETED and step is not None:
         for dataset in outputs:
-            await _produce(session, step, dataset, store_uri)
+            await _produce(session, step, dataset, store_uri, event.producer)
     error = None if status is RunStatus.COMPLETED else _error_message(event)
     for target in (state, step):
         if target is not None:
@@ -435,8 +444,8 @@ async def _apply(session: AsyncSession, event: ReceivedEvent, store_uri: str) ->
     return Applied()
 
 
-async def _holder_step(session: AsyncSession, run: PipelineRun, job_name: str) -> StepRun:
-    name = validate_name(job_name, "job name")
+async def _holder_step(session: AsyncSession, run: PipelineRun, event: ReceivedEvent) -> StepRun:
+    name = validate_name(event.job_name, "job name")
     step = await session.scalar(
         select(StepRun).where(StepRun.run_id == run.id, StepRun.name == name)
     )
@@ -448,6 +457,7 @@ async def _holder_step(session: AsyncSession, run: PipelineRun, job_name: str) -
             started_at=run.started_at,
             ended_at=run.ended_at,
             error=run.error,
+            parameters=step_parameters(event.job_namespace, event.job_name, run.id),
         )
         session.add(step)
         await session.flush()
@@ -460,9 +470,14 @@ def _error_message(event: ReceivedEvent) -> str:
     return message if isinstance(message, str) and message else f"{event.event_type} (OpenLineage)"
 
 
-def _metadata(dataset: dict[str, Any]) -> dict[str, Any]:
-    """The dataset's identity and its facets (schema, column lineage, ...), as sent."""
-    meta: dict[str, Any] = {"namespace": dataset["namespace"], "name": dataset["name"]}
+def _metadata(dataset: dict[str, Any], sent_by: str) -> dict[str, Any]:
+    """The dataset's identity, the producer of the event that named it first and its facets
+    (schema, column lineage, ...), as sent."""
+    meta: dict[str, Any] = {
+        "namespace": dataset["namespace"],
+        "name": dataset["name"],
+        "producer": sent_by,
+    }
     for key in ("facets", "inputFacets", "outputFacets"):
         if isinstance(dataset.get(key), dict) and dataset[key]:
             meta[key] = dataset[key]
@@ -473,6 +488,7 @@ def _new_version(
     dataset: dict[str, Any],
     producer: str | None,
     *,
+    sent_by: str,
     name: str | None = None,
     version: str | None = None,
 ) -> NewVersion:
@@ -482,7 +498,7 @@ def _new_version(
         uri=dataset_uri(dataset),
         data_type=DATA_TYPE,
         materializer=MATERIALIZER,
-        metadata=_metadata(dataset),
+        metadata=_metadata(dataset, sent_by),
         source=ArtifactSource.EXTERNAL,
         producer_step_run_id=producer,
     )
@@ -523,7 +539,11 @@ def _same_place(version: ArtifactVersion, dataset: dict[str, Any], store_uri: st
 
 
 async def _known_version(
-    session: AsyncSession, dataset: dict[str, Any], store_uri: str, producer: str | None
+    session: AsyncSession,
+    dataset: dict[str, Any],
+    store_uri: str,
+    producer: str | None,
+    sent_by: str,
 ) -> ArtifactVersion | None:
     """The version a dataset names by itself, whatever the event: the store's own data at that
     location, or the version its `lineageql` facet names (created when new; not when that
@@ -542,32 +562,33 @@ async def _known_version(
         return None
     found = await find_version(session, id=None, name=name, version=version)
     if found is None:
-        new = _new_version(dataset, producer, name=name, version=version)
+        new = _new_version(dataset, producer, sent_by=sent_by, name=name, version=version)
         return await create_version(session, new)
     return found if _same_place(found, dataset, store_uri) else None
 
 
 async def _consume(
-    session: AsyncSession, step: StepRun, dataset: dict[str, Any], store_uri: str
+    session: AsyncSession, step: StepRun, dataset: dict[str, Any], store_uri: str, sent_by: str
 ) -> None:
-    version = await _known_version(session, dataset, store_uri, None)
+    version = await _known_version(session, dataset, store_uri, None, sent_by)
     if version is None:
         name = validate_name(dataset_name(dataset), "dataset name")
         version = await find_version(session, id=None, name=name, version=None)
         if version is None:
-            version = await create_version(session, _new_version(dataset, None))
+            version = await create_version(session, _new_version(dataset, None, sent_by=sent_by))
     await _link(session, StepInput, step, version)
 
 
 async def _produce(
-    session: AsyncSession, step: StepRun, dataset: dict[str, Any], store_uri: str
+    session: AsyncSession, step: StepRun, dataset: dict[str, Any], store_uri: str, sent_by: str
 ) -> None:
-    version = await _known_version(session, dataset, store_uri, step.id)
+    version = await _known_version(session, dataset, store_uri, step.id, sent_by)
     if version is None:
         name = validate_name(dataset_name(dataset), "dataset name")
         if await session.get(StepOutput, (step.id, name)) is not None:
             return
-        version = await create_version(session, _new_version(dataset, step.id))
+        new = _new_version(dataset, step.id, sent_by=sent_by)
+        version = await create_version(session, new)
     elif version.producer_step_run_id is None:
         # Data a step of this event's job wrote first, known so far only as read (or saved).
         await session.execute(
