@@ -4,15 +4,21 @@
   the artifact `chain` and saving the next (`chain:1` ... `chain:21`, floats): a 42-node line.
 - `fan_pipeline`: `fan_seed` saves `fan_root`, then 249 `leaf` steps each consume it and save
   a version of `fan_leaf`: downstream of `fan_root`, 499 nodes (plus a Markdown note).
+- `report_pipeline`: saves `tall_report`, whose HTML preview is 60 styled paragraphs (taller
+  than the explorer's preview frame shows at first), and `iris_like`, a small DataFrame.
 
     LINEAGEQL_HOME=... python -m tests.ui.seed_graphs
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+import html
+from typing import Annotated, Any, ClassVar
+
+import pandas as pd
 
 from sdk import pipeline, step
+from sdk.materializers import BaseMaterializer, VisualizationType, visuals
 
 CHAIN = 20
 FAN = 249
@@ -54,6 +60,50 @@ def fan_pipeline() -> None:
         leaf(root, index=index)
 
 
+class Report:
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+
+
+class ReportMaterializer(BaseMaterializer):
+    """A `Report` as JSON lines, shown as an HTML page with a style block and style attributes."""
+
+    ASSOCIATED_TYPES: ClassVar[tuple[type[Any], ...]] = (Report,)
+
+    def save(self, data: Report) -> None:
+        with self.open("lines.txt", "wb") as f:
+            f.write("\n".join(data.lines).encode())
+
+    def load(self, data_type: type[Any]) -> Report:
+        with self.open("lines.txt", "rb") as f:
+            return Report(f.read().decode().split("\n"))
+
+    def save_visualizations(self, data: Report) -> dict[str, VisualizationType]:
+        body = "\n".join(
+            f'<p class="line" style="color: rgb(10, 90, 30)">{html.escape(line)}</p>'
+            for line in data.lines
+        )
+        page = visuals.html_page("Report", f"<h1>Report</h1>\n{body}")
+        return visuals.write(self, "report.html", page, VisualizationType.HTML)
+
+
+@step(output_materializers=ReportMaterializer)
+def write_report() -> Annotated[Report, "tall_report"]:
+    return Report([f"Line {i}: the report goes on." for i in range(1, 61)])
+
+
+@step
+def small_frame() -> Annotated[pd.DataFrame, "iris_like"]:
+    return pd.DataFrame({"sepal length": [5.1, 4.9, 4.7], "species": ["setosa"] * 3})
+
+
+@pipeline
+def report_pipeline() -> None:
+    write_report()
+    small_frame()
+
+
 if __name__ == "__main__":
     chain_pipeline()
     fan_pipeline()
+    report_pipeline()

@@ -80,13 +80,11 @@ def test_search_version_visualization_lineage_and_an_upstream_node(
     expect(page).to_have_url(re.compile(f"#/versions/{latest['id']}"))
     expect(page.get_by_test_id("producer-link")).to_have_text(latest["producer"]["name"])
 
-    # The HTML visualization, in a frame that may run nothing.
+    # The HTML visualization, sanitised, in a frame that may run nothing.
     figure = page.locator("[data-testid=visualization][data-type=html]")
     expect(figure).to_have_count(1)
     frame = figure.get_by_test_id("visualization-frame")
-    expect(frame).to_have_attribute("sandbox", "")
-    src = frame.get_attribute("src")
-    assert src and src.startswith(f"{server.base}/artifact-versions/{latest['id']}/")
+    expect(frame).to_have_attribute("sandbox", "allow-same-origin")
     expect(
         page.frame_locator("[data-testid=visualization-frame]").locator("table").first
     ).to_contain_text("sepal length")
@@ -240,7 +238,12 @@ def test_each_kind_of_visualization_is_shown_safely(
         figure = page.locator(f"[data-testid=visualization][data-type={kind}]").first
         expect(figure).to_be_visible()
         if kind == "html":
-            expect(figure.locator("iframe")).to_have_attribute("sandbox", "")
+            frame = figure.locator("iframe")
+            expect(frame).to_have_attribute("sandbox", "allow-same-origin")
+            expect(frame).to_have_attribute("data-state", "shown")
+            content = page.frame_locator("[data-testid=visualization-frame]").first
+            unsafe = "d => d.querySelectorAll('script, style, [onload]').length"
+            assert content.locator("body").evaluate(unsafe) == 0
         elif kind == "markdown":
             rendered = figure.get_by_test_id("visualization-markdown")
             expect(rendered).not_to_have_text("Loading…")
@@ -293,10 +296,7 @@ def test_a_server_with_tokens_prompts_for_one(
     if not server_checks_tokens(secured):
         pytest.skip("this server does not check tokens (LINEAGEQL_TOKENS) yet")
     page_problems.allow(r"status of 401 \(Unauthorized\)")  # the first, token-less request
-    # A frame cannot send the token, so the page fetches the HTML and frames it from a blob:
-    # URL, which inherits the page's policy: the preview's inline styles are dropped (its text
-    # and tables remain) and the browser reports each one.
-    page_problems.allow(r"Applying inline style violates .*style-src 'self'")
+    # The page fetches the HTML with the token (a frame could not send it) and frames it.
     open_ui(page, secured)
     prompt = page.get_by_test_id("auth-required")
     expect(prompt).to_be_visible()
@@ -311,7 +311,7 @@ def test_a_server_with_tokens_prompts_for_one(
     ).click()
     page.get_by_test_id("latest-version-link").click()
     frame = page.locator("[data-testid=visualization][data-type=html] iframe")
-    expect(frame).to_have_attribute("src", re.compile("^blob:"))
+    expect(frame).to_have_attribute("data-state", "shown")
     expect(
         page.frame_locator("[data-testid=visualization-frame]").locator("table").first
     ).to_contain_text("sepal length")
