@@ -35,6 +35,7 @@ from api.graphql.inputs import (
     RunStatus,
     VisualizationType,
 )
+from api.graphql.metadata import MetadataEntry, MetadataOwner, resolve_run_metadata
 from api.graphql.openlineage import (
     OpenLineageDataset,
     OpenLineageRun,
@@ -63,6 +64,10 @@ V = TypeVar("V")
 R = TypeVar("R")
 
 _MISSING: Any = object()
+RUN_METADATA = (
+    "Values logged with `logMetadata` (or `log_metadata` in the SDK), by key, with their "
+    "types; apart from the metadata materializers extract."
+)
 
 
 def loaded(loader: DataLoader[K, V], key: K) -> V:
@@ -342,6 +347,10 @@ class ArtifactVersion:
     def aliases(self, info: Info) -> list[str]:
         return load(info.context.loaders.version_aliases, self.id, _same)
 
+    @strawberry.field(description=RUN_METADATA)
+    def run_metadata(self, info: Info) -> list[MetadataEntry]:
+        return resolve_run_metadata(info, MetadataOwner.ARTIFACT_VERSION, self.id)
+
     @strawberry.field(description="The step run that created this version (null when saved).")
     def producer(self, info: Info) -> StepRun | None:
         if self.producer_id is None:
@@ -501,6 +510,10 @@ class PipelineRun:
 
         return load(info.context.loaders.run_steps, self.id, named)
 
+    @strawberry.field(description=RUN_METADATA)
+    def run_metadata(self, info: Info) -> list[MetadataEntry]:
+        return resolve_run_metadata(info, MetadataOwner.PIPELINE_RUN, self.id)
+
 
 @strawberry.type(description="An artifact version attached to a step under an input/output name.")
 class StepArtifact:
@@ -572,6 +585,10 @@ class StepRun:
     @strawberry.field
     def run(self, info: Info) -> PipelineRun:
         return load(info.context.loaders.run, self.run_id, _present_run)
+
+    @strawberry.field(description=RUN_METADATA)
+    def run_metadata(self, info: Info) -> list[MetadataEntry]:
+        return resolve_run_metadata(info, MetadataOwner.STEP_RUN, self.id)
 
     @strawberry.field(
         description="The OpenLineage run it stands for, when another tool's OpenLineage "
