@@ -26,6 +26,7 @@ from sdk.materializers.base import (
 _SCALARS = (bool, float, int, str, type(None))
 # json.dumps refuses ints of more than 4300 digits (sys.get_int_max_str_digits()).
 _MAX_INT_BITS = 14_000
+_MAX_SHOWN = 100  # characters of a number's text kept as metadata
 
 
 def is_exact_json(value: Any) -> bool:
@@ -69,7 +70,13 @@ class BuiltInMaterializer(BaseMaterializer):
             return _load_json(f.read())
 
     def extract_metadata(self, data: Any) -> dict[str, Any]:
-        return {"length": len(data)} if isinstance(data, str) else {}
+        """A str's length; a bool's, int's or float's text, as ZenML records it, so that the
+        value itself shows wherever metadata does (a str may be long: not recorded)."""
+        if isinstance(data, str):
+            return {"length": len(data)}
+        if isinstance(data, bool | int | float) and len(text := str(data)) <= _MAX_SHOWN:
+            return {"string_representation": text}
+        return {}
 
     def save_visualizations(self, data: Any) -> dict[str, VisualizationType]:
         """A `str` as Markdown (its first 64 KiB characters); other scalars have none."""

@@ -168,7 +168,10 @@ def test_metadata_has_storage_size_and_lengths(store: ArtifactStore) -> None:
     assert save("abc", store).metadata == {"length": 3, "storage_size": 5}
     assert save(b"abcd", store).metadata == {"length": 4, "storage_size": 4}
     assert save([1, 2], store).metadata["length"] == 2
-    assert save(7, store).metadata == {"storage_size": 1}
+    assert save(7, store).metadata == {"string_representation": "7", "storage_size": 1}
+    assert save(0.25, store).metadata["string_representation"] == "0.25"
+    assert save(True, store).metadata["string_representation"] == "True"
+    assert "string_representation" not in save(10**200, store).metadata  # too long to show
 
 
 # --- pathlib.Path ---------------------------------------------------------------------------

@@ -5,7 +5,8 @@
 - `fan_pipeline`: `fan_seed` saves `fan_root`, then 249 `leaf` steps each consume it and save
   a version of `fan_leaf`: downstream of `fan_root`, 499 nodes (plus a Markdown note).
 - `report_pipeline`: saves `tall_report`, whose HTML preview is 60 styled paragraphs (taller
-  than the explorer's preview frame shows at first), and `iris_like`, a small DataFrame.
+  than the explorer's preview frame shows at first), `iris_like`, a small DataFrame, and
+  `verdict`, a short str.
 
     LINEAGEQL_HOME=... python -m tests.ui.seed_graphs
 """
@@ -97,10 +98,16 @@ def small_frame() -> Annotated[pd.DataFrame, "iris_like"]:
     return pd.DataFrame({"sepal length": [5.1, 4.9, 4.7], "species": ["setosa"] * 3})
 
 
+@step
+def verdict() -> Annotated[str, "verdict"]:
+    return "ship it"
+
+
 @pipeline
 def report_pipeline() -> None:
     write_report()
     small_frame()
+    verdict()
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Values on the explorer's pages: HTML previews as tall as their content, still sandboxed."""
+"""Values on the explorer's pages: HTML previews as tall as their content (still sandboxed),
+and simple values inline on the version page and in lists."""
 
 from __future__ import annotations
 
@@ -78,3 +79,44 @@ def test_a_tall_preview_stops_at_a_maximum_with_show_all(
     assert sizes["frame"] > FRAME_MAX and sizes["content"] <= sizes["visible"] + 1, sizes
     frame.scroll_into_view_if_needed()
     shoot(page, "34-visualization-tall-html-show-all")
+
+
+CHAIN_RUN = """
+query ($id: ID!) {
+  artifactVersion(id: $id) { producer { id run { id } } }
+}
+"""
+
+
+def test_simple_values_show_on_the_version_page_and_in_lists(
+    page: Page, graph_server: Server, shoot: Shoot
+) -> None:
+    last = version_id(graph_server, "chain")  # chain:21 = 0.5 + 20 x 1.25
+    open_ui(page, graph_server, f"/versions/{last}")
+    expect(page.get_by_test_id("version-value")).to_have_text("25.5")
+    shoot(page, "35-value-on-version-page")
+
+    open_ui(page, graph_server, "/artifacts/chain")
+    rows = page.get_by_test_id("version-row")
+    expect(rows.first.get_by_test_id("version-value")).to_have_text("25.5")
+    expect(
+        page.locator("[data-testid=version-row][data-version='1'] [data-testid=version-value]")
+    ).to_have_text("0.5")
+    shoot(page, "36-values-in-version-list")
+
+    producer = graph_server.query(CHAIN_RUN, id=last)["artifactVersion"]["producer"]
+    open_ui(page, graph_server, f"/runs/{producer['run']['id']}")
+    expect(
+        page.locator("[data-testid=step-row][data-step=extend_20] [data-testid=step-outputs]")
+    ).to_contain_text("chain:21 = 25.5")
+    open_ui(page, graph_server, f"/steps/{producer['id']}")
+    expect(page.get_by_test_id("output-list")).to_contain_text("chain:21 = 25.5")
+    expect(page.get_by_test_id("input-list")).to_contain_text("chain:20 = 24.25")
+
+    open_ui(page, graph_server, "/")
+    latest = "[data-testid=artifact-row][data-name={}] [data-testid=latest-value]"
+    expect(page.locator(latest.format("chain"))).to_have_text("25.5")
+    expect(page.locator(latest.format("verdict"))).to_have_text("“ship it”")
+    expect(page.locator(latest.format("fan_root"))).to_have_text("")  # a long str: not shown
+    expect(page.locator(latest.format("iris_like"))).to_have_text("")
+    shoot(page, "37-values-in-search-results")

@@ -1,5 +1,7 @@
 // GraphQL documents the explorer sends, kept as constants (one place to read what it asks for).
 
+import { VALUE_FIELDS, type ValueSource } from "./values";
+
 export interface PageInfo {
   hasNextPage: boolean;
   endCursor: string | null;
@@ -31,7 +33,7 @@ query Artifacts($filter: ArtifactFilter, $first: Int, $after: String) {
   artifacts(filter: $filter, first: $first, after: $after) {
     totalCount
     pageInfo { hasNextPage endCursor }
-    edges { node { id name tags hasCustomName versionCount latestVersion { id version createdAt } } }
+    edges { node { id name tags hasCustomName versionCount latestVersion { id version createdAt ${VALUE_FIELDS} } } }
   }
 }`;
 // How many artifacts the default filter (custom names only) leaves out.
@@ -45,7 +47,7 @@ export interface ArtifactSummary {
   tags: string[];
   hasCustomName: boolean;
   versionCount: number;
-  latestVersion: { id: string; version: string; createdAt: string } | null;
+  latestVersion: ({ id: string; version: string; createdAt: string } & ValueSource) | null;
 }
 
 export const RUNS = `
@@ -65,7 +67,7 @@ export interface RunSummary {
   pipeline: { name: string };
 }
 
-const VERSION_ROW = `id version isCustomVersion source dataType sizeBytes tags createdAt`;
+const VERSION_ROW = `id version isCustomVersion source sizeBytes tags createdAt ${VALUE_FIELDS}`;
 // The run that produced a version (through its producing step run; null when saved).
 const VERSION_RUN = `producer { id name run { id name status } }`;
 
@@ -81,12 +83,11 @@ query Artifact($name: String!, $first: Int, $after: String) {
     }
   }
 }`;
-export interface VersionRow {
+export interface VersionRow extends ValueSource {
   id: string;
   version: string;
   isCustomVersion: boolean;
   source: string;
-  dataType: string;
   sizeBytes: number | string | null;
   tags: string[];
   createdAt: string;
@@ -111,7 +112,7 @@ export const VERSION = `
 query Version($id: ID, $name: String, $version: String) {
   artifactVersion(id: $id, name: $name, version: $version) {
     id name version isCustomVersion uri dataType materializer contentHash sizeBytes metadata
-    tags createdAt source
+    tags createdAt source visualizations { type url }
     producer { ${STEP_REF} }
     consumers { ${STEP_REF} }
   }
@@ -132,6 +133,7 @@ export interface VersionDetail {
   source: string;
   producer: StepRef | null;
   consumers: StepRef[];
+  visualizations?: { type: string; url: string }[];
 }
 
 // Asked separately, so that the rest of the page works against a server without this field.
@@ -184,8 +186,8 @@ export interface LineagePage {
 }
 
 const STEP_ARTIFACTS = `
-  inputs { name artifactVersion { id name version } }
-  outputs { name artifactVersion { id name version } }`;
+  inputs { name artifactVersion { id name version ${VALUE_FIELDS} } }
+  outputs { name artifactVersion { id name version ${VALUE_FIELDS} } }`;
 
 export const RUN = `
 query Run($id: ID!) {
@@ -200,7 +202,7 @@ query Run($id: ID!) {
 }`;
 export interface StepArtifact {
   name: string;
-  artifactVersion: VersionRef;
+  artifactVersion: VersionRef & ValueSource;
 }
 export interface RunStep {
   id: string;

@@ -6,6 +6,7 @@ import { formatBytes, formatDate, facts, h, statusBadge, tagList } from "../dom"
 import { lineageSection } from "../lineage";
 import { ARTIFACT, type ArtifactDetail, type ArtifactVersionRow, type Connection } from "../queries";
 import { links, type Route } from "../route";
+import { simpleValue } from "../values";
 import { inlineValue } from "../visualizations";
 import { loadMore, section, valueTable } from "../widgets";
 
@@ -71,6 +72,7 @@ export async function artifactPage(main: HTMLElement, route: Route): Promise<voi
             h("a", { href: links.version(node.id), "data-testid": "version-link" }, node.version),
             node.isCustomVersion ? h("span", { className: "muted" }, " (custom)") : null,
           ),
+          h("td", { "data-testid": "version-value" }, simpleValue(node) ?? ""),
           h("td", { "data-testid": "version-producer" }, producedBy(node)),
           h("td", {}, node.tags.length > 0 ? tagList(node.tags) : ""),
           h("td", {}, node.dataType),
@@ -112,7 +114,7 @@ export async function artifactPage(main: HTMLElement, route: Route): Promise<voi
         h(
           "thead",
           {},
-          h("tr", {}, ["Version", "Produced by (run, step)", "Tags", "Type", "Size", "Created"].map((t) => h("th", { scope: "col" }, t))),
+          h("tr", {}, ["Version", "Value", "Produced by (run, step)", "Tags", "Type", "Size", "Created"].map((t) => h("th", { scope: "col" }, t))),
         ),
         body,
       ),

@@ -6,6 +6,7 @@ import type { GraphEdge, GraphNode } from "../graph";
 import { RUN, type RunDetail, type RunStep } from "../queries";
 import { links, onLeave, type Route } from "../route";
 import { formatDuration } from "../time";
+import { valueAfter } from "../values";
 import { section } from "../widgets";
 
 function stepCached(step: RunStep): boolean {
@@ -81,7 +82,7 @@ export async function runPage(main: HTMLElement, route: Route): Promise<void> {
       h(
         "table",
         { className: "list" },
-        h("thead", {}, h("tr", {}, ["Step", "Status", "Started", "Duration", "Cache"].map((t) => h("th", { scope: "col" }, t)))),
+        h("thead", {}, h("tr", {}, ["Step", "Status", "Started", "Duration", "Outputs", "Cache"].map((t) => h("th", { scope: "col" }, t)))),
         h(
           "tbody",
           {},
@@ -93,6 +94,15 @@ export async function runPage(main: HTMLElement, route: Route): Promise<void> {
               h("td", {}, statusBadge(step.status)),
               h("td", {}, formatDate(step.startedAt)),
               h("td", { className: "num", "data-testid": "step-duration" }, formatDuration(step.startedAt, step.endedAt, step.status)),
+              h(
+                "td",
+                { "data-testid": "step-outputs" },
+                step.outputs.flatMap((o, i) => [
+                  i > 0 ? ", " : "",
+                  h("a", { href: links.version(o.artifactVersion.id) }, `${o.artifactVersion.name}:${o.artifactVersion.version}`),
+                  ...valueAfter(o.artifactVersion),
+                ]),
+              ),
               h(
                 "td",
                 {},

@@ -11,6 +11,7 @@ import {
   type TaggedVersion,
 } from "../queries";
 import { links, type Route } from "../route";
+import { simpleValue } from "../values";
 import { loadMore } from "../widgets";
 
 const PAGE = 50;
@@ -94,6 +95,7 @@ export async function searchPage(main: HTMLElement, route: Route): Promise<void>
               ? h("a", { href: links.version(node.latestVersion.id) }, node.latestVersion.version)
               : "",
           ),
+          h("td", { "data-testid": "latest-value" }, node.latestVersion ? (simpleValue(node.latestVersion) ?? "") : ""),
           h("td", {}, formatDate(node.latestVersion?.createdAt)),
         ),
       );
@@ -129,7 +131,7 @@ export async function searchPage(main: HTMLElement, route: Route): Promise<void>
           h(
             "thead",
             {},
-            h("tr", {}, ["Name", "Tags", "Versions", "Latest", "Latest created"].map((t) => h("th", { scope: "col" }, t))),
+            h("tr", {}, ["Name", "Tags", "Versions", "Latest", "Latest value", "Latest created"].map((t) => h("th", { scope: "col" }, t))),
           ),
           body,
         ),
@@ -182,6 +184,7 @@ async function taggedVersions(tag: string, nameContains: string): Promise<HTMLEl
         h("td", {}, h("a", { href: links.version(node.id), "data-testid": "version-link" }, node.version)),
         h("td", {}, tagList(node.tags)),
         h("td", {}, node.source),
+        h("td", { "data-testid": "version-value" }, simpleValue(node) ?? ""),
         h("td", {}, formatDate(node.createdAt)),
       ),
     ),
@@ -195,7 +198,7 @@ async function taggedVersions(tag: string, nameContains: string): Promise<HTMLEl
       : h(
           "table",
           { className: "list" },
-          h("thead", {}, h("tr", {}, ["Artifact", "Version", "Tags", "Source", "Created"].map((t) => h("th", { scope: "col" }, t)))),
+          h("thead", {}, h("tr", {}, ["Artifact", "Version", "Tags", "Source", "Value", "Created"].map((t) => h("th", { scope: "col" }, t)))),
           body,
         ),
     more

@@ -6,6 +6,7 @@ import { lineageSection } from "../lineage";
 import { STEP, type StepArtifact, type StepDetail } from "../queries";
 import { links, type Route } from "../route";
 import { formatDuration } from "../time";
+import { valueAfter } from "../values";
 import { section, valueTable } from "../widgets";
 
 function artifactList(items: StepArtifact[], testid: string): HTMLElement {
@@ -20,6 +21,7 @@ function artifactList(items: StepArtifact[], testid: string): HTMLElement {
         h("code", {}, item.name),
         ": ",
         h("a", { href: links.version(item.artifactVersion.id) }, `${item.artifactVersion.name}:${item.artifactVersion.version}`),
+        valueAfter(item.artifactVersion),
       ),
     ),
   );

@@ -5,7 +5,8 @@ import { facts, formatBytes, formatDate, h, tagList } from "../dom";
 import { lineageSection } from "../lineage";
 import { VERSION, type VersionDetail } from "../queries";
 import { links, type Route } from "../route";
-import { visualizationSection } from "../visualizations";
+import { simpleValue } from "../values";
+import { inlineValue, visualizationSection } from "../visualizations";
 import { section, stepLink, valueTable } from "../widgets";
 
 export async function versionPage(main: HTMLElement, route: Route): Promise<void> {
@@ -27,6 +28,7 @@ export async function versionPage(main: HTMLElement, route: Route): Promise<void
     lineageSection(v.id, route, `Lineage of ${v.name}:${v.version}`),
     facts(
       [
+        ["Value", h("span", { "data-testid": "version-value" }, simpleValue(v) ?? inlineValue(v.id))],
         ["Tags", tagList(v.tags)],
         ["Source", v.source],
         [
