@@ -13,6 +13,7 @@ from sdk.errors import (
     NotFoundError,
     TransportError,
 )
+from sdk.metadata import DType, Path, StorageSize, Uri, log_metadata
 from sdk.pipeline.steps import pipeline, step
 
 __all__ = [
@@ -21,17 +22,22 @@ __all__ = [
     "ArtifactVersion",
     "ArtifactVersionExistsError",
     "Client",
+    "DType",
     "ExternalArtifact",
     "GraphQLError",
     "InputError",
     "LineageGraph",
     "LineageQLError",
     "NotFoundError",
+    "Path",
     "Pipeline",
     "PipelineRun",
     "StepRun",
+    "StorageSize",
     "TransportError",
+    "Uri",
     "load_artifact",
+    "log_metadata",
     "pipeline",
     "register_artifact",
     "save_artifact",

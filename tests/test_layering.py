@@ -217,7 +217,14 @@ def test_importing_sdk_stays_light(heavy: str, modules_after_import_sdk: set[str
 
 
 SDK_PACKAGES = {"sdk.client", "sdk.pipeline", "sdk.artifacts", "sdk.prune", "sdk.cli"}
-SDK_TOP_MODULES = {"sdk", "sdk.errors", "sdk.settings", "sdk.types", "sdk.materializers"}
+SDK_TOP_MODULES = {
+    "sdk",
+    "sdk.errors",
+    "sdk.settings",
+    "sdk.types",
+    "sdk.materializers",
+    "sdk.metadata",  # log_metadata and the typed values Uri, Path, DType, StorageSize
+}
 
 
 def _module_level_imports(path: Path, modules: set[str]) -> list[str]:

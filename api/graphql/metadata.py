@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from weakref import WeakKeyDictionary
 
 import strawberry
-from sqlalchemy.orm import InstrumentedAttribute
 from strawberry.dataloader import DataLoader
 from strawberry.scalars import JSON
 
@@ -145,7 +144,7 @@ async def listing(
     after: str | None,
     *,
     owner: metadata_store.Owner,
-    owner_id: InstrumentedAttribute[str],
+    owner_id: Any,
     conditions: Sequence[MetadataCondition] | None,
     order: MetadataOrder | None,
     descending: bool = False,

@@ -4,7 +4,6 @@ transaction; every value and the target are checked before anything is written."
 from __future__ import annotations
 
 import strawberry
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.scalars import JSON
 
@@ -21,7 +20,6 @@ from api.graphql.tag_mutations import _missing
 from api.graphql.types import ArtifactVersion, PipelineRun, StepRun
 from api.storage import artifacts as artifact_store
 from api.storage import metadata as metadata_store
-from api.storage import models
 
 
 @strawberry.input(
@@ -99,11 +97,11 @@ async def _target(session: AsyncSession, given: LogMetadataInput) -> tuple[Metad
         return MetadataOwner.ARTIFACT_VERSION, row.id
     if given.step_run_id is not None:
         step_id = str(given.step_run_id)
-        if await session.scalar(select(models.StepRun.id).where(models.StepRun.id == step_id)):
+        if await metadata_store.owner_exists(session, MetadataOwner.STEP_RUN, step_id):
             return MetadataOwner.STEP_RUN, step_id
         raise NotFound(f"no step run has id {step_id!r}", id=step_id)
     run_id = str(given.pipeline_run_id)
-    if await session.scalar(select(models.PipelineRun.id).where(models.PipelineRun.id == run_id)):
+    if await metadata_store.owner_exists(session, MetadataOwner.PIPELINE_RUN, run_id):
         return MetadataOwner.PIPELINE_RUN, run_id
     raise NotFound(f"no pipeline run has id {run_id!r}", id=run_id)
 

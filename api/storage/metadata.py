@@ -41,7 +41,14 @@ from api import rules
 from api.errors import BadUserInput
 from api.rules import RuleError
 from api.storage.base import dialect_insert, utcnow
-from api.storage.models import PipelineRunMetadata, StepRunMetadata, VersionRunMetadata
+from api.storage.models import (
+    ArtifactVersion,
+    PipelineRun,
+    PipelineRunMetadata,
+    StepRun,
+    StepRunMetadata,
+    VersionRunMetadata,
+)
 from api.storage.pagination import Page, PageRequest
 
 TEXT_PREFIX = 256  # characters of a string that filters and sorts read
@@ -256,6 +263,19 @@ async def write(
     await session.execute(
         inserting.on_conflict_do_update(index_elements=["owner_id", "key"], set_=changed)
     )
+
+
+_OWNER_ROWS: dict[Owner, Any] = {
+    Owner.ARTIFACT_VERSION: ArtifactVersion,
+    Owner.STEP_RUN: StepRun,
+    Owner.PIPELINE_RUN: PipelineRun,
+}
+
+
+async def owner_exists(session: AsyncSession, owner: Owner, owner_id: str) -> bool:
+    """Whether the artifact version, step run or pipeline run `owner_id` exists."""
+    row = _OWNER_ROWS[owner]
+    return await session.scalar(select(row.id).where(row.id == owner_id)) is not None
 
 
 async def read(

@@ -8,7 +8,7 @@ digits included (`1` means "1"), and automatic versions continue after the highe
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
@@ -78,23 +78,31 @@ class ArtifactConfig:
             (`"007"` is text, not a number).
         tags: tags given to the new version (free text, spaces allowed); any iterable of
             strings, held as a tuple.
+        run_metadata: metadata logged on each new version (see `log_metadata`): JSON values
+            or `Uri`, `Path`, `DType`, `StorageSize`.
     """
 
     name: str | None
     version: str | None
     tags: tuple[str, ...]
+    run_metadata: dict[str, Any]
 
     def __init__(
         self,
         name: str | None = None,
         version: str | int | None = None,
         tags: Iterable[str] = (),
+        run_metadata: Mapping[str, Any] | None = None,
     ) -> None:
+        from sdk.metadata import entries
+
         if name is not None:
             checked(rules.check_name_template, name, "ArtifactConfig name")
         object.__setattr__(self, "name", name)
         object.__setattr__(self, "version", _custom_version(version))
         object.__setattr__(self, "tags", _tags(tags))
+        entries(run_metadata or {})  # refuse what is not JSON when the step is declared
+        object.__setattr__(self, "run_metadata", dict(run_metadata or {}))
 
 
 @dataclass(frozen=True, init=False, eq=False)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +12,7 @@ from sdk.client.client import Client, resolve
 from sdk.client.records import VersionInput
 from sdk.client.views import ArtifactVersion
 from sdk.errors import InputError, LineageQLError, OutcomeUnknownError
+from sdk.metadata import entries
 
 if TYPE_CHECKING:
     from sdk.materializers import BaseMaterializer
@@ -30,6 +31,7 @@ def save_artifact(
     source: str = "SAVED",
     include_visualizations: bool = True,
     extract_metadata: bool = True,
+    user_metadata: Mapping[str, Any] | None = None,
     client: Client | None = None,
 ) -> ArtifactVersion:
     """Store `data` as a new version of artifact `name` (the next number unless `version`).
@@ -40,7 +42,8 @@ def save_artifact(
 
     With `include_visualizations=False` the materializer's visualizations are not saved, with
     `extract_metadata=False` no metadata is recorded (as ZenML's arguments of those names).
-    `client` saves through that client instead of the active one."""
+    `user_metadata` is logged on the new version (see `log_metadata`), apart from what the
+    materializer extracts. `client` saves through that client instead of the active one."""
     return save_version(
         resolve(client),
         data,
@@ -51,6 +54,7 @@ def save_artifact(
         source=source,
         include_visualizations=include_visualizations,
         extract_metadata=extract_metadata,
+        user_metadata=user_metadata,
     )
 
 
@@ -65,6 +69,7 @@ def save_version(
     source: str = "SAVED",
     include_visualizations: bool = True,
     extract_metadata: bool = True,
+    user_metadata: Mapping[str, Any] | None = None,
 ) -> ArtifactVersion:
     """`save_artifact` through `client`; `source` is SAVED, or EXTERNAL for a pipeline's
     `ExternalArtifact(value=...)`."""
@@ -75,6 +80,7 @@ def save_version(
     check_text(name, "artifact name")
     checked_version = _custom_version(version)
     checked_tags = _tags(tags or ())
+    entries(user_metadata or {})  # refuse what is not JSON before any byte is written
     store = client.store
     uri = store.new_version_uri(EXTERNAL_STEP if source == "EXTERNAL" else SAVED_STEP, name)
     saved = save_data(
@@ -86,7 +92,12 @@ def save_version(
         extract_metadata=extract_metadata,
     )
     version_input = VersionInput.from_saved(
-        saved, name, version=checked_version, tags=checked_tags, store=store
+        saved,
+        name,
+        version=checked_version,
+        tags=checked_tags,
+        store=store,
+        run_metadata=user_metadata,
     )
     try:
         # The new folder's id as the request's key: a retry registers this folder once.

@@ -19,6 +19,8 @@ from sdk.cli.common import (
     make_client,
     print_json,
 )
+from sdk.cli.metadata import DescOption, SortOption, WhereOption, sort_by, where_filters
+from sdk.client.client import split_name_version
 from sdk.client.views import Artifact, ArtifactVersion, parse_time
 from sdk.errors import InputError
 from sdk.types import JsonObject
@@ -217,18 +219,25 @@ def list_versions(
     tag: Annotated[
         str | None, typer.Option("--tag", "-t", help="Only versions with this tag.")
     ] = None,
+    where: WhereOption = None,
+    sort: SortOption = None,
+    desc: DescOption = False,
     limit: LimitOption = 50,
     as_json: JsonOption = False,
     url: UrlOption = None,
     token: TokenOption = None,
 ) -> None:
-    """List artifact versions in the order they were created, oldest first."""
+    """List artifact versions in the order they were created, oldest first (or by a logged
+    metadata key with --sort), optionally only those whose metadata matches --where."""
     with cli_errors():
+        filters, order = where_filters(where), sort_by(sort, desc)
         announce(url, as_json=as_json)
         client = make_client(url, token, reads=True)
         if name is not None:
             client.get_artifact(name)  # NotFoundError with the name, rather than an empty list
-        found = client.list_artifact_versions(name=name, tag=tag, limit=limit + 1)
+        found = client.list_artifact_versions(
+            name=name, tag=tag, limit=limit + 1, metadata=filters, sort_by=order
+        )
     versions, more = found[:limit], len(found) > limit
     if as_json:
         print_json([_version_json(version) for version in versions])
@@ -248,8 +257,12 @@ def list_versions(
             )
         out.print(grid)
     else:
-        where = f" of {name!r}" if name else ""
-        out.print(f"No versions{where}" + (f" tagged {tag!r}." if tag else "."), markup=False)
+        of = f" of {name!r}" if name else ""
+        matching = " matching --where" if where else ""
+        out.print(
+            f"No versions{of}" + (f" tagged {tag!r}" if tag else "") + f"{matching}.",
+            markup=False,
+        )
     if more:
         out.print(more_hint(len(versions), "versions", limit))
 
@@ -269,6 +282,46 @@ def _version_json(version: ArtifactVersion) -> JsonObject:
         "producer_id": version.producer_id,
         "created_at": iso(version.created_at),
     }
+
+
+@versions_app.command("show")
+def show_version(
+    target: Annotated[str, typer.Argument(help="NAME, NAME:VERSION, NAME@ALIAS or an id.")],
+    as_json: JsonOption = False,
+    url: UrlOption = None,
+    token: TokenOption = None,
+) -> None:
+    """Describe one artifact version: where it lies, its extracted metadata and the metadata
+    logged on it (log_metadata, ArtifactConfig(run_metadata=...))."""
+    with cli_errors():
+        announce(url, as_json=as_json)
+        client = make_client(url, token, reads=True)
+        name, number = split_name_version(target)
+        version = client.get_artifact_version(name, number)
+        logged = version.run_metadata
+    if as_json:
+        print_json(_version_json(version) | {"metadata": version.metadata, "run_metadata": logged})
+        return
+    grid = table("field", "value")
+    for label, value in (
+        ("artifact", version.name),
+        ("version", version.version),
+        ("id", version.id),
+        ("source", version.source),
+        ("tags", _tags(version.tags)),
+        ("uri", version.uri),
+        ("data type", version.data_type),
+        ("size", _size(version.size_bytes)),
+        ("created (UTC)", when(version.created_at)),
+    ):
+        add_row(grid, label, value)
+    out = console()
+    out.print(grid)
+    for title, values in (("metadata (extracted)", version.metadata), ("run metadata", logged)):
+        rows = table("key", title)
+        for key, value in values.items():
+            add_row(rows, key, _value(value))
+        out.print(rows if values else f"No {title}.", markup=False)
 
 
 @versions_app.command("update")

@@ -21,6 +21,7 @@ from sdk.cli.common import (
     print_json,
     short_ids,
 )
+from sdk.cli.metadata import DescOption, SortOption, WhereOption, sort_by, where_filters
 from sdk.client.views import ArtifactVersion, PipelineRun, StepRun, parse_time
 from sdk.errors import InputError
 from sdk.types import JsonObject
@@ -64,6 +65,9 @@ def list_runs(
         str | None,
         typer.Option("--status", "-s", help="Only runs with this status: " + ", ".join(STATUSES)),
     ] = None,
+    where: WhereOption = None,
+    sort: SortOption = None,
+    desc: DescOption = False,
     limit: LimitOption = 50,
     as_json: JsonOption = False,
     wide: WideOption = False,
@@ -74,12 +78,18 @@ def list_runs(
     prefixes (`runs show` takes them); `--wide` shows them whole."""
     with cli_errors():
         wanted = None if status is None else _status(status)
+        filters, order = where_filters(where), sort_by(sort, desc)
         announce(url, as_json=as_json)
         client = make_client(url, token, reads=True)
         if pipeline is not None:
             client.get_pipeline(pipeline)  # NotFoundError naming it, rather than an empty list
         found = client.list_pipeline_runs(
-            pipeline_name=pipeline, status=wanted, limit=limit + 1, with_steps=False
+            pipeline_name=pipeline,
+            status=wanted,
+            limit=limit + 1,
+            with_steps=False,
+            metadata=filters,
+            sort_by=order,
         )
     runs, more = found[:limit], len(found) > limit
     if as_json:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from sdk import metadata as run_metadata_syntax
 from sdk.client import operations as ops
 from sdk.client.lineage import LineageGraph
 from sdk.client.records import (
@@ -44,6 +45,8 @@ from sdk.errors import (
 )
 from sdk.settings import Settings
 from sdk.types import IdLike, JsonObject
+
+MetadataFilters = Mapping[str, Any] | Sequence[tuple[str, Any]]
 
 if TYPE_CHECKING:
     from sdk.artifacts.store import ArtifactStore
@@ -816,17 +819,75 @@ class Client:
         return int(self.execute(ops.ARTIFACT_COUNT, {"filter": flt})["artifacts"]["totalCount"])
 
     def list_artifact_versions(
-        self, *, name: str | None = None, tag: str | None = None, limit: int | None = None
+        self,
+        *,
+        name: str | None = None,
+        tag: str | None = None,
+        limit: int | None = None,
+        metadata: MetadataFilters | None = None,
+        run_metadata: Mapping[str, Any] | None = None,
+        sort_by: str | None = None,
     ) -> list[ArtifactVersion]:
-        """Versions in creation order (of one artifact when `name` is given)."""
-        if name is not None and tag is None:
+        """Versions in creation order (of one artifact when `name` is given).
+
+        `metadata` (or `run_metadata`, ZenML's name) filters by logged metadata in ZenML's
+        syntax: `{"accuracy": "gt:0.9", "stage": "prod"}`; `sort_by="desc:metadata:accuracy"`
+        orders by a key's value (only versions that have it)."""
+        conditions = (run_metadata_syntax.conditions(run_metadata) or []) + (
+            run_metadata_syntax.conditions(metadata) or []
+        )
+        order = run_metadata_syntax.order(sort_by)
+        if name is not None and tag is None and not conditions and order is None:
             nodes = self._pages(
                 ops.ARTIFACT_VERSIONS, ("artifact", "versions"), {"name": name}, limit
             )
         else:
-            flt = {"artifactName": name, "tag": tag}
-            nodes = self._pages(ops.LIST_VERSIONS, ("artifactVersions",), {"filter": flt}, limit)
+            flt = {"artifactName": name, "tag": tag, "metadata": conditions or None}
+            variables = {"filter": flt, "orderBy": order}
+            nodes = self._pages(ops.LIST_VERSIONS, ("artifactVersions",), variables, limit)
         return [ArtifactVersion.from_graphql(node, self) for node in nodes]
+
+    def list_step_runs(
+        self,
+        *,
+        pipeline_run_id: IdLike | None = None,
+        name: str | None = None,
+        status: str | None = None,
+        pipeline_name: str | None = None,
+        metadata: MetadataFilters | None = None,
+        sort_by: str | None = None,
+        limit: int | None = None,
+    ) -> list[StepRun]:
+        """Step runs of every run (or of one), newest first; `metadata` and `sort_by` as in
+        `list_artifact_versions`."""
+        flt = {
+            "runId": None if pipeline_run_id is None else id_text(pipeline_run_id),
+            "name": name,
+            "status": None if status is None else status.upper(),
+            "pipelineName": pipeline_name,
+            "metadata": run_metadata_syntax.conditions(metadata) if metadata else None,
+        }
+        variables = {"filter": flt, "orderBy": run_metadata_syntax.order(sort_by)}
+        nodes = self._pages(ops.LIST_STEP_RUNS, ("stepRuns",), variables, limit)
+        return [StepRun.from_graphql(node, self) for node in nodes]
+
+    def log_metadata_on(self, target: JsonObject, values: list[JsonObject]) -> dict[str, Any]:
+        """Log `values` (`MetadataEntryInput`s, see sdk.metadata) on the one owner `target`
+        names; answers the owner's run metadata now."""
+        data = self.execute(ops.LOG_METADATA, {"input": {**target, "values": values}})
+        return run_metadata_syntax.decoded(data["logMetadata"]["runMetadata"])
+
+    def run_metadata_of(self, owner: str, id: str) -> dict[str, Any]:
+        """The logged metadata of an ARTIFACT_VERSION, STEP_RUN or PIPELINE_RUN, by key."""
+        document, field = {
+            "ARTIFACT_VERSION": (ops.VERSION_RUN_METADATA, "artifactVersion"),
+            "STEP_RUN": (ops.STEP_RUN_METADATA, "stepRun"),
+            "PIPELINE_RUN": (ops.PIPELINE_RUN_METADATA, "pipelineRun"),
+        }[owner]
+        found = self.execute(document, {"id": id})[field]
+        if found is None:
+            raise NotFoundError(f"no {owner.lower().replace('_', ' ')} has id {id!r}")
+        return run_metadata_syntax.decoded(found["runMetadata"])
 
     def list_pipeline_runs(
         self,
@@ -835,12 +896,20 @@ class Client:
         status: str | None = None,
         limit: int | None = None,
         with_steps: bool = True,
+        metadata: MetadataFilters | None = None,
+        sort_by: str | None = None,
     ) -> list[PipelineRun]:
         """Runs, newest first; without `with_steps`, each run's steps are read when first
-        asked for (a listing that shows only the runs reads less)."""
-        flt = {"pipelineName": pipeline_name, "status": status}
+        asked for (a listing that shows only the runs reads less). `metadata` and `sort_by`
+        as in `list_artifact_versions`."""
+        flt = {
+            "pipelineName": pipeline_name,
+            "status": status,
+            "metadata": run_metadata_syntax.conditions(metadata) if metadata else None,
+        }
         document = ops.PIPELINE_RUNS if with_steps else ops.RUN_SUMMARIES
-        nodes = self._pages(document, ("pipelineRuns",), {"filter": flt}, limit)
+        variables = {"filter": flt, "orderBy": run_metadata_syntax.order(sort_by)}
+        nodes = self._pages(document, ("pipelineRuns",), variables, limit)
         return [PipelineRun.from_graphql(node, self) for node in nodes]
 
     def list_pipelines(self, *, limit: int | None = None) -> list[Pipeline]:

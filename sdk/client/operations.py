@@ -83,8 +83,10 @@ query GetVersion($id: ID, $name: String, $version: String) {
 
 LIST_VERSIONS = (
     """
-query ListVersions($filter: ArtifactVersionFilter, $first: Int, $after: String) {
-  artifactVersions(filter: $filter, first: $first, after: $after) {
+query ListVersions(
+  $filter: ArtifactVersionFilter, $first: Int, $after: String, $orderBy: MetadataOrder
+) {
+  artifactVersions(filter: $filter, first: $first, after: $after, orderBy: $orderBy) {
     edges { node { ...VersionFields } }
     pageInfo { hasNextPage endCursor }
   }
@@ -165,8 +167,10 @@ query GetPipeline($name: String!) { pipeline(name: $name) { id name createdAt la
 
 PIPELINE_RUNS = (
     """
-query PipelineRuns($filter: PipelineRunFilter, $first: Int, $after: String) {
-  pipelineRuns(filter: $filter, first: $first, after: $after) {
+query PipelineRuns(
+  $filter: PipelineRunFilter, $first: Int, $after: String, $orderBy: MetadataOrder
+) {
+  pipelineRuns(filter: $filter, first: $first, after: $after, orderBy: $orderBy) {
     edges { node { ...RunFields } }
     pageInfo { hasNextPage endCursor }
   }
@@ -343,8 +347,10 @@ query ArtifactCount($filter: ArtifactFilter) {
 
 
 RUN_SUMMARIES = """
-query RunSummaries($filter: PipelineRunFilter, $first: Int, $after: String) {
-  pipelineRuns(filter: $filter, first: $first, after: $after) {
+query RunSummaries(
+  $filter: PipelineRunFilter, $first: Int, $after: String, $orderBy: MetadataOrder
+) {
+  pipelineRuns(filter: $filter, first: $first, after: $after, orderBy: $orderBy) {
     edges { node { id name status startedAt endedAt error pipeline { name } } }
     pageInfo { hasNextPage endCursor }
   }
@@ -485,3 +491,38 @@ fragment ProducerFields on StepRun { id name status run { id name } }
 """
     + VERSION_FIELDS
 )
+
+LIST_STEP_RUNS = (
+    """
+query ListStepRuns(
+  $filter: StepRunFilter, $first: Int, $after: String, $orderBy: MetadataOrder
+) {
+  stepRuns(filter: $filter, first: $first, after: $after, orderBy: $orderBy) {
+    edges { node { ...StepFields } }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+    + STEP_FIELDS
+    + VERSION_FIELDS
+)
+
+METADATA_ENTRY = "runMetadata { key value type loggedAt }"
+
+LOG_METADATA = f"""
+mutation LogMetadata($input: LogMetadataInput!) {{
+  logMetadata(input: $input) {{ owner id {METADATA_ENTRY} }}
+}}
+"""
+
+VERSION_RUN_METADATA = f"""
+query VersionRunMetadata($id: ID!) {{ artifactVersion(id: $id) {{ {METADATA_ENTRY} }} }}
+"""
+
+STEP_RUN_METADATA = f"""
+query StepRunMetadata($id: ID!) {{ stepRun(id: $id) {{ {METADATA_ENTRY} }} }}
+"""
+
+PIPELINE_RUN_METADATA = f"""
+query PipelineRunMetadata($id: ID!) {{ pipelineRun(id: $id) {{ {METADATA_ENTRY} }} }}
+"""

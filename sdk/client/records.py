@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sdk.client.views import ArtifactVersion, parse_time
+from sdk.metadata import entries
 from sdk.types import JsonObject
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ class VersionInput:
     metadata: Mapping[str, Any] = field(default_factory=dict)  # user metadata: any JSON
     tags: Sequence[str] = ()
     visualizations: Sequence[tuple[str, str]] = ()  # (type, store-relative uri)
+    run_metadata: Mapping[str, Any] = field(default_factory=dict)  # logged by the user
 
     @classmethod
     def from_saved(
@@ -42,6 +44,7 @@ class VersionInput:
         version: str | None,
         tags: Sequence[str],
         store: ArtifactStore,
+        run_metadata: Mapping[str, Any] | None = None,
     ) -> VersionInput:
         return cls(
             name=name,
@@ -56,10 +59,12 @@ class VersionInput:
             visualizations=tuple(
                 (kind.upper(), store.relative(uri)) for uri, kind in saved.visualizations.items()
             ),
+            run_metadata=dict(run_metadata or {}),
         )
 
     def variables(self) -> JsonObject:
-        return {
+        logged = {"runMetadata": entries(self.run_metadata)} if self.run_metadata else {}
+        return logged | {
             "name": self.name,
             "version": self.version,
             "uri": self.uri,

@@ -151,6 +151,13 @@ class ArtifactVersion:
         """The step run that created this version, or None for a saved one."""
         return self.client.get_step_run(self.producer_id) if self.producer_id else None
 
+    @property
+    def run_metadata(self) -> dict[str, Any]:
+        """Metadata logged on this version (`log_metadata`, `ArtifactConfig(run_metadata=...)`,
+        `save_artifact(user_metadata=...)`), by key, read now; `metadata` is what the
+        materializer extracted."""
+        return self.client.run_metadata_of("ARTIFACT_VERSION", self.id)
+
     def upstream(self, depth: int = 3) -> LineageGraph:
         """How this version was made: its producer, the producer's inputs, their producers…
 
@@ -244,6 +251,11 @@ class StepRun:
         )
 
     @property
+    def run_metadata(self) -> dict[str, Any]:
+        """Metadata logged on this step run (`log_metadata` inside the step), by key."""
+        return self.client.run_metadata_of("STEP_RUN", self.id)
+
+    @property
     def original_step_run(self) -> StepRun | None:
         """For a CACHED step run: the run that really executed."""
         if self.original_step_run_id is None:
@@ -303,6 +315,11 @@ class PipelineRun:
             object.__setattr__(self, "loaded_steps", fetched)
         assert self.loaded_steps is not None
         return self.loaded_steps
+
+    @property
+    def run_metadata(self) -> dict[str, Any]:
+        """Metadata logged on this pipeline run, by key."""
+        return self.client.run_metadata_of("PIPELINE_RUN", self.id)
 
     def get_step(self, step: str) -> StepRun:
         """The step run named `step` (ZenML's post-execution `run.get_step(step=...)`).

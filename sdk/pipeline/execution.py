@@ -21,6 +21,7 @@ from sdk.client.client import Client, resolve
 from sdk.client.records import StepOutput, StepStart, VersionInput
 from sdk.client.views import ArtifactVersion, PipelineRun
 from sdk.errors import InputError, LineageQLError, NotFoundError, TransportError
+from sdk.metadata import StepContext, running_step
 from sdk.pipeline import cache, openlineage
 from sdk.pipeline.signature import (
     OutputSpec,
@@ -314,7 +315,7 @@ def _run_step(state: RunState, invocation: Invocation) -> None:
     written: list[str] = []
     clock = time.perf_counter()
     try:
-        outputs = _execute(state, invocation, artifacts, parameters, written)
+        outputs = _execute(state, invocation, artifacts, parameters, written, step_run_id)
         result = state.client.finish_step(step_run_id, outputs)
     except BaseException as exc:
         _abandon_step(state, step_run_id, written, exc)
@@ -382,8 +383,10 @@ def _execute(
     artifacts: Mapping[str, ArtifactVersion],
     parameters: Mapping[str, Any],
     written: list[str],
+    step_run_id: str,
 ) -> list[StepOutput]:
-    """Load inputs, call the function, write its outputs; returns what to register."""
+    """Load inputs, call the function, write its outputs; returns what to register (with the
+    metadata `log_metadata` logged for them while the function ran)."""
     step = invocation.step
     kwargs = dict(parameters)
     for name, version in artifacts.items():
@@ -395,7 +398,10 @@ def _execute(
                 f"input {name!r} of step {invocation.name!r} is a {type(value).__name__}, "
                 f"but the step declares {describe_type(declared.annotation)}"
             )
-    returned = step.func(**kwargs)
+    outputs_named = {spec.key: state.names[(invocation.name, spec.key)] for spec in step.outputs}
+    context = StepContext(state.client, step_run_id, invocation.name, outputs_named)
+    with running_step(context):
+        returned = step.func(**kwargs)
     values = _split_outputs(invocation.name, step.outputs, returned)
     outputs = []
     for spec, value in zip(step.outputs, values, strict=True):
@@ -404,7 +410,8 @@ def _execute(
                 f"step {invocation.name!r} output {spec.key!r} is a {type(value).__name__}, "
                 f"but the step declares {describe_type(spec.annotation)}"
             )
-        outputs.append(_save_output(state, invocation, spec, value, written))
+        logged = context.output_metadata.get(spec.key, {})
+        outputs.append(_save_output(state, invocation, spec, value, written, logged))
     return outputs
 
 
@@ -438,6 +445,7 @@ def _save_output(
     spec: OutputSpec,
     value: Any,
     written: list[str],
+    logged: Mapping[str, Any],
 ) -> StepOutput:
     from sdk.materializers import save_data
 
@@ -455,6 +463,10 @@ def _save_output(
     config = spec.config
     version = None if config is None or config.version is None else str(config.version)
     tags = list(config.tags) if config else []
+    run_metadata = {**(config.run_metadata if config else {}), **logged}
     return StepOutput(
-        spec.key, VersionInput.from_saved(saved, name, version=version, tags=tags, store=store)
+        spec.key,
+        VersionInput.from_saved(
+            saved, name, version=version, tags=tags, store=store, run_metadata=run_metadata
+        ),
     )
