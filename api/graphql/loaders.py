@@ -118,6 +118,10 @@ class Loaders:
         return _loader(self._db, runs.last_runs)
 
     @cached_property
+    def run_counts(self) -> DataLoader[str, dict[str, int]]:
+        return _loader(self._db, runs.run_counts, {})
+
+    @cached_property
     def run_steps(self) -> DataLoader[str, list[StepRun]]:
         return _loader(self._db, runs.steps_of_runs, [])
 

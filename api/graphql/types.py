@@ -450,6 +450,30 @@ class Pipeline:
     def last_run(self, info: Info) -> PipelineRun | None:
         return load(info.context.loaders.last_run, self.id, PipelineRun.from_row)
 
+    @strawberry.field(description="How many runs it has had, whatever their status.")
+    def run_count(self, info: Info) -> int:
+        return load(info.context.loaders.run_counts, self.id, _all_runs)
+
+    @strawberry.field(description="Its runs that succeeded: COMPLETED or CACHED.")
+    def success_count(self, info: Info) -> int:
+        return load(info.context.loaders.run_counts, self.id, _succeeded)
+
+    @strawberry.field(description="Its runs that did not: FAILED or ABANDONED.")
+    def failure_count(self, info: Info) -> int:
+        return load(info.context.loaders.run_counts, self.id, _failed)
+
+
+def _all_runs(counts: dict[str, int]) -> int:
+    return sum(counts.values())
+
+
+def _succeeded(counts: dict[str, int]) -> int:
+    return counts.get(RunStatus.COMPLETED, 0) + counts.get(RunStatus.CACHED, 0)
+
+
+def _failed(counts: dict[str, int]) -> int:
+    return counts.get(RunStatus.FAILED, 0) + counts.get(RunStatus.ABANDONED, 0)
+
 
 @strawberry.type
 class PipelineRun:

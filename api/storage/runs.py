@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, bindparam, insert, select, update
+from sqlalchemy import Select, Table, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.errors import BadUserInput, Conflict, NotFound
@@ -176,6 +176,21 @@ async def last_runs(session: AsyncSession, pipeline_ids: Sequence[str]) -> dict[
     for row in rows:
         newest.setdefault(row.pipeline_id, row)
     return newest
+
+
+async def run_counts(
+    session: AsyncSession, pipeline_ids: Sequence[str]
+) -> dict[str, dict[str, int]]:
+    """Each pipeline's runs counted by status (pipelines without runs are left out)."""
+    rows = await session.execute(
+        select(PipelineRun.pipeline_id, PipelineRun.status, func.count())
+        .where(PipelineRun.pipeline_id.in_(pipeline_ids))
+        .group_by(PipelineRun.pipeline_id, PipelineRun.status)
+    )
+    counts: dict[str, dict[str, int]] = defaultdict(dict)
+    for pipeline_id, status, count in rows:
+        counts[pipeline_id][status] = int(count)
+    return counts
 
 
 async def steps_of_runs(session: AsyncSession, run_ids: Sequence[str]) -> dict[str, list[StepRun]]:

@@ -27,12 +27,19 @@ def test_pipelines_page_counts_success_rate_and_a_failed_last_run(
     page: Page, pipeline_server: Server, shoot: Shoot
 ) -> None:
     open_ui(page, pipeline_server)
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(r.post_data or "") if r.method == "POST" else None)
     page.get_by_test_id("nav-pipelines").click()
     expect(page).to_have_url(re.compile(r"#/pipelines$"))
     rows = page.get_by_test_id("pipeline-row")
     expect(rows).to_have_count(2)
+    # The counts are fields of each pipeline (exact over all runs): one request for the list.
+    assert len(sent) == 1 and "runCount" in sent[0], sent
     daily = page.locator("[data-testid=pipeline-row][data-name=daily_report]")
     expect(daily.get_by_test_id("run-count")).to_have_text("4")
+    expect(daily.get_by_test_id("run-count")).to_have_attribute(
+        "title", "3 succeeded, 1 failed, 0 running"
+    )
     # 3 COMPLETED of 4 finished (one FAILED).
     expect(daily.get_by_test_id("success-rate")).to_have_text("75% (3 of 4)")
     expect(daily.get_by_test_id("last-run-status")).to_have_text("FAILED")

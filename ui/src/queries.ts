@@ -277,7 +277,7 @@ query Pipelines($first: Int, $after: String) {
   pipelines(first: $first, after: $after) {
     totalCount
     pageInfo { hasNextPage endCursor }
-    edges { node { id name createdAt lastRun { id name status startedAt endedAt } } }
+    edges { node { id name createdAt runCount successCount failureCount lastRun { id name status startedAt endedAt } } }
   }
 }`;
 export interface LastRun {
@@ -292,6 +292,11 @@ export interface PipelineSummary {
   name: string;
   createdAt: string;
   lastRun: LastRun | null;
+}
+export interface PipelineCounted extends PipelineSummary {
+  runCount: number;
+  successCount: number;
+  failureCount: number;
 }
 
 // A pipeline's run counts by status (the connection's totalCount, nothing else fetched).

@@ -10,7 +10,7 @@ import {
   PIPELINES,
   type PipelineDetail,
   type PipelineRunRow,
-  type PipelineSummary,
+  type PipelineCounted,
   type RunCounts,
 } from "../queries";
 import { links, type Route } from "../route";
@@ -20,9 +20,8 @@ import { loadMore, section } from "../widgets";
 const PAGE = 50;
 
 /** Succeeded (COMPLETED or CACHED) out of finished (those plus FAILED and ABANDONED). */
-export function successRate(counts: RunCounts): { text: string; succeeded: number; finished: number } {
-  const succeeded = counts.completed.totalCount + counts.cached.totalCount;
-  const finished = succeeded + counts.failed.totalCount + counts.abandoned.totalCount;
+export function successRate(succeeded: number, failed: number): { text: string; succeeded: number; finished: number } {
+  const finished = succeeded + failed;
   if (finished === 0) return { text: "-", succeeded, finished };
   return { text: `${Math.round((100 * succeeded) / finished)}% (${succeeded} of ${finished})`, succeeded, finished };
 }
@@ -49,34 +48,36 @@ function countsText(counts: RunCounts): string {
 }
 
 export async function pipelinesPage(main: HTMLElement): Promise<void> {
-  const first = await query<{ pipelines: Connection<PipelineSummary> }>(PIPELINES, { first: PAGE });
+  // The counts are the pipeline's own fields, exact over all its runs, in the same request.
+  const first = await query<{ pipelines: Connection<PipelineCounted> }>(PIPELINES, { first: PAGE });
   const body = h("tbody", {});
-  const addRows = async (conn: Connection<PipelineSummary>): Promise<void> => {
-    const counted = await Promise.all(
-      conn.edges.map(({ node }) => query<RunCounts>(PIPELINE_COUNTS, { name: node.name })),
-    );
-    conn.edges.forEach(({ node }, index) => {
-      const counts = counted[index];
-      const rate = successRate(counts);
+  const addRows = (conn: Connection<PipelineCounted>): void => {
+    conn.edges.forEach(({ node }) => {
+      const rate = successRate(node.successCount, node.failureCount);
+      const running = node.runCount - node.successCount - node.failureCount;
       body.append(
         h(
           "tr",
           {
             "data-testid": "pipeline-row",
             "data-name": node.name,
-            "data-runs": counts.all.totalCount,
+            "data-runs": node.runCount,
             "data-succeeded": rate.succeeded,
             "data-finished": rate.finished,
           },
           h("td", {}, h("a", { href: links.pipeline(node.name), "data-testid": "pipeline-link" }, node.name)),
-          h("td", { className: "num", "data-testid": "run-count", title: countsText(counts) }, counts.all.totalCount),
+          h(
+            "td",
+            { className: "num", "data-testid": "run-count", title: `${node.successCount} succeeded, ${node.failureCount} failed, ${running} running` },
+            node.runCount,
+          ),
           h("td", { className: "num", "data-testid": "success-rate" }, rate.text),
           h("td", {}, lastRunCell(node.lastRun)),
         ),
       );
     });
   };
-  await addRows(first.pipelines);
+  addRows(first.pipelines);
   const total = first.pipelines.totalCount;
   main.replaceChildren(
     h("h1", {}, "Pipelines"),
@@ -95,8 +96,8 @@ export async function pipelinesPage(main: HTMLElement): Promise<void> {
           body,
         ),
     loadMore(first.pipelines.pageInfo, async (after) => {
-      const next = await query<{ pipelines: Connection<PipelineSummary> }>(PIPELINES, { first: PAGE, after });
-      await addRows(next.pipelines);
+      const next = await query<{ pipelines: Connection<PipelineCounted> }>(PIPELINES, { first: PAGE, after });
+      addRows(next.pipelines);
       return next.pipelines.pageInfo;
     }),
   );
@@ -110,7 +111,10 @@ export async function pipelinePage(main: HTMLElement, route: Route): Promise<voi
   ]);
   const pipeline = data.pipeline;
   if (!pipeline) throw new QueryError(`No pipeline is named “${name}”.`, "NOT_FOUND");
-  const rate = successRate(counts);
+  const rate = successRate(
+    counts.completed.totalCount + counts.cached.totalCount,
+    counts.failed.totalCount + counts.abandoned.totalCount,
+  );
   const body = h("tbody", {});
   const addRows = (conn: Connection<PipelineRunRow>): void => {
     for (const { node } of conn.edges) {
