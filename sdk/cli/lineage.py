@@ -86,7 +86,8 @@ def _children(graph: LineageGraph, node_id: str, upstream: bool) -> Sequence[Lin
 
 
 def _label(node: LineageNode, *, repeated: bool = False) -> Text:
-    """`name:version` for a version, `step (run name, STATUS) [cached]` for a step run."""
+    """`name:version` for a version, `step (run name, STATUS) [cached]` for a step run; what
+    another tool's OpenLineage events made is marked `[OpenLineage: spark 1.23.0]`."""
     from rich.text import Text
 
     if isinstance(node, StepRunNode):
@@ -95,6 +96,8 @@ def _label(node: LineageNode, *, repeated: bool = False) -> Text:
             label.append(" [cached]", "yellow")
     else:
         label = Text(f"{node.name}:{node.version}", "bold")
+    if node.openlineage is not None:
+        label.append(f" {node.openlineage.label}", "magenta")
     if repeated:
         label.append(" (see above)", "dim")
     return label

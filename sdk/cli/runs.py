@@ -22,6 +22,7 @@ from sdk.cli.common import (
     short_ids,
 )
 from sdk.cli.metadata import DescOption, SortOption, WhereOption, sort_by, where_filters
+from sdk.client.openlineage import OpenLineageRun
 from sdk.client.views import ArtifactVersion, PipelineRun, StepRun, parse_time
 from sdk.errors import InputError
 from sdk.types import JsonObject
@@ -108,7 +109,7 @@ def list_runs(
             grid,
             ids[run.id],
             run.name,
-            run.pipeline_name,
+            _pipeline(run),
             run.status,
             when(run.started_at),
             duration(run.started_at, run.ended_at, run.status),
@@ -116,6 +117,13 @@ def list_runs(
     out.print(grid)
     if more:
         out.print(more_hint(len(runs), "runs", limit))
+
+
+def _pipeline(run: PipelineRun) -> str:
+    """The pipeline's name, marked when another tool's OpenLineage events made the run."""
+    if run.openlineage is None:
+        return run.pipeline_name
+    return f"{run.pipeline_name} {run.openlineage.label}"
 
 
 def _status(text: str) -> str:
@@ -134,6 +142,7 @@ def _run_json(run: PipelineRun) -> JsonObject:
         "ended_at": iso(run.ended_at),
         "duration_seconds": _seconds(run.started_at, run.ended_at),
         "error": run.error,
+        "openlineage": None if run.openlineage is None else run.openlineage.to_dict(),
     }
 
 
@@ -171,6 +180,8 @@ def show_run(
     )
     if run.error:
         out.print(f"error: {_first_line(run.error)}", markup=False)
+    if run.openlineage is not None:
+        out.print(_origin(run.openlineage), markup=False)
     if not steps:
         out.print("No steps.", markup=False)
         return
@@ -193,12 +204,22 @@ def _versions(versions: dict[str, ArtifactVersion]) -> str:
     return "\n".join(f"{v.name}:{v.version}" for v in versions.values()) or "-"
 
 
+def _origin(origin: OpenLineageRun) -> str:
+    """`[OpenLineage: spark 1.23.0] job spark/orders, 2 events, last COMPLETE at ...`."""
+    count = f"{origin.event_count} event{'s' if origin.event_count != 1 else ''}"
+    return (
+        f"{origin.label} job {origin.namespace}/{origin.job}, {count}, "
+        f"last {origin.last_event_type} at {when(origin.last_event_time)} UTC"
+    )
+
+
 def _note(step: StepRun) -> str:
+    notes = [step.openlineage.label] if step.openlineage is not None else []
     if step.status == "CACHED" and step.original_run_name is not None:
-        return f"cached from {step.original_run_name}"
-    if step.error:
-        return f"error: {_first_line(step.error)}"
-    return ""
+        notes.append(f"cached from {step.original_run_name}")
+    elif step.error:
+        notes.append(f"error: {_first_line(step.error)}")
+    return "\n".join(notes)
 
 
 def _first_line(text: str) -> str:
@@ -236,6 +257,7 @@ def _step_json(step: StepRun) -> JsonObject:
         "error": step.error,
         "inputs": edges(step.inputs),
         "outputs": edges(step.outputs),
+        "openlineage": None if step.openlineage is None else step.openlineage.to_dict(),
     }
 
 

@@ -12,6 +12,7 @@ from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from sdk.client.openlineage import OpenLineageRun
 from sdk.client.views import ArtifactVersion, parse_time
 from sdk.types import JsonObject
 
@@ -51,6 +52,8 @@ class StepRunNode:
     started_at: datetime | None
     ended_at: datetime | None
     client: Client = field(repr=False, compare=False)
+    # The OpenLineage run it stands for, when another tool's events made it.
+    openlineage: OpenLineageRun | None = field(default=None, compare=False)
 
     @classmethod
     def from_graphql(cls, data: JsonObject, client: Client) -> StepRunNode:
@@ -65,6 +68,7 @@ class StepRunNode:
             started_at=parse_time(data["startedAt"]),
             ended_at=parse_time(data["endedAt"]),
             client=client,
+            openlineage=OpenLineageRun.from_answer(data.get("openlineage")),
         )
 
     @property
@@ -235,6 +239,7 @@ def node_to_dict(node: LineageNode) -> JsonObject:
             "tags": list(node.tags),
             "created_at": node.created_at.isoformat(),
             "producer_id": node.producer_id,
+            "openlineage": None if node.openlineage is None else node.openlineage.to_dict(),
         }
     return {
         "kind": "STEP_RUN",
@@ -248,4 +253,5 @@ def node_to_dict(node: LineageNode) -> JsonObject:
         "original_step_run_id": node.original_step_run_id,
         "started_at": node.started_at.isoformat() if node.started_at else None,
         "ended_at": node.ended_at.isoformat() if node.ended_at else None,
+        "openlineage": None if node.openlineage is None else node.openlineage.to_dict(),
     }

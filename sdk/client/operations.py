@@ -7,6 +7,7 @@ VERSION_FIELDS = """
 fragment VersionFields on ArtifactVersion {
   id name version isCustomVersion uri storePath dataType materializer contentHash sizeBytes
   metadata tags createdAt source dataDeletedAt producer { id }
+  openlineage { namespace name producer }
   visualizations { type uri url }
 }
 """
@@ -15,6 +16,7 @@ STEP_FIELDS = """
 fragment StepFields on StepRun {
   id name status parameters cacheKey cacheReason codeHash error startedAt endedAt
   originalStepRun { id run { id name } }
+  openlineage { producer namespace job eventCount lastEventType lastEventTime }
   inputs { name artifactVersion { ...VersionFields } }
   outputs { name artifactVersion { ...VersionFields } }
 }
@@ -23,6 +25,7 @@ fragment StepFields on StepRun {
 RUN_FIELDS = """
 fragment RunFields on PipelineRun {
   id name status startedAt endedAt error pipeline { name }
+  openlineage { producer namespace job eventCount lastEventType lastEventTime }
   steps { ...StepFields }
 }
 """
@@ -205,6 +208,7 @@ fragment LineageFields on LineageGraph {
       id name status startedAt endedAt
       originalStepRun { id }
       run { id name pipeline { name } }
+      openlineage { producer namespace job eventCount lastEventType lastEventTime }
     }
   }
   edges { source target kind name }
@@ -351,7 +355,10 @@ query RunSummaries(
   $filter: PipelineRunFilter, $first: Int, $after: String, $orderBy: MetadataOrder
 ) {
   pipelineRuns(filter: $filter, first: $first, after: $after, orderBy: $orderBy) {
-    edges { node { id name status startedAt endedAt error pipeline { name } } }
+    edges { node {
+      id name status startedAt endedAt error pipeline { name }
+      openlineage { producer namespace job eventCount lastEventType lastEventTime }
+    } }
     pageInfo { hasNextPage endCursor }
   }
 }

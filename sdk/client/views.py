@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, SupportsIndex, overload
 
+from sdk.client.openlineage import OpenLineageDataset, OpenLineageRun
 from sdk.errors import ArtifactDataDeletedError
 from sdk.types import JsonObject, VisualizationType
 
@@ -52,6 +53,8 @@ class ArtifactVersion:
     # Where the data lies relative to the artifact store's root (None for a location recorded
     # outside the store): what stays true when the store is moved.
     store_path: str | None = None
+    # The OpenLineage dataset it stands for, when another tool's events made it.
+    openlineage: OpenLineageDataset | None = field(default=None, compare=False)
 
     @classmethod
     def from_graphql(cls, data: JsonObject, client: Client) -> ArtifactVersion:
@@ -79,6 +82,7 @@ class ArtifactVersion:
                 Visualization(type=VisualizationType(v["type"]), uri=v["uri"], url=v["url"])
                 for v in data.get("visualizations") or ()
             ),
+            openlineage=OpenLineageDataset.from_answer(data.get("openlineage")),
         )
 
     def visualize(self) -> None:
@@ -221,6 +225,8 @@ class StepRun:
     cache_reason: str | None = None  # why it was cached, or why not
     original_run_id: str | None = None  # for a CACHED step: the pipeline run that executed it
     original_run_name: str | None = None
+    # The OpenLineage run it stands for, when another tool's events made it.
+    openlineage: OpenLineageRun | None = field(default=None, compare=False)
 
     @classmethod
     def from_graphql(cls, data: JsonObject, client: Client) -> StepRun:
@@ -248,6 +254,7 @@ class StepRun:
             cache_reason=data.get("cacheReason"),
             original_run_id=(original.get("run") or {}).get("id"),
             original_run_name=(original.get("run") or {}).get("name"),
+            openlineage=OpenLineageRun.from_answer(data.get("openlineage")),
         )
 
     @property
@@ -288,6 +295,8 @@ class PipelineRun:
     error: str | None
     client: Client = field(repr=False, compare=False)
     loaded_steps: dict[str, StepRun] | None = field(default=None, repr=False, compare=False)
+    # The OpenLineage run it stands for, when another tool's events made it.
+    openlineage: OpenLineageRun | None = field(default=None, compare=False)
 
     @classmethod
     def from_graphql(cls, data: JsonObject, client: Client) -> PipelineRun:
@@ -306,6 +315,7 @@ class PipelineRun:
                 if steps is None
                 else {s["name"]: StepRun.from_graphql(s, client) for s in steps}
             ),
+            openlineage=OpenLineageRun.from_answer(data.get("openlineage")),
         )
 
     @property
