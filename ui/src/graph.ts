@@ -259,6 +259,7 @@ export function drawGraph(
     h("nav", { "aria-label": `${options.caption}: nodes` }, list),
   );
   host.replaceChildren(graphEl);
+  const listed = performance.now();
 
   const longestEdgeLabel = shown.reduce((max, e) => Math.max(max, e.label.length), 0);
   const cy = cytoscape({
@@ -312,6 +313,7 @@ export function drawGraph(
     hideEdgesOnViewport: nodes.length > 800,
   });
 
+  const laidOut = performance.now();
   const focusNode = options.focus ? cy.getElementById(options.focus) : null;
   /** The whole graph if it fits at a legible zoom, else the focus at the smallest such zoom. */
   const home = (): void => {
@@ -502,6 +504,8 @@ export function drawGraph(
   cy.on("mouseover", "node", () => canvas.classList.add("pointer"));
   cy.on("mouseout", "node", () => canvas.classList.remove("pointer"));
   graphEl.dataset.layoutMs = String(Math.round(performance.now() - started));
+  graphEl.dataset.listMs = String(Math.round(listed - started));
+  graphEl.dataset.cyMs = String(Math.round(laidOut - listed));
   graphEl.setAttribute("data-ready", "true");
   return {
     release: () => {
