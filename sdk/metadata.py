@@ -151,19 +151,38 @@ def condition(key: str, spec: Any) -> JsonObject:
 
 
 def conditions(
-    metadata: Mapping[str, Any] | Sequence[tuple[str, Any]] | None,
+    metadata: Mapping[str, Any] | Sequence[tuple[str, Any]] | str | Sequence[str] | None,
 ) -> list[JsonObject] | None:
-    """`MetadataCondition`s of a dict `{key: filter}`, or of (key, filter) pairs (a key may
-    then have several conditions)."""
+    """`MetadataCondition`s of a dict `{key: filter}`, of (key, filter) pairs (a key may then
+    have several conditions), or of ZenML 0.98's strings `"key:op:value"`."""
     if metadata is None:
         return None
     if isinstance(metadata, Mapping):
         return [condition(key, spec) for key, spec in metadata.items()]
-    if isinstance(metadata, str) or not all(
-        isinstance(pair, tuple) and len(pair) == 2 for pair in metadata
-    ):
+    if isinstance(metadata, str):
+        metadata = [metadata]
+    if all(isinstance(entry, str) for entry in metadata):
+        return [_zenml_entry(cast(str, entry)) for entry in metadata]
+    pairs = [pair for pair in metadata if isinstance(pair, tuple) and len(pair) == 2]
+    if len(pairs) != len(metadata):
         raise InputError("metadata filters are a dict: {'accuracy': 'gt:0.9'}")
-    return [condition(key, spec) for key, spec in metadata]
+    return [condition(key, spec) for key, spec in pairs]
+
+
+def _zenml_entry(entry: str) -> JsonObject:
+    """ZenML 0.98's own spelling, `run_metadata="accuracy:gt:0.9"` (or a list of them):
+    KEY:VALUE (equals; the value read as JSON when it parses, as all of it is text) or
+    KEY:OP:VALUE."""
+    key, colon, spec = entry.partition(":")
+    if not colon or not key:
+        raise InputError(
+            f"metadata filter {entry!r}: write 'KEY:VALUE' or 'KEY:OP:VALUE', "
+            "e.g. 'accuracy:gt:0.9'"
+        )
+    found = condition(key, spec)
+    if ":" not in spec:
+        found["value"] = _operand(spec)
+    return found
 
 
 def order(sort_by: str | None) -> JsonObject | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final, TypeVar
 
 from api import rules
@@ -85,7 +85,7 @@ class ArtifactConfig:
     name: str | None
     version: str | None
     tags: tuple[str, ...]
-    run_metadata: dict[str, Any]
+    run_metadata: dict[str, Any] = field(hash=False)  # a dict: left out of the hash
 
     def __init__(
         self,

@@ -46,7 +46,7 @@ from sdk.errors import (
 from sdk.settings import Settings
 from sdk.types import IdLike, JsonObject
 
-MetadataFilters = Mapping[str, Any] | Sequence[tuple[str, Any]]
+MetadataFilters = Mapping[str, Any] | Sequence[tuple[str, Any]] | str | Sequence[str]
 
 if TYPE_CHECKING:
     from sdk.artifacts.store import ArtifactStore
@@ -825,13 +825,14 @@ class Client:
         tag: str | None = None,
         limit: int | None = None,
         metadata: MetadataFilters | None = None,
-        run_metadata: Mapping[str, Any] | None = None,
+        run_metadata: MetadataFilters | None = None,
         sort_by: str | None = None,
     ) -> list[ArtifactVersion]:
         """Versions in creation order (of one artifact when `name` is given).
 
         `metadata` (or `run_metadata`, ZenML's name) filters by logged metadata in ZenML's
-        syntax: `{"accuracy": "gt:0.9", "stage": "prod"}`; `sort_by="desc:metadata:accuracy"`
+        syntax: `{"accuracy": "gt:0.9", "stage": "prod"}`, or as ZenML 0.98 spells it,
+        `"accuracy:gt:0.9"` or a list of such strings; `sort_by="desc:metadata:accuracy"`
         orders by a key's value (only versions that have it)."""
         conditions = (run_metadata_syntax.conditions(run_metadata) or []) + (
             run_metadata_syntax.conditions(metadata) or []

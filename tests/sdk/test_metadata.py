@@ -233,3 +233,15 @@ def test_runs_and_step_runs_filter_and_sort_by_metadata() -> None:
     assert [runs[r.id] for r in ordered] == [0.3, 0.5]
     with pytest.raises(InputError, match="sort by a metadata key"):
         client.list_step_runs(sort_by="created")
+
+
+def test_zenml_098_strings_filter_too() -> None:
+    for score in (0.2, 0.95, 0.91):
+        save_artifact(score, "m", user_metadata={"accuracy": score, "stage": "prod"})
+    client = Client()
+    found = client.list_artifact_versions(run_metadata="accuracy:gt:0.9")
+    assert sorted(v.run_metadata["accuracy"] for v in found) == [0.91, 0.95]
+    both = client.list_artifact_versions(run_metadata=["accuracy:0.2", "stage:prod"])
+    assert [v.run_metadata["accuracy"] for v in both] == [0.2]
+    with pytest.raises(InputError, match="write 'KEY:VALUE' or 'KEY:OP:VALUE'"):
+        client.list_artifact_versions(run_metadata="accuracy")
