@@ -45,6 +45,7 @@ from api.storage.models import (
     StepOutput,
     StepRun,
 )
+from api.storage.openlineage_naming import check_dataset
 
 EVENT_TYPES = {"START", "RUNNING", "COMPLETE", "FAIL", "ABORT", "OTHER"}
 FINISHING = {"COMPLETE": RunStatus.COMPLETED, "FAIL": RunStatus.FAILED, "ABORT": RunStatus.FAILED}
@@ -129,8 +130,11 @@ def check_event(event: Any, index: int = 0) -> ReceivedEvent:
             where = f"{key}[{position}]"
             if not isinstance(dataset, dict):
                 raise BadRequest(f"event {index}: {where} must be an object", field=where)
-            _text(dataset.get("namespace"), f"{where}.namespace", index)
-            _text(dataset.get("name"), f"{where}.name", index)
+            namespace_text, name_text = dataset.get("namespace"), dataset.get("name")
+            if isinstance(namespace_text, str) and isinstance(name_text, str):
+                check_dataset(namespace_text, name_text, where, index)
+            _text(namespace_text, f"{where}.namespace", index)
+            _text(name_text, f"{where}.name", index)
     validate_spec(event, version, index)
     canonical = json.dumps(event, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return ReceivedEvent(

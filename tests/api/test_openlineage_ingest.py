@@ -16,6 +16,8 @@ import httpx
 import pytest
 
 from api.auth import add_token
+from api.errors import BadRequest
+from api.storage.openlineage import check_event
 from sdk.client.client import Client
 from tests.api.test_auth import base_env
 from tests.conftest import InProcessServer, LiveServer
@@ -424,3 +426,71 @@ def test_a_dataset_at_a_stored_versions_location_joins_it(
     names = {(n["__typename"], n["name"]) for n in downstream}
     assert ("StepRun", "score") in names
     assert ("ArtifactVersion", "s3://lake/scores") in names
+
+
+def dataset_event(namespace: str, name: str, *, output: bool = False) -> dict[str, Any]:
+    body = event("COMPLETE", str(uuid.uuid4()))
+    body["outputs" if output else "inputs"] = [{"namespace": namespace, "name": name}]
+    return body
+
+
+@pytest.mark.parametrize(
+    ("namespace", "name", "reason"),
+    [
+        ("", "orders", "it is empty"),
+        ("my lake", "orders", "it holds whitespace"),
+        ("s3://my bucket", "orders", "it holds whitespace"),
+        ("//bucket", "orders", "it does not start with a URI scheme ('//bucket' is none)"),
+        ("3s://bucket", "orders", "it does not start with a URI scheme ('3s' is none)"),
+        ("lake_1", "orders", "it does not start with a URI scheme ('lake_1' is none)"),
+        ("s3://", "orders", "'//' is followed by no authority"),
+        ("s3://lake", " ", "an OpenLineage dataset name is the path"),
+        ("s3://lake", "raw/\norders", "an OpenLineage dataset name is the path"),
+    ],
+)
+def test_a_dataset_of_no_openlineage_form_is_refused_naming_it_and_the_rule(
+    namespace: str, name: str, reason: str
+) -> None:
+    with pytest.raises(BadRequest) as refused:
+        check_event(dataset_event(namespace, name, output=True), 3)
+    message = refused.value.message
+    assert message.startswith(f"event 3: outputs[0] (namespace {namespace!r}, name {name!r}): ")
+    assert reason in message
+    if "dataset name" in reason:
+        assert message.endswith("not empty, no control characters")
+    else:
+        assert "namespace is scheme:[//authority]" in message
+
+
+def test_every_namespace_form_of_the_naming_spec_is_accepted(receiver: Receiver) -> None:
+    """Namespaces as the spec's naming conventions and real producers write them, and names
+    with spaces: stored and applied. A bad one refuses the request with 400 and the rule."""
+    forms = [
+        ("s3://lake", "raw/orders"),
+        ("s3a://lake", "raw/orders"),
+        ("gs://bucket", "/path/part-0.parquet"),
+        ("postgres://db.example.org:5432", "shop.public.orders"),
+        ("snowflake://org-account", "DB.SCHEMA.TABLE"),
+        ("bigquery", "project.dataset.table"),
+        ("file", "/data/my orders.csv"),
+        ("file://", "/data/orders.csv"),
+        ("file://build-host", "/data/orders.csv"),
+        ("hdfs://namenode:8020", "/warehouse/orders"),
+        ("abfss://container@account.dfs.core.windows.net", "raw/orders"),
+        ("arn:aws:glue:eu-west-1:123456789012", "table/shop/orders"),
+        ("kafka://broker-1:9092", "orders-topic"),
+        ("dbfs", "/mnt/orders"),
+    ]
+    body = event("COMPLETE", str(uuid.uuid4()))
+    body["inputs"] = [{"namespace": ns, "name": name} for ns, name in forms]
+    answer = receiver.post(body)
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["events"][0]["applied"] is True
+
+    refused = receiver.post([event("START", str(uuid.uuid4())), dataset_event("my lake", "t")])
+    assert refused.status_code == 400
+    [error] = refused.json()["errors"]
+    assert error["message"].startswith(
+        "event 1: inputs[0] (namespace 'my lake', name 't'): it holds whitespace"
+    )
+    assert "scheme:[//authority]" in error["message"]
