@@ -34,3 +34,20 @@ def test_suite_quick_runs_every_lineageql_case(tmp_path: Path) -> None:
         assert case in done.stdout
     assert "ZenML" not in done.stderr
     assert not (tmp_path / "RESULTS.md").exists()
+
+
+def test_metadata_bench_runs_at_tiny_size(tmp_path: Path) -> None:
+    """bench/metadata.py seeds, filters, sorts and pages (its own asserts check the answers)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LINEAGEQL_", "ZENML_"))}
+    done = subprocess.run(
+        [sys.executable, str(SUITE.with_name("metadata.py")), "--count", "500", "--runs", "2"]
+        + ["--skip-zenml"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "500 versions" in done.stdout and "filter + sort GraphQL" in done.stdout
+    assert "ZenML: not run" in done.stdout
