@@ -6,7 +6,8 @@
   a version of `fan_leaf`: downstream of `fan_root`, 499 nodes (plus a Markdown note).
 - `report_pipeline`: saves `tall_report`, whose HTML preview is 60 styled paragraphs (taller
   than the explorer's preview frame shows at first), `iris_like`, a small DataFrame, and
-  `verdict`, a short str.
+  `verdict`, a short str; then `chain@production` points at chain:20, and iris_like:2 (saved)
+  adds a column and a row to iris_like:1.
 
     LINEAGEQL_HOME=... python -m tests.ui.seed_graphs
 """
@@ -18,7 +19,7 @@ from typing import Annotated, Any, ClassVar
 
 import pandas as pd
 
-from sdk import pipeline, step
+from sdk import Client, pipeline, save_artifact, step
 from sdk.materializers import BaseMaterializer, VisualizationType, visuals
 
 CHAIN = 20
@@ -110,7 +111,21 @@ def report_pipeline() -> None:
     verdict()
 
 
+def aliases_and_a_second_frame() -> None:
+    """`chain@production` is chain:20; iris_like:2 adds a column and a row to iris_like:1."""
+    Client().set_alias("chain", "production", version="20")
+    frame = pd.DataFrame(
+        {
+            "sepal length": [5.1, 4.9, 4.7, 4.6],
+            "species": ["setosa"] * 4,
+            "petal width": [0.2, 0.2, 0.2, 0.2],
+        }
+    )
+    save_artifact(frame, "iris_like")
+
+
 if __name__ == "__main__":
     chain_pipeline()
     fan_pipeline()
     report_pipeline()
+    aliases_and_a_second_frame()

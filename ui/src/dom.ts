@@ -71,6 +71,15 @@ export function statusBadge(status: string, testid = "status"): HTMLSpanElement 
   );
 }
 
+/** A version's aliases as `@production` badges. */
+export function aliasBadges(aliases: string[], testid = "aliases"): HTMLElement {
+  return h(
+    "span",
+    { className: "aliases", "data-testid": testid },
+    aliases.map((alias) => h("span", { className: "alias", "data-alias": alias }, `@${alias}`)),
+  );
+}
+
 export function tagList(tags: string[]): HTMLElement {
   if (tags.length === 0) return h("span", { className: "muted" }, "no tags");
   return h(

@@ -4,7 +4,7 @@
 
 import cytoscape from "cytoscape";
 import dagre from "cytoscape-dagre";
-import { h } from "./dom";
+import { aliasBadges, h } from "./dom";
 
 cytoscape.use(dagre);
 
@@ -38,6 +38,11 @@ export const MIN_ZOOM = LEGIBLE_PX / FONT_SIZE;
 const MAX_ZOOM = 2;
 const CHAR_WIDTH = 7.6; // a generous average for FONT_SIZE in system-ui
 const EDGE_FONT = 11;
+
+/** `name:version @alias …`: one line, aliases after the version. */
+function drawnLabel(node: GraphNode): string {
+  return node.aliases?.length ? `${node.label}  @${node.aliases.join(" @")}` : node.label;
+}
 
 function nodeWidth(label: string): number {
   return Math.max(90, Math.ceil(label.length * CHAR_WIDTH) + 28);
@@ -219,6 +224,7 @@ export function drawGraph(
           "data-relation": rel,
           "data-hop": hop.get(node.id),
           "data-label": node.label,
+          "data-aliases": node.aliases?.length ? node.aliases.join(" ") : null,
           "data-status": node.status,
           "data-cached": node.cached ? "true" : "false",
           "aria-current": rel === "self" ? "page" : null,
@@ -228,6 +234,7 @@ export function drawGraph(
         " ",
         h("strong", {}, node.label),
         " ",
+        node.aliases?.length ? [aliasBadges(node.aliases), " "] : null,
         h("span", { className: "muted" }, node.detail),
         node.status && node.kind === "step" ? h("span", { className: `badge status-${node.status.toLowerCase()}` }, node.status.toLowerCase()) : null,
       ),
@@ -269,8 +276,8 @@ export function drawGraph(
         group: "nodes" as const,
         data: {
           id: node.id,
-          label: node.label,
-          width: nodeWidth(node.label),
+          label: drawnLabel(node),
+          width: nodeWidth(drawnLabel(node)),
           color: STATUS_COLORS[node.status ?? ""] ?? "#6b7280",
         },
         classes: [node.kind, node.cached ? "cached" : "", node.id === options.focus ? "focus" : "", frontier.has(node.id) ? "frontier" : ""].filter(Boolean).join(" "),

@@ -9,6 +9,8 @@ export interface GraphNode {
   kind: "artifact" | "step";
   /** One line: `name:version` for a version, the step's name for a step run. */
   label: string;
+  /** A version's aliases (`production`, ...), drawn after its label as `@production`. */
+  aliases?: string[];
   detail: string;
   href: string;
   status?: string;

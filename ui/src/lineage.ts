@@ -29,10 +29,12 @@ export function isCached(node: LineageNode): boolean {
 
 export function toGraphNode(node: LineageNode): GraphNode {
   if (node.__typename === "ArtifactVersion") {
+    const aliases = node.aliases ?? [];
     return {
       id: node.id,
       kind: "artifact",
       label: `${node.name}:${node.version}`,
+      aliases,
       detail: node.source,
       href: links.version(node.id),
     };

@@ -4,6 +4,7 @@ import "./style.css";
 import { AuthError, QueryError, getToken, graphqlUrl, setToken } from "./api";
 import { h } from "./dom";
 import { artifactPage } from "./pages/artifact";
+import { comparePage } from "./pages/compare";
 import { pipelinePage, pipelinesPage } from "./pages/pipelines";
 import { runPage } from "./pages/run";
 import { runsPage } from "./pages/runs";
@@ -21,6 +22,7 @@ function pick(route: Route): Page | null {
   const lists = new Map<string, Page>([
     ["runs", runsPage],
     ["pipelines", pipelinesPage],
+    ["compare", comparePage],
   ]);
   if (second === undefined) return lists.get(first) ?? null;
   const pages = new Map<string, Page>([

@@ -67,7 +67,7 @@ export interface RunSummary {
   pipeline: { name: string };
 }
 
-const VERSION_ROW = `id version isCustomVersion source sizeBytes tags createdAt ${VALUE_FIELDS}`;
+const VERSION_ROW = `id version isCustomVersion source sizeBytes tags aliases createdAt ${VALUE_FIELDS}`;
 // The run that produced a version (through its producing step run; null when saved).
 const VERSION_RUN = `producer { id name run { id name status } }`;
 
@@ -75,6 +75,7 @@ export const ARTIFACT = `
 query Artifact($name: String!, $first: Int, $after: String) {
   artifact(name: $name) {
     id name tags createdAt updatedAt versionCount
+    aliases { name protected version { id version } }
     latestVersion { id version metadata }
     versions(first: $first, after: $after, newestFirst: true) {
       totalCount
@@ -90,6 +91,7 @@ export interface VersionRow extends ValueSource {
   source: string;
   sizeBytes: number | string | null;
   tags: string[];
+  aliases: string[];
   createdAt: string;
 }
 export interface ArtifactVersionRow extends VersionRow {
@@ -102,6 +104,7 @@ export interface ArtifactDetail {
   createdAt: string;
   updatedAt: string;
   versionCount: number;
+  aliases: { name: string; protected: boolean; version: { id: string; version: string } }[];
   latestVersion: { id: string; version: string; metadata: unknown } | null;
   versions: Connection<ArtifactVersionRow>;
 }
@@ -112,7 +115,7 @@ export const VERSION = `
 query Version($id: ID, $name: String, $version: String) {
   artifactVersion(id: $id, name: $name, version: $version) {
     id name version isCustomVersion uri dataType materializer contentHash sizeBytes metadata
-    tags createdAt source visualizations { type url }
+    tags aliases createdAt source visualizations { type url }
     producer { ${STEP_REF} }
     consumers { ${STEP_REF} }
   }
@@ -134,6 +137,7 @@ export interface VersionDetail {
   producer: StepRef | null;
   consumers: StepRef[];
   visualizations?: { type: string; url: string }[];
+  aliases: string[];
 }
 
 // Asked separately, so that the rest of the page works against a server without this field.
@@ -155,14 +159,14 @@ query Lineage($id: ID!, $direction: LineageDirection!, $depth: Int!, $first: Int
     pageInfo { hasNextPage endCursor }
     nodes {
       __typename
-      ... on ArtifactVersion { id name version source }
+      ... on ArtifactVersion { id name version source aliases }
       ... on StepRun { id name status originalStepRun { id } run { id name pipeline { name } } }
     }
     edges { source target kind name }
   }
 }`;
 export type LineageNode =
-  | { __typename: "ArtifactVersion"; id: string; name: string; version: string; source: string }
+  | { __typename: "ArtifactVersion"; id: string; name: string; version: string; source: string; aliases?: string[] }
   | {
       __typename: "StepRun";
       id: string;
@@ -342,4 +346,83 @@ export interface Neighbours {
   id: string;
   producer: { id: string } | null;
   consumers: { id: string }[];
+}
+
+// A version named as people name it: `name@alias`, `name:version` or `name` (its latest).
+export const VERSION_REF = `
+query VersionRef($name: String!, $version: String, $alias: String) {
+  artifactVersion(name: $name, version: $version, alias: $alias) { id name version }
+}`;
+
+const COMPARED_VERSION = `id name version aliases dataType`;
+export const COMPARE = `
+query Compare($a: ID!, $b: ID!) {
+  compareArtifactVersions(a: $a, b: $b) {
+    a { ${COMPARED_VERSION} }
+    b { ${COMPARED_VERSION} }
+    sameArtifact
+    content { equal hashA hashB sizeBytesA sizeBytesB sizeBytesDelta }
+    dataType { before after }
+    materializer { before after }
+    metadata { key change before after }
+    dataFrame {
+      rowsBefore rowsAfter rowDelta columnCountBefore columnCountAfter schemaEqual
+      columnsAdded { name dtype } columnsRemoved { name dtype } dtypeChanges { name before after }
+    }
+    array { shapeBefore shapeAfter dtypeBefore dtypeAfter sizeBefore sizeAfter shapeChanged dtypeChanged }
+    lineage {
+      sameProducer sameStep codeChanged unchangedInputs
+      inputs { name change before { id name version } after { id name version } }
+      parameters { key change before after }
+    }
+    producerA { ${STEP_REF} }
+    producerB { ${STEP_REF} }
+  }
+}`;
+export interface KeyChange {
+  key: string;
+  change: "ADDED" | "REMOVED" | "CHANGED";
+  before: unknown;
+  after: unknown;
+}
+type Big = number | string | null;
+export interface Comparison {
+  a: VersionRef & { aliases: string[]; dataType: string };
+  b: VersionRef & { aliases: string[]; dataType: string };
+  sameArtifact: boolean;
+  content: { equal: boolean | null; hashA: string | null; hashB: string | null; sizeBytesA: Big; sizeBytesB: Big; sizeBytesDelta: Big };
+  dataType: { before: string; after: string } | null;
+  materializer: { before: string; after: string } | null;
+  metadata: KeyChange[];
+  dataFrame: {
+    rowsBefore: Big;
+    rowsAfter: Big;
+    rowDelta: Big;
+    columnCountBefore: number;
+    columnCountAfter: number;
+    schemaEqual: boolean;
+    columnsAdded: { name: string; dtype: string }[];
+    columnsRemoved: { name: string; dtype: string }[];
+    dtypeChanges: { name: string; before: string; after: string }[];
+  } | null;
+  array: {
+    shapeBefore: Big[] | null;
+    shapeAfter: Big[] | null;
+    dtypeBefore: string | null;
+    dtypeAfter: string | null;
+    sizeBefore: Big;
+    sizeAfter: Big;
+    shapeChanged: boolean;
+    dtypeChanged: boolean;
+  } | null;
+  lineage: {
+    sameProducer: boolean;
+    sameStep: boolean;
+    codeChanged: boolean | null;
+    unchangedInputs: string[];
+    inputs: { name: string; change: string; before: VersionRef | null; after: VersionRef | null }[];
+    parameters: KeyChange[];
+  };
+  producerA: StepRef | null;
+  producerB: StepRef | null;
 }

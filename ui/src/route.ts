@@ -38,6 +38,7 @@ export const links = {
   runs: () => href(["runs"]),
   pipelines: () => href(["pipelines"]),
   pipeline: (name: string) => href(["pipelines", name]),
+  compare: (a: string, b: string) => href(["compare"], { a, b }),
 };
 
 const leaving: (() => void)[] = [];

@@ -2,7 +2,7 @@
 // run that produced it, the latest version's value, metadata and lineage.
 
 import { QueryError, query } from "../api";
-import { formatBytes, formatDate, facts, h, statusBadge, tagList } from "../dom";
+import { aliasBadges, formatBytes, formatDate, facts, h, statusBadge, tagList } from "../dom";
 import { lineageSection } from "../lineage";
 import { ARTIFACT, type ArtifactDetail, type ArtifactVersionRow, type Connection } from "../queries";
 import { links, type Route } from "../route";
@@ -59,18 +59,44 @@ export async function artifactPage(main: HTMLElement, route: Route): Promise<voi
     tagsHolder.replaceChildren(versionTags(tagCounts, more));
   };
   const body = h("tbody", {});
+  // Pick two versions, then compare them (the older as a, the newer as b).
+  const picked: { id: string; order: number }[] = [];
+  const compareButton = h("button", { type: "button", "data-testid": "compare-selected", disabled: true }, "Compare the two ticked versions");
+  compareButton.addEventListener("click", () => {
+    const [older, newer] = [...picked].sort((x, y) => y.order - x.order);
+    if (older && newer) location.hash = links.compare(older.id, newer.id);
+  });
+  let rowCount = 0;
+  const pickBox = (node: ArtifactVersionRow): HTMLInputElement => {
+    const order = rowCount++;
+    const box = h("input", { type: "checkbox", "data-testid": "compare-pick", "aria-label": `compare version ${node.version}` });
+    box.addEventListener("change", () => {
+      const at = picked.findIndex((p) => p.id === node.id);
+      if (box.checked && at < 0) picked.push({ id: node.id, order });
+      if (!box.checked && at >= 0) picked.splice(at, 1);
+      while (picked.length > 2) {
+        const dropped = picked.shift();
+        const other = body.querySelector<HTMLInputElement>(`tr[data-id="${dropped?.id}"] [data-testid=compare-pick]`);
+        if (other) other.checked = false;
+      }
+      compareButton.disabled = picked.length !== 2;
+    });
+    return box;
+  };
   const addRows = (conn: Connection<ArtifactVersionRow>): void => {
     for (const { node } of conn.edges) {
       for (const tag of node.tags) tagCounts.set(tag, (tagCounts.get(tag) ?? 0) + 1);
       body.append(
         h(
           "tr",
-          { "data-testid": "version-row", "data-version": node.version },
+          { "data-testid": "version-row", "data-version": node.version, "data-id": node.id },
+          h("td", {}, pickBox(node)),
           h(
             "td",
             {},
             h("a", { href: links.version(node.id), "data-testid": "version-link" }, node.version),
             node.isCustomVersion ? h("span", { className: "muted" }, " (custom)") : null,
+            node.aliases.length > 0 ? [" ", aliasBadges(node.aliases, "version-aliases")] : null,
           ),
           h("td", { "data-testid": "version-value" }, simpleValue(node) ?? ""),
           h("td", { "data-testid": "version-producer" }, producedBy(node)),
@@ -89,6 +115,22 @@ export async function artifactPage(main: HTMLElement, route: Route): Promise<voi
   const factList = facts([
     ["Artifact tags", h("span", { "data-testid": "artifact-tags" }, artifact.tags.length > 0 ? tagList(artifact.tags) : h("span", { className: "muted" }, "none on the artifact itself"))],
     ["Version tags", tagsHolder],
+    [
+      "Aliases",
+      artifact.aliases.length > 0
+        ? h(
+            "span",
+            { className: "aliases", "data-testid": "artifact-aliases" },
+            artifact.aliases.map((a) =>
+              h(
+                "a",
+                { className: "alias", href: links.version(a.version.id), "data-alias": a.name, title: a.protected ? "protected: moving it needs force" : "" },
+                `@${a.name} → ${a.version.version}${a.protected ? " 🔒" : ""}`,
+              ),
+            ),
+          )
+        : h("span", { className: "muted" }, "none (latest is built in)"),
+    ],
     ["Versions", String(artifact.versionCount)],
     [
       "Latest",
@@ -114,10 +156,11 @@ export async function artifactPage(main: HTMLElement, route: Route): Promise<voi
         h(
           "thead",
           {},
-          h("tr", {}, ["Version", "Value", "Produced by (run, step)", "Tags", "Type", "Size", "Created"].map((t) => h("th", { scope: "col" }, t))),
+          h("tr", {}, ["Compare", "Version", "Value", "Produced by (run, step)", "Tags", "Type", "Size", "Created"].map((t) => h("th", { scope: "col" }, t))),
         ),
         body,
       ),
+      h("p", { className: "compare-bar" }, compareButton),
       loadMore(artifact.versions.pageInfo, async (after) => {
         const next = await query<{ artifact: ArtifactDetail }>(ARTIFACT, { name, first: PAGE, after });
         addRows(next.artifact.versions);

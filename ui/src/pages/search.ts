@@ -11,6 +11,7 @@ import {
   type TaggedVersion,
 } from "../queries";
 import { links, type Route } from "../route";
+import { resolveRef } from "../refs";
 import { simpleValue } from "../values";
 import { loadMore } from "../widgets";
 
@@ -18,6 +19,12 @@ const PAGE = 50;
 
 export async function searchPage(main: HTMLElement, route: Route): Promise<void> {
   const q = route.params.get("q") ?? "";
+  // `name@alias` names one version, as everywhere else: go to it (Back returns here).
+  if (/^[^@]+@[^@]+$/.test(q.trim())) {
+    const found = await resolveRef(q.trim());
+    location.hash = links.version(found.id);
+    return;
+  }
   const tag = route.params.get("tag") ?? "";
   // As `lineageql artifacts list`: default names (`pipeline::step::output`) hidden unless asked.
   const showDefault = route.params.get("defaults") === "1";

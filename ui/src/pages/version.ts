@@ -1,8 +1,9 @@
 // One artifact version: its facts, metadata, producer and consumers, visualizations and lineage.
 
 import { QueryError, query } from "../api";
-import { facts, formatBytes, formatDate, h, tagList } from "../dom";
+import { aliasBadges, facts, formatBytes, formatDate, h, tagList } from "../dom";
 import { lineageSection } from "../lineage";
+import { resolveRef } from "../refs";
 import { VERSION, type VersionDetail } from "../queries";
 import { links, type Route } from "../route";
 import { simpleValue } from "../values";
@@ -10,7 +11,8 @@ import { inlineValue, visualizationSection } from "../visualizations";
 import { section, stepLink, valueTable } from "../widgets";
 
 export async function versionPage(main: HTMLElement, route: Route): Promise<void> {
-  const id = route.path[1];
+  // An id, or a version named as the CLI names it: `name@alias`, `name:version`, `name`.
+  const id = (await resolveRef(route.path[1])).id;
   const data = await query<{ artifactVersion: VersionDetail | null }>(VERSION, { id });
   const v = data.artifactVersion;
   if (!v) throw new QueryError(`No artifact version has the id “${id}”.`, "NOT_FOUND");
@@ -29,6 +31,7 @@ export async function versionPage(main: HTMLElement, route: Route): Promise<void
     facts(
       [
         ["Value", h("span", { "data-testid": "version-value" }, simpleValue(v) ?? inlineValue(v.id))],
+        ["Aliases", v.aliases.length > 0 ? aliasBadges(v.aliases, "version-aliases") : ""],
         ["Tags", tagList(v.tags)],
         ["Source", v.source],
         [
