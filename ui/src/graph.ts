@@ -5,6 +5,7 @@
 import cytoscape from "cytoscape";
 import dagre from "cytoscape-dagre";
 import { aliasBadges, h } from "./dom";
+import { openLineageMarker } from "./openlineage";
 
 cytoscape.use(dagre);
 
@@ -91,6 +92,7 @@ const STYLE: cytoscape.StylesheetJson = [
       color: "#92400e",
     },
   },
+  { selector: "node.openlineage", style: { "background-color": "#f3e8ff", "border-color": "#7c3aed" } },
   { selector: "node.cached", style: { "border-style": "dashed", "background-color": "#f3f4f6" } },
   { selector: "node.focus", style: { "border-width": 5, "border-color": "#111827", "font-weight": "bold" } },
   { selector: "node.selected", style: { "overlay-color": "#f59e0b", "overlay-opacity": 0.25, "overlay-padding": 6 } },
@@ -179,6 +181,7 @@ export function drawGraph(
       ? [" arrows: the step run that made one version from another (dashed: cached); a first step stays a box. "]
       : [h("span", { className: "swatch swatch-step" }), " step run (border: status) ", h("span", { className: "swatch swatch-cached" }), " cached step run. "],
     frontier.size > 0 ? [h("span", { className: "swatch swatch-more" }), " the depth cut here: click + to expand. "] : null,
+    nodes.some((n) => n.openlineage) ? [h("span", { className: "swatch swatch-openlineage" }), " from OpenLineage events. "] : null,
     "Click a node for its details; drag to pan, scroll or the buttons to zoom.",
   );
   const expandButton = (node: GraphNode, testid: string): HTMLButtonElement | null => {
@@ -225,6 +228,7 @@ export function drawGraph(
           "data-hop": hop.get(node.id),
           "data-label": node.label,
           "data-aliases": node.aliases?.length ? node.aliases.join(" ") : null,
+          "data-openlineage": node.openlineage ?? null,
           "data-status": node.status,
           "data-cached": node.cached ? "true" : "false",
           "aria-current": rel === "self" ? "page" : null,
@@ -235,6 +239,7 @@ export function drawGraph(
         h("strong", {}, node.label),
         " ",
         node.aliases?.length ? [aliasBadges(node.aliases), " "] : null,
+        node.openlineage ? [openLineageMarker(node.openlineage), " "] : null,
         h("span", { className: "muted" }, node.detail),
         node.status && node.kind === "step" ? h("span", { className: `badge status-${node.status.toLowerCase()}` }, node.status.toLowerCase()) : null,
       ),
@@ -280,7 +285,9 @@ export function drawGraph(
           width: nodeWidth(drawnLabel(node)),
           color: STATUS_COLORS[node.status ?? ""] ?? "#6b7280",
         },
-        classes: [node.kind, node.cached ? "cached" : "", node.id === options.focus ? "focus" : "", frontier.has(node.id) ? "frontier" : ""].filter(Boolean).join(" "),
+        classes: [node.kind, node.cached ? "cached" : "", node.id === options.focus ? "focus" : "", frontier.has(node.id) ? "frontier" : "", node.openlineage ? "openlineage" : ""]
+          .filter(Boolean)
+          .join(" "),
       })),
       ...shown.map((edge, index) => ({
         group: "edges" as const,

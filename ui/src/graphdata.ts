@@ -11,6 +11,8 @@ export interface GraphNode {
   label: string;
   /** A version's aliases (`production`, ...), drawn after its label as `@production`. */
   aliases?: string[];
+  /** The producer of the OpenLineage events this node came from (another tool's). */
+  openlineage?: string;
   detail: string;
   href: string;
   status?: string;

@@ -35,6 +35,7 @@ export function toGraphNode(node: LineageNode): GraphNode {
       kind: "artifact",
       label: `${node.name}:${node.version}`,
       aliases,
+      openlineage: node.openlineage?.producer,
       detail: node.source,
       href: links.version(node.id),
     };
@@ -47,6 +48,7 @@ export function toGraphNode(node: LineageNode): GraphNode {
     href: links.step(node.id),
     status: node.status,
     cached: isCached(node),
+    openlineage: node.openlineage?.producer,
   };
 }
 

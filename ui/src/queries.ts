@@ -111,11 +111,25 @@ export interface ArtifactDetail {
 
 const STEP_REF = `id name status run { id name pipeline { name } }`;
 
+// Where a run, step run or version came from when another tool sent it as OpenLineage events.
+const OPENLINEAGE_RUN = `producer namespace job eventCount lastEventType lastEventTime facets jobFacets`;
+export interface OpenLineageRun {
+  producer: string;
+  namespace: string;
+  job: string;
+  eventCount: number;
+  lastEventType: string;
+  lastEventTime: string;
+  facets: unknown;
+  jobFacets: unknown;
+}
+
 export const VERSION = `
 query Version($id: ID, $name: String, $version: String) {
   artifactVersion(id: $id, name: $name, version: $version) {
     id name version isCustomVersion uri dataType materializer contentHash sizeBytes metadata
     tags aliases createdAt source visualizations { type url }
+    openlineage { namespace name producer facets }
     producer { ${STEP_REF} }
     consumers { ${STEP_REF} }
   }
@@ -138,6 +152,7 @@ export interface VersionDetail {
   consumers: StepRef[];
   visualizations?: { type: string; url: string }[];
   aliases: string[];
+  openlineage: { namespace: string; name: string; producer: string; facets: unknown } | null;
 }
 
 // Asked separately, so that the rest of the page works against a server without this field.
@@ -159,14 +174,22 @@ query Lineage($id: ID!, $direction: LineageDirection!, $depth: Int!, $first: Int
     pageInfo { hasNextPage endCursor }
     nodes {
       __typename
-      ... on ArtifactVersion { id name version source aliases }
-      ... on StepRun { id name status originalStepRun { id } run { id name pipeline { name } } }
+      ... on ArtifactVersion { id name version source aliases openlineage { producer } }
+      ... on StepRun { id name status originalStepRun { id } run { id name pipeline { name } } openlineage { producer } }
     }
     edges { source target kind name }
   }
 }`;
 export type LineageNode =
-  | { __typename: "ArtifactVersion"; id: string; name: string; version: string; source: string; aliases?: string[] }
+  | {
+      __typename: "ArtifactVersion";
+      id: string;
+      name: string;
+      version: string;
+      source: string;
+      aliases?: string[];
+      openlineage?: { producer: string } | null;
+    }
   | {
       __typename: "StepRun";
       id: string;
@@ -174,6 +197,7 @@ export type LineageNode =
       status: string;
       originalStepRun: { id: string } | null;
       run: RunRef;
+      openlineage?: { producer: string } | null;
     };
 export interface LineageEdge {
   source: string;
@@ -197,8 +221,10 @@ export const RUN = `
 query Run($id: ID!) {
   pipelineRun(id: $id) {
     id name status startedAt endedAt error pipeline { name }
+    openlineage { ${OPENLINEAGE_RUN} }
     steps {
       id name status startedAt endedAt error cacheReason
+      openlineage { producer }
       originalStepRun { id run { id name } }
       ${STEP_ARTIFACTS}
     }
@@ -219,6 +245,7 @@ export interface RunStep {
   originalStepRun: { id: string; run: { id: string; name: string } } | null;
   inputs: StepArtifact[];
   outputs: StepArtifact[];
+  openlineage?: { producer: string } | null;
 }
 export interface RunDetail {
   id: string;
@@ -229,18 +256,21 @@ export interface RunDetail {
   error: string | null;
   pipeline: { name: string };
   steps: RunStep[];
+  openlineage: OpenLineageRun | null;
 }
 
 export const STEP = `
 query Step($id: ID!) {
   stepRun(id: $id) {
     id name status startedAt endedAt error cacheReason cacheKey parameters
+    openlineage { ${OPENLINEAGE_RUN} }
     run { id name pipeline { name } }
     originalStepRun { id run { id name } }
     ${STEP_ARTIFACTS}
   }
 }`;
-export interface StepDetail extends RunStep {
+export interface StepDetail extends Omit<RunStep, "openlineage"> {
+  openlineage: OpenLineageRun | null;
   cacheKey: string | null;
   parameters: unknown;
   run: RunRef;

@@ -6,6 +6,7 @@ import type { GraphEdge, GraphNode } from "../graph";
 import { RUN, type RunDetail, type RunStep } from "../queries";
 import { links, onLeave, type Route } from "../route";
 import { formatDuration } from "../time";
+import { openLineageMarker, openLineageRunSection } from "../openlineage";
 import { valueAfter } from "../values";
 import { section } from "../widgets";
 
@@ -67,7 +68,7 @@ export async function runPage(main: HTMLElement, route: Route): Promise<void> {
       " / ",
       run.name,
     ),
-    h("h1", { "data-testid": "run-title" }, run.name, " ", statusBadge(run.status, "run-status")),
+    h("h1", { "data-testid": "run-title" }, run.name, " ", statusBadge(run.status, "run-status"), run.openlineage ? [" ", openLineageMarker(run.openlineage.producer)] : null),
     facts([
       ["Pipeline", h("a", { href: links.pipeline(run.pipeline.name), "data-testid": "pipeline-link" }, run.pipeline.name)],
       ["Started", formatDate(run.startedAt)],
@@ -75,6 +76,7 @@ export async function runPage(main: HTMLElement, route: Route): Promise<void> {
       ["Duration", h("span", { "data-testid": "run-duration" }, formatDuration(run.startedAt, run.endedAt, run.status))],
       ["Error", run.error ? h("pre", { className: "error" }, run.error) : ""],
     ]),
+    run.openlineage ? openLineageRunSection(run.openlineage) : "",
     section("Steps", "run-dag-section", host),
     section(
       "Step runs",
@@ -90,7 +92,7 @@ export async function runPage(main: HTMLElement, route: Route): Promise<void> {
             h(
               "tr",
               { "data-testid": "step-row", "data-step": step.name, "data-status": step.status },
-              h("td", {}, h("a", { href: links.step(step.id) }, step.name)),
+              h("td", {}, h("a", { href: links.step(step.id) }, step.name), step.openlineage ? [" ", openLineageMarker(step.openlineage.producer, "step-openlineage-marker")] : null),
               h("td", {}, statusBadge(step.status)),
               h("td", {}, formatDate(step.startedAt)),
               h("td", { className: "num", "data-testid": "step-duration" }, formatDuration(step.startedAt, step.endedAt, step.status)),

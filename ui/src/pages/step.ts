@@ -6,6 +6,7 @@ import { lineageSection } from "../lineage";
 import { STEP, type StepArtifact, type StepDetail } from "../queries";
 import { links, type Route } from "../route";
 import { formatDuration } from "../time";
+import { openLineageMarker, openLineageRunSection } from "../openlineage";
 import { valueAfter } from "../values";
 import { section, valueTable } from "../widgets";
 
@@ -42,7 +43,7 @@ export async function stepPage(main: HTMLElement, route: Route): Promise<void> {
       " / ",
       step.name,
     ),
-    h("h1", { "data-testid": "step-title" }, step.name, " ", statusBadge(step.status, "step-status")),
+    h("h1", { "data-testid": "step-title" }, step.name, " ", statusBadge(step.status, "step-status"), step.openlineage ? [" ", openLineageMarker(step.openlineage.producer)] : null),
     facts([
       ["Run", h("a", { href: links.run(step.run.id), "data-testid": "run-link" }, `${step.run.name} (${step.run.pipeline.name})`)],
       [
@@ -63,6 +64,7 @@ export async function stepPage(main: HTMLElement, route: Route): Promise<void> {
       ["Duration", h("span", { "data-testid": "step-duration" }, formatDuration(step.startedAt, step.endedAt, step.status))],
       ["Error", step.error ? h("pre", { className: "error" }, step.error) : ""],
     ]),
+    step.openlineage ? openLineageRunSection(step.openlineage) : "",
     section("Parameters", "step-parameters", valueTable(step.parameters, "parameters")),
     section("Inputs", "step-inputs", artifactList(step.inputs, "input-list")),
     section("Outputs", "step-outputs", artifactList(step.outputs, "output-list")),

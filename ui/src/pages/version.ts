@@ -3,6 +3,7 @@
 import { QueryError, query } from "../api";
 import { aliasBadges, facts, formatBytes, formatDate, h, tagList } from "../dom";
 import { lineageSection } from "../lineage";
+import { jsonBlock, openLineageMarker } from "../openlineage";
 import { resolveRef } from "../refs";
 import { VERSION, type VersionDetail } from "../queries";
 import { links, type Route } from "../route";
@@ -16,6 +17,8 @@ export async function versionPage(main: HTMLElement, route: Route): Promise<void
   const data = await query<{ artifactVersion: VersionDetail | null }>(VERSION, { id });
   const v = data.artifactVersion;
   if (!v) throw new QueryError(`No artifact version has the id “${id}”.`, "NOT_FOUND");
+  // A simple value, else a short JSON container's text; nothing for other kinds of data.
+  const value = simpleValue(v) ?? (/^builtins:(list|dict|tuple)$/.test(v.dataType) ? inlineValue(v.id) : null);
   main.replaceChildren(
     h(
       "p",
@@ -30,10 +33,11 @@ export async function versionPage(main: HTMLElement, route: Route): Promise<void
     lineageSection(v.id, route, `Lineage of ${v.name}:${v.version}`),
     facts(
       [
-        ["Value", h("span", { "data-testid": "version-value" }, simpleValue(v) ?? inlineValue(v.id))],
+        ["Value", value ? h("span", { "data-testid": "version-value" }, value) : ""],
         ["Aliases", v.aliases.length > 0 ? aliasBadges(v.aliases, "version-aliases") : ""],
         ["Tags", tagList(v.tags)],
-        ["Source", v.source],
+        ["Source", v.openlineage ? h("span", {}, `${v.source} `, openLineageMarker(v.openlineage.producer)) : v.source],
+        ["OpenLineage dataset", v.openlineage ? h("span", { "data-testid": "openlineage-dataset" }, `${v.openlineage.namespace} / ${v.openlineage.name}`) : ""],
         [
           "Produced by",
           v.producer ? stepLink(v.producer, "producer-link") : h("span", { className: "muted" }, "no step (saved or registered)"),
@@ -49,6 +53,7 @@ export async function versionPage(main: HTMLElement, route: Route): Promise<void
       "version-facts",
     ),
     section("Metadata", "version-metadata", valueTable(v.metadata, "metadata")),
+    v.openlineage ? section("OpenLineage facets", "openlineage", jsonBlock("Dataset facets", v.openlineage.facets, "openlineage-dataset-facets")) : "",
     v.consumers.length > 0
       ? section(
           "Used by",
