@@ -1,6 +1,6 @@
 """LineageQL's Python SDK: pipelines whose step outputs become named, versioned artifacts."""
 
-from sdk.artifacts.config import ArtifactConfig, ExternalArtifact
+from sdk.artifacts.config import ArtifactConfig, ArtifactType, ExternalArtifact
 from sdk.artifacts.functions import load_artifact, register_artifact, save_artifact
 from sdk.client.client import Client
 from sdk.client.lineage import LineageGraph
@@ -19,6 +19,7 @@ from sdk.pipeline.steps import pipeline, step
 __all__ = [
     "Artifact",
     "ArtifactConfig",
+    "ArtifactType",
     "ArtifactVersion",
     "ArtifactVersionExistsError",
     "Client",

@@ -21,8 +21,10 @@ from api.storage.runs import StepFilter as StepQuery
 # strawberry.enum registers the storage enums as GraphQL enums and returns the same classes.
 strawberry.enum(models.RunStatus, description="Status of a pipeline run or step run.")
 strawberry.enum(models.ArtifactSource, description="How an artifact version came to be.")
+strawberry.enum(models.ArtifactType, description="What a version holds (ZenML's types).")
 RunStatus = models.RunStatus
 ArtifactSource = models.ArtifactSource
+ArtifactType = models.ArtifactType
 strawberry.enum(lineage.Direction, name="LineageDirection", description="Which way to walk.")
 strawberry.enum(lineage.EdgeKind, description="PRODUCED: step run -> version; CONSUMED: back.")
 strawberry.enum(lineage.NodeKind, name="LineageNodeKind")
@@ -135,6 +137,7 @@ class ArtifactVersionFilter:
     metadata: list[MetadataCondition] | None = strawberry.field(
         default=None, description=METADATA_FILTER
     )
+    artifact_type: ArtifactType | None = None
 
     def to_query(self) -> VersionQuery:
         return VersionQuery(
@@ -143,6 +146,7 @@ class ArtifactVersionFilter:
             source=self.source,
             content_hash=self.content_hash,
             unused=self.unused,
+            artifact_type=self.artifact_type,
         )
 
 
@@ -230,6 +234,7 @@ class ArtifactVersionInput:
         default=None,
         description="Values to log on the version as it is registered (see `logMetadata`).",
     )
+    artifact_type: ArtifactType = ArtifactType.DATA
 
     def to_new(self, source: models.ArtifactSource) -> NewVersion:
         meta: dict[str, Any] = cast(dict[str, Any], self.metadata or {})
@@ -246,6 +251,7 @@ class ArtifactVersionInput:
             source=source,
             visualizations=tuple((v.type.value, v.uri) for v in self.visualizations or ()),
             run_metadata=tuple(logged_values(None, self.run_metadata)) if self.run_metadata else (),
+            artifact_type=models.ArtifactType(self.artifact_type),
         )
 
 

@@ -29,6 +29,7 @@ from strawberry.scalars import JSON
 from api.graphql.context import Info
 from api.graphql.inputs import (
     ArtifactSource,
+    ArtifactType,
     BigInt,
     LineageDirection,
     LineageFilter,
@@ -270,6 +271,9 @@ class ArtifactVersion:
     metadata: JSON
     created_at: datetime
     source: ArtifactSource
+    artifact_type: ArtifactType = strawberry.field(
+        description="What it holds: DATA, MODEL, ... (ZenML's artifact types)."
+    )
     data_deleted_at: datetime | None = strawberry.field(
         description="When prune deleted (or began deleting) this version's data; loading it "
         "then fails with a clear error, and no step run may consume it."
@@ -317,6 +321,7 @@ class ArtifactVersion:
             metadata=cast(JSON, metadata),
             created_at=row.created_at,
             source=models.ArtifactSource(row.source),
+            artifact_type=models.ArtifactType(getattr(row, "artifact_type", None) or "DATA"),
             data_deleted_at=row.data_deleted_at,
             artifact_id=row.artifact_id,
             producer_id=row.producer_step_run_id,

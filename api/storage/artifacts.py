@@ -40,6 +40,7 @@ from api.storage.models import (
     Artifact,
     ArtifactSource,
     ArtifactTag,
+    ArtifactType,
     ArtifactVersion,
     ArtifactVersionTag,
     Tag,
@@ -111,6 +112,7 @@ def version_of(row: Any, artifact: Artifact) -> ArtifactVersion:
         size_bytes=row["size_bytes"],
         metadata_=row["metadata"],
         source=row["source"],
+        artifact_type=row["artifact_type"],
         producer_step_run_id=row["producer_step_run_id"],
         data_deleted_at=row["data_deleted_at"],
         visualizations=row["visualizations"],
@@ -154,6 +156,7 @@ class NewVersion:
     visualizations: Sequence[tuple[str, str]] = ()
     # Values logged by the user (checked already), stored with the version when there are some.
     run_metadata: Sequence[metadata_store.MetadataValue] = ()
+    artifact_type: ArtifactType = ArtifactType.DATA
 
 
 @dataclass(frozen=True)
@@ -171,6 +174,7 @@ class VersionFilter:
     source: ArtifactSource | None = None
     content_hash: str | None = None
     unused: bool | None = None  # True: no step run produced or consumed it; False: one did
+    artifact_type: ArtifactType | None = None
 
 
 def _checked(check: Callable[..., _T], *args: object) -> _T:
@@ -321,6 +325,8 @@ def versions_stmt(flt: VersionFilter | None) -> Select[ArtifactVersion]:
         stmt = stmt.where(ArtifactVersion.source == flt.source)
     if flt.content_hash is not None:
         stmt = stmt.where(ArtifactVersion.content_hash == flt.content_hash)
+    if flt.artifact_type is not None:
+        stmt = stmt.where(ArtifactVersion.artifact_type == flt.artifact_type)
     if flt.unused is not None:
         from api.storage.prune import unused_clause
 
@@ -512,6 +518,7 @@ async def create_version(session: AsyncSession, new: NewVersion) -> ArtifactVers
         "size_bytes": new.size_bytes,
         "metadata": new.metadata,
         "source": new.source,
+        "artifact_type": new.artifact_type,
         "producer_step_run_id": new.producer_step_run_id,
         "data_deleted_at": None,
         "visualizations": visualizations,

@@ -16,7 +16,7 @@ from filelock import FileLock
 from api.storage.engine import sqlite_path, sync_url
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
-HEAD_REVISION = "0009"
+HEAD_REVISION = "0010"
 PG_MIGRATION_LOCK = 7_216_450_113
 
 

@@ -32,6 +32,18 @@ class RunStatus(StrEnum):
     ABANDONED = "ABANDONED"
 
 
+class ArtifactType(StrEnum):
+    """What a version holds, as ZenML's artifact types (`ArtifactConfig(artifact_type=...)`)."""
+
+    DATA = "DATA"
+    MODEL = "MODEL"
+    DATA_ANALYSIS = "DATA_ANALYSIS"
+    SCHEMA = "SCHEMA"
+    SERVICE = "SERVICE"
+    STATISTICS = "STATISTICS"
+    BASE = "BASE"
+
+
 class ArtifactSource(StrEnum):
     STEP_OUTPUT = "STEP_OUTPUT"
     SAVED = "SAVED"
@@ -118,6 +130,10 @@ class ArtifactVersion(IdMixin, CreatedMixin, Base):
     size_bytes: Mapped[int | None] = mapped_column(BigInteger)
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSONType, default=dict)
     source: Mapped[str] = mapped_column(String(16), default=ArtifactSource.STEP_OUTPUT)
+    # Migration 0010; ZenML's artifact type (`is_model_artifact=True` is MODEL).
+    artifact_type: Mapped[str] = mapped_column(
+        String(16), default=ArtifactType.DATA, server_default=ArtifactType.DATA.value
+    )
     producer_step_run_id: Mapped[str | None] = mapped_column(
         ForeignKey("step_runs.id", ondelete="SET NULL"), index=True
     )

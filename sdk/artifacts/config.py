@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Final, TypeVar
 
 from api import rules
@@ -18,6 +19,41 @@ from sdk.errors import InputError
 
 MAX_NAME_LENGTH: Final = rules.MAX_TEXT
 _T = TypeVar("_T")
+
+
+class ArtifactType(StrEnum):
+    """What a version holds, with ZenML's values (`ArtifactType.MODEL == "ModelArtifact"`);
+    stored by name (MODEL). `artifact_type=` also takes a name or a value as text."""
+
+    DATA = "DataArtifact"
+    MODEL = "ModelArtifact"
+    DATA_ANALYSIS = "DataAnalysisArtifact"
+    SCHEMA = "SchemaArtifact"
+    SERVICE = "ServiceArtifact"
+    STATISTICS = "StatisticsArtifact"
+    BASE = "BaseArtifact"
+
+
+def artifact_type_name(value: object, *, is_model_artifact: bool = False) -> str | None:
+    """The stored name (DATA, MODEL, ...) of `artifact_type` (None: unset, or MODEL when
+    `is_model_artifact`), or InputError listing the types."""
+    if value is None:
+        return ArtifactType.MODEL.name if is_model_artifact else None
+    for member in ArtifactType:
+        if (
+            value is member
+            or value in (member.name, member.value)
+            or (isinstance(value, str) and value.upper() == member.name)
+        ):
+            if is_model_artifact and member is not ArtifactType.MODEL:
+                raise InputError(
+                    f"is_model_artifact=True with artifact_type={value!r}: give one of them"
+                )
+            return member.name
+    raise InputError(
+        f"artifact_type {value!r} is not one of "
+        + ", ".join(f"{m.name} ({m.value})" for m in ArtifactType)
+    )
 
 
 class _NoValue:
@@ -80,12 +116,16 @@ class ArtifactConfig:
             strings, held as a tuple.
         run_metadata: metadata logged on each new version (see `log_metadata`): JSON values
             or `Uri`, `Path`, `DType`, `StorageSize`.
+        artifact_type: what the output holds (`ArtifactType.MODEL`, "ModelArtifact" or
+            "MODEL"); unset: DATA.
+        is_model_artifact: True marks the output a MODEL (as ZenML's argument).
     """
 
     name: str | None
     version: str | None
     tags: tuple[str, ...]
     run_metadata: dict[str, Any] = field(hash=False)  # a dict: left out of the hash
+    artifact_type: str | None  # the stored name (DATA, MODEL, ...); None: DATA
 
     def __init__(
         self,
@@ -93,6 +133,8 @@ class ArtifactConfig:
         version: str | int | None = None,
         tags: Iterable[str] = (),
         run_metadata: Mapping[str, Any] | None = None,
+        artifact_type: ArtifactType | str | None = None,
+        is_model_artifact: bool = False,
     ) -> None:
         from sdk.metadata import entries
 
@@ -103,6 +145,8 @@ class ArtifactConfig:
         object.__setattr__(self, "tags", _tags(tags))
         entries(run_metadata or {})  # refuse what is not JSON when the step is declared
         object.__setattr__(self, "run_metadata", dict(run_metadata or {}))
+        kind = artifact_type_name(artifact_type, is_model_artifact=is_model_artifact)
+        object.__setattr__(self, "artifact_type", kind)
 
 
 @dataclass(frozen=True, init=False, eq=False)

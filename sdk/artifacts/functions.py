@@ -7,7 +7,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sdk.artifacts.config import ArtifactConfig, _custom_version, _tags, check_text
+from sdk.artifacts.config import (
+    ArtifactConfig,
+    ArtifactType,
+    _custom_version,
+    _tags,
+    artifact_type_name,
+    check_text,
+)
 from sdk.client.client import Client, resolve
 from sdk.client.records import VersionInput
 from sdk.client.views import ArtifactVersion
@@ -32,6 +39,7 @@ def save_artifact(
     include_visualizations: bool = True,
     extract_metadata: bool = True,
     user_metadata: Mapping[str, Any] | None = None,
+    artifact_type: ArtifactType | str | None = None,
     client: Client | None = None,
 ) -> ArtifactVersion:
     """Store `data` as a new version of artifact `name` (the next number unless `version`).
@@ -43,7 +51,8 @@ def save_artifact(
     With `include_visualizations=False` the materializer's visualizations are not saved, with
     `extract_metadata=False` no metadata is recorded (as ZenML's arguments of those names).
     `user_metadata` is logged on the new version (see `log_metadata`), apart from what the
-    materializer extracts. `client` saves through that client instead of the active one."""
+    materializer extracts; `artifact_type` says what it holds (`ArtifactType.MODEL`, "MODEL";
+    unset: DATA). `client` saves through that client instead of the active one."""
     return save_version(
         resolve(client),
         data,
@@ -55,6 +64,7 @@ def save_artifact(
         include_visualizations=include_visualizations,
         extract_metadata=extract_metadata,
         user_metadata=user_metadata,
+        artifact_type=artifact_type,
     )
 
 
@@ -70,6 +80,7 @@ def save_version(
     include_visualizations: bool = True,
     extract_metadata: bool = True,
     user_metadata: Mapping[str, Any] | None = None,
+    artifact_type: ArtifactType | str | None = None,
 ) -> ArtifactVersion:
     """`save_artifact` through `client`; `source` is SAVED, or EXTERNAL for a pipeline's
     `ExternalArtifact(value=...)`."""
@@ -81,6 +92,7 @@ def save_version(
     checked_version = _custom_version(version)
     checked_tags = _tags(tags or ())
     entries(user_metadata or {})  # refuse what is not JSON before any byte is written
+    kind = artifact_type_name(artifact_type)
     store = client.store
     uri = store.new_version_uri(EXTERNAL_STEP if source == "EXTERNAL" else SAVED_STEP, name)
     saved = save_data(
@@ -98,6 +110,7 @@ def save_version(
         tags=checked_tags,
         store=store,
         run_metadata=user_metadata,
+        artifact_type=kind,
     )
     try:
         # The new folder's id as the request's key: a retry registers this folder once.

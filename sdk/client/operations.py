@@ -6,7 +6,7 @@ from __future__ import annotations
 VERSION_FIELDS = """
 fragment VersionFields on ArtifactVersion {
   id name version isCustomVersion uri storePath dataType materializer contentHash sizeBytes
-  metadata tags createdAt source dataDeletedAt producer { id }
+  metadata tags createdAt source artifactType dataDeletedAt producer { id }
   openlineage { namespace name producer }
   visualizations { type uri url }
 }

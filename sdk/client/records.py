@@ -34,6 +34,7 @@ class VersionInput:
     tags: Sequence[str] = ()
     visualizations: Sequence[tuple[str, str]] = ()  # (type, store-relative uri)
     run_metadata: Mapping[str, Any] = field(default_factory=dict)  # logged by the user
+    artifact_type: str | None = None  # DATA, MODEL, ... by name; None: DATA
 
     @classmethod
     def from_saved(
@@ -45,6 +46,7 @@ class VersionInput:
         tags: Sequence[str],
         store: ArtifactStore,
         run_metadata: Mapping[str, Any] | None = None,
+        artifact_type: str | None = None,
     ) -> VersionInput:
         return cls(
             name=name,
@@ -60,10 +62,15 @@ class VersionInput:
                 (kind.upper(), store.relative(uri)) for uri, kind in saved.visualizations.items()
             ),
             run_metadata=dict(run_metadata or {}),
+            artifact_type=artifact_type,
         )
 
     def variables(self) -> JsonObject:
-        logged = {"runMetadata": entries(self.run_metadata)} if self.run_metadata else {}
+        logged: JsonObject = (
+            {"runMetadata": entries(self.run_metadata)} if self.run_metadata else {}
+        )
+        if self.artifact_type is not None:
+            logged["artifactType"] = self.artifact_type
         return logged | {
             "name": self.name,
             "version": self.version,

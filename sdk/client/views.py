@@ -53,6 +53,7 @@ class ArtifactVersion:
     # Where the data lies relative to the artifact store's root (None for a location recorded
     # outside the store): what stays true when the store is moved.
     store_path: str | None = None
+    artifact_type: str = "DATA"  # DATA, MODEL, ... (ZenML's artifact types, by name)
     # The OpenLineage dataset it stands for, when another tool's events made it.
     openlineage: OpenLineageDataset | None = field(default=None, compare=False)
 
@@ -67,6 +68,7 @@ class ArtifactVersion:
             is_custom_version=data["isCustomVersion"],
             uri=data["uri"],
             store_path=data.get("storePath"),
+            artifact_type=data.get("artifactType") or "DATA",
             data_type=data["dataType"],
             materializer=data["materializer"],
             content_hash=data["contentHash"],

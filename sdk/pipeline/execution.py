@@ -467,6 +467,12 @@ def _save_output(
     return StepOutput(
         spec.key,
         VersionInput.from_saved(
-            saved, name, version=version, tags=tags, store=store, run_metadata=run_metadata
+            saved,
+            name,
+            version=version,
+            tags=tags,
+            store=store,
+            run_metadata=run_metadata,
+            artifact_type=config.artifact_type if config else None,
         ),
     )

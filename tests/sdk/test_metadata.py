@@ -14,6 +14,7 @@ import pytest
 
 from sdk import (
     ArtifactConfig,
+    ArtifactType,
     Client,
     DType,
     Path,
@@ -245,3 +246,36 @@ def test_zenml_098_strings_filter_too() -> None:
     assert [v.run_metadata["accuracy"] for v in both] == [0.2]
     with pytest.raises(InputError, match="write 'KEY:VALUE' or 'KEY:OP:VALUE'"):
         client.list_artifact_versions(run_metadata="accuracy")
+
+
+def test_artifact_types_as_zenml_has_them() -> None:
+    @step
+    def fit() -> Annotated[int, ArtifactConfig(name="clf", is_model_artifact=True)]:
+        return 1
+
+    @step
+    def report() -> Annotated[str, ArtifactConfig(artifact_type=ArtifactType.DATA_ANALYSIS)]:
+        return "ok"
+
+    @pipeline
+    def p() -> None:
+        fit()
+        report()
+
+    run = p()
+    assert run.steps["fit"].outputs["clf"].artifact_type == "MODEL"
+    assert run.steps["report"].output.artifact_type == "DATA_ANALYSIS"
+    saved = save_artifact(1, "weights", artifact_type="ModelArtifact")
+    assert saved.artifact_type == "MODEL"
+    assert save_artifact(2, "plain").artifact_type == "DATA"
+    found = Client().graphql(
+        "{ artifactVersions(filter: {artifactType: MODEL}) { edges { node { name } } } }"
+    )
+    assert sorted(e["node"]["name"] for e in found["artifactVersions"]["edges"]) == [
+        "clf",
+        "weights",
+    ]
+    with pytest.raises(InputError, match="artifact_type 'Nope' is not one of DATA"):
+        ArtifactConfig(artifact_type="Nope")
+    with pytest.raises(InputError, match="give one of them"):
+        ArtifactConfig(artifact_type="DATA", is_model_artifact=True)
