@@ -587,6 +587,8 @@ async def _produce(
     session: AsyncSession, step: StepRun, dataset: dict[str, Any], store_uri: str, sent_by: str
 ) -> None:
     version = await _known_version(session, dataset, store_uri, step.id, sent_by)
+    if version is not None and _written_again(version, dataset, step):
+        version = None
     if version is None:
         name = validate_name(dataset_name(dataset), "dataset name")
         if await session.get(StepOutput, (step.id, name)) is not None:
@@ -601,6 +603,17 @@ async def _produce(
             .values(producer_step_run_id=step.id)
         )
     await _link(session, StepOutput, step, version)
+
+
+def _written_again(version: ArtifactVersion, dataset: dict[str, Any], step: StepRun) -> bool:
+    """Whether another run's output, made from OpenLineage events, lies where this run writes
+    (a daily job rewriting its table): this run's output is a new version then, not that one.
+    The store's own data, and a version a `lineageql` facet names, stay the version joined."""
+    return (
+        version.data_type == DATA_TYPE
+        and version.producer_step_run_id not in (None, step.id)
+        and _lineageql_facet(dataset) is None
+    )
 
 
 async def _link(

@@ -12,9 +12,12 @@ to a real `lineageql serve` (`receiver`, a store of its own):
 
 from __future__ import annotations
 
+import json
 import socket
+import sqlite3
 import uuid
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -138,6 +141,73 @@ def test_round_trip_lineage_matches_the_emitting_store(
     assert received_run.status == "COMPLETED"
     assert set(received_run.steps) == set(run.steps)
     assert {s.id for s in received_run.steps.values()} == {s.id for s in run.steps.values()}
+
+
+RUN_EVENTS = """
+query($id: ID!) {
+  pipelineRun(id: $id) {
+    openlineage { eventCount lastEventType }
+    steps { name openlineage { eventCount } }
+  }
+}
+"""
+
+
+def stored_events(receiver: Receiver) -> tuple[int, int]:  # noqa: F811
+    """(events stored, events applied) in the receiving server's database."""
+    with closing(sqlite3.connect(receiver.store.parent / "metadata.db")) as db:
+        row = db.execute("SELECT count(*), count(applied_at) FROM openlineage_events").fetchone()
+    return int(row[0]), int(row[1])
+
+
+def test_every_event_the_store_emits_is_stored_and_applied_once(
+    store_env: dict[str, str],
+    ol_env: None,  # noqa: F811
+    receiver: Receiver,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """The round trip's counts: the emitting store sends each event to the server (the official
+    client's http transport) and to a file (its file transport, both in one composite transport
+    of an openlineage.yml); the server stores and applies each once, and says so per run."""
+    sent = tmp_path / "sent.jsonl"
+    config = tmp_path / "openlineage.yml"
+    config.write_text(
+        json.dumps(
+            {
+                "transport": {
+                    "type": "composite",
+                    "transports": {
+                        "server": {
+                            "type": "http",
+                            "url": f"http://127.0.0.1:{receiver.live.port}",
+                            "endpoint": "api/v1/lineage",
+                            "auth": {"type": "api_key", "apiKey": receiver.write},
+                        },
+                        "file": {"type": "file", "log_file_path": str(sent), "append": True},
+                    },
+                }
+            }
+        )
+    )
+    monkeypatch.setenv("OPENLINEAGE_CONFIG", str(config))
+    runs = [rt_pipeline(), rt_pipeline()]  # the second: every step CACHED
+    emitted = [json.loads(line) for line in sent.read_text().splitlines()]
+    # Per run: the pipeline run's START and COMPLETE, each of its 4 steps' START and COMPLETE.
+    assert len(emitted) == len(runs) * (1 + 4) * 2 == 20
+    assert stored_events(receiver) == (20, 20)
+
+    there = receiver.client(monkeypatch)
+    for run in runs:
+        answer = there.graphql(RUN_EVENTS, {"id": run.id})["pipelineRun"]
+        assert answer["openlineage"] == {"eventCount": 2, "lastEventType": "COMPLETE"}
+        assert [s["openlineage"]["eventCount"] for s in answer["steps"]] == [2, 2, 2, 2]
+
+    # The same events again: each refused as a repeat, nothing more stored.
+    again = receiver.post(emitted)
+    assert again.status_code == 201, again.text
+    assert {(e["stored"], e["applied"]) for e in again.json()["events"]} == {(False, False)}
+    assert stored_events(receiver) == (20, 20)
 
 
 SPARK = "https://github.com/OpenLineage/OpenLineage/tree/1.54.0/integration/spark"
@@ -408,3 +478,62 @@ def test_spark_and_dbt_events_reach_a_lineageql_model(
         ("ArtifactVersion", f"s3://lake/raw/{t}", "1") for t in ("orders", "customers")
     } <= nodes
     assert len(nodes) == 12  # 7 versions, 5 step runs (the Spark action, 3 dbt models, train)
+
+
+ORIGIN = """
+query($id: ID!) {
+  pipelineRun(id: $id) {
+    status startedAt endedAt
+    openlineage { producer eventCount lastEventType lastEventTime jobFacets }
+    steps { name status openlineage { eventCount } outputs { artifactVersion { version } } }
+  }
+}
+"""
+
+
+def test_unfinished_late_and_repeated_events_from_the_official_client(
+    ol_env: None,  # noqa: F811
+    receiver: Receiver,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Sent with the official client: a Spark application that STARTs and never COMPLETEs,
+    a dbt run whose COMPLETE comes before its START, and a COMPLETE sent twice."""
+    from openlineage.client.event_v2 import OutputDataset
+
+    spark, dbt = Producer(receiver, SPARK), Producer(receiver, DBT)
+    unfinished, late, repeated = (str(uuid.uuid4()) for _ in range(3))
+    spark.emit("START", unfinished, ("spark", "nightly_export"), time="2026-11-30T01:00:00Z")
+    table = [OutputDataset("duckdb://warehouse.duckdb", "shop.main.orders")]
+    job = ("dbt", "dbt-run-orders")
+    dbt.emit("COMPLETE", late, job, outputs=table, time="2026-11-30T02:00:30Z")
+    dbt.emit("START", late, job, time="2026-11-30T02:00:00Z")
+    for _ in range(2):
+        dbt.emit("COMPLETE", repeated, job, outputs=table, time="2026-11-30T03:00:00Z")
+    assert (spark.sent, dbt.sent) == (1, 4)
+    assert stored_events(receiver) == (4, 4)  # the repeat is stored once
+
+    there = receiver.client(monkeypatch)
+    running = there.graphql(ORIGIN, {"id": unfinished})["pipelineRun"]
+    assert (running["status"], running["endedAt"]) == ("RUNNING", None)
+    assert running["openlineage"]["lastEventType"] == "START"
+    assert running["openlineage"]["producer"] == SPARK
+
+    finished = there.graphql(ORIGIN, {"id": late})["pipelineRun"]
+    assert finished["status"] == "COMPLETED"
+    assert finished["startedAt"].startswith("2026-11-30T02:00:00")
+    assert finished["endedAt"].startswith("2026-11-30T02:00:30")
+    # The latest event by its time, not by arrival: the COMPLETE.
+    assert (finished["openlineage"]["eventCount"], finished["openlineage"]["lastEventType"]) == (
+        2,
+        "COMPLETE",
+    )
+    assert finished["openlineage"]["lastEventTime"].startswith("2026-11-30T02:00:30")
+
+    twice = there.graphql(ORIGIN, {"id": repeated})["pipelineRun"]
+    assert twice["status"] == "COMPLETED"
+    assert twice["openlineage"]["eventCount"] == 1
+    [step] = twice["steps"]
+    assert step["openlineage"] == {"eventCount": 1}
+    assert [o["artifactVersion"]["version"] for o in step["outputs"]] == ["2"]
+    versions = there.get_artifact("duckdb://warehouse.duckdb/shop.main.orders").versions
+    assert [v.version for v in versions] == ["1", "2"]  # one per COMPLETE run, none for the repeat
