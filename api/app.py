@@ -172,14 +172,15 @@ class GraphQLApp(GraphQL[Context, None]):
             return ExecutionResult(data=None, errors=[convert_error(error, request_id)])
         if resolved.query is not request_data.query:
             request_data = dataclasses.replace(request_data, query=resolved.query)
-        result = await super().execute_single(
-            request=request,
-            request_adapter=request_adapter,
-            sub_response=sub_response,
-            context=context,
-            root_value=root_value,
-            request_data=request_data,
-        )
+        async with request.app.state.db.shared_reads():  # one read connection, in turns
+            result = await super().execute_single(
+                request=request,
+                request_adapter=request_adapter,
+                sub_response=sub_response,
+                context=context,
+                root_value=root_value,
+                request_data=request_data,
+            )
         if resolved.remember is not None and resolved.query is not None and _ran(result):
             self.persisted.put(resolved.remember, resolved.query)
         return result
