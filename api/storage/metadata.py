@@ -516,8 +516,12 @@ async def paginate_sorted(
     keys = (sort.sort_group, sort.num_value, sort.text_value, sort.owner_id)
     if request.after is not None:
         group, number, text, owner_id = _decode(request.after)
-        row = tuple_(*keys)
-        bound = tuple_(literal(group), literal(number), literal(text), literal(owner_id))
+        # The key leads (it is the same on both sides): the comparison then matches the
+        # index's columns from the first, and SQLite reads it as a range of the index.
+        row = tuple_(sort.key, *keys)
+        bound = tuple_(
+            literal(query.key), literal(group), literal(number), literal(text), literal(owner_id)
+        )
         stmt = stmt.where(row < bound if query.descending else row > bound)
     order = [k.desc() if query.descending else k.asc() for k in keys]
     stmt = stmt.add_columns(*keys).order_by(*order).limit(request.first + 1)
