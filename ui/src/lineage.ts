@@ -156,10 +156,18 @@ async function findFrontier(
   const result = new Map<string, Side>();
   const checked = candidates.slice(0, CHECK_MAX);
   for (const { id, side } of candidates.slice(CHECK_MAX)) result.set(id, side);
-  for (let start = 0; start < checked.length; start += CHECK_BATCH) {
-    const batch = checked.slice(start, start + CHECK_BATCH);
-    const variables = Object.fromEntries(batch.map((c, i) => [`i${i}`, c.id]));
-    const data = await query<Record<string, Neighbours | null>>(neighboursQuery(batch.length), variables);
+  const batches: (typeof checked)[] = [];
+  for (let start = 0; start < checked.length; start += CHECK_BATCH) batches.push(checked.slice(start, start + CHECK_BATCH));
+  const answers = await Promise.all(
+    batches.map((batch) =>
+      query<Record<string, Neighbours | null>>(
+        neighboursQuery(batch.length),
+        Object.fromEntries(batch.map((c, i) => [`i${i}`, c.id])),
+      ),
+    ),
+  );
+  batches.forEach((batch, b) => {
+    const data = answers[b];
     batch.forEach((candidate, i) => {
       const found = data[`n${i}`];
       if (!found) return;
@@ -169,7 +177,7 @@ async function findFrontier(
           : found.consumers.some((c) => !present.has(c.id));
       if (missing) result.set(candidate.id, candidate.side);
     });
-  }
+  });
   return result;
 }
 
@@ -339,10 +347,18 @@ export function lineageSection(id: string, route: Route, title: string): HTMLEle
       status.textContent = `Could not load the lineage: ${String(error)}`;
       throw error;
     }
+    const fetchedNodes = result.nodes.map(toGraphNode);
+    const fetchedEdges = result.edges.map(toGraphEdge);
+    // Which versions the depth cut, asked before drawing so the graph is laid out once.
+    let found = new Map<string, Side>();
+    if (result.truncated && !result.capped) {
+      const candidates = candidatesOf(fetchedNodes, fetchedEdges, id, hops);
+      found = await findFrontier(candidates, new Set(fetchedNodes.map((n) => n.id))).catch(() => found);
+    }
     if (mine !== generation || !(await attached(host)) || mine !== generation) return;
-    nodes = result.nodes.map(toGraphNode);
-    edges = result.edges.map(toGraphEdge);
-    frontier = new Map();
+    nodes = fetchedNodes;
+    edges = fetchedEdges;
+    frontier = found;
     render();
     status.dataset.state = "ready";
     status.textContent =
@@ -350,15 +366,10 @@ export function lineageSection(id: string, route: Route, title: string): HTMLEle
       (result.capped
         ? ` Only the first ${nodes.length} nodes are drawn.`
         : result.truncated
-          ? " The depth cut the graph: raise it, or expand a node marked +."
+          ? frontier.size > 0
+            ? " The depth cut the graph: raise it, or expand a node marked +."
+            : " The depth cut the graph: raise it to see more."
           : "");
-    if (result.truncated && !result.capped) {
-      // Which nodes the depth cut: found after the first drawing, then drawn with their "+".
-      const found = await findFrontier(candidatesOf(nodes, edges, id, hops), new Set(nodes.map((n) => n.id)));
-      if (mine !== generation || found.size === 0) return;
-      frontier = found;
-      render();
-    }
   };
   form.addEventListener("submit", (event) => {
     event.preventDefault();
