@@ -153,6 +153,10 @@ async def listing(
     or by the metadata key of `order` (then its cursors hold that key's value)."""
     from api.graphql.types import Connection, Edge, PageInfo, connection
 
+    if conditions is not None and len(conditions) > metadata_store.MAX_CONDITIONS:
+        raise BadUserInput(
+            f"{len(conditions)} metadata conditions; the limit is {metadata_store.MAX_CONDITIONS}"
+        )
     checked = [c.to_condition() for c in conditions or ()]
     if order is None:
         stmt = metadata_store.filtered(stmt, owner, owner_id, checked)

@@ -13,7 +13,7 @@ import base64
 import binascii
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -54,6 +54,8 @@ from api.storage.pagination import Page, PageRequest
 TEXT_PREFIX = 256  # characters of a string that filters and sorts read
 MAX_VALUE_JSON = 65_535  # characters of a value's JSON text
 MAX_KEYS = 1_000  # keys logged in one call
+MAX_CONDITIONS = 50  # metadata conditions in one filter
+MAX_ONE_OF = 1_000  # values of one IN condition
 
 
 class MetadataType(StrEnum):
@@ -165,9 +167,26 @@ def _fits(value: Any, kind: MetadataType) -> bool:
 
 def check_key(key: object) -> str:
     try:
-        return rules.check_name(key, "metadata key")
+        name = rules.check_name(key, "metadata key")
+        name.encode("utf-8")
     except RuleError as exc:
         raise BadUserInput(str(exc)) from None
+    except UnicodeEncodeError:
+        raise BadUserInput(f"metadata key {key!r} holds a lone surrogate") from None
+    return name
+
+
+def _strings(value: Any) -> Iterator[str]:
+    """Every string in a JSON value, keys included."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield str(key)
+            yield from _strings(item)
 
 
 def checked_value(key: object, value: Any, kind: MetadataType | str | None) -> MetadataValue:
@@ -185,6 +204,15 @@ def checked_value(key: object, value: Any, kind: MetadataType | str | None) -> M
             f"metadata {name!r}: the value's JSON is {len(text)} characters long; the limit "
             f"is {MAX_VALUE_JSON}"
         )
+    for piece in _strings(value):
+        if "\x00" in piece:  # PostgreSQL holds no NUL in text or jsonb
+            raise BadUserInput(f"metadata {name!r}: the value holds a NUL character")
+        try:
+            piece.encode("utf-8")
+        except UnicodeEncodeError:
+            raise BadUserInput(
+                f"metadata {name!r}: the value holds a lone surrogate, which is not text"
+            ) from None
     if kind is None:
         resolved = infer_type(value)
     else:
@@ -422,6 +450,10 @@ def checked_condition(key: object, op: Op, value: Any) -> Condition:
     if op == Op.IN:
         if not isinstance(value, list):
             raise BadUserInput(f"metadata filter {name!r} IN: the value is a list of values")
+        if len(value) > MAX_ONE_OF:
+            raise BadUserInput(
+                f"metadata filter {name!r} IN: {len(value)} values; the limit is {MAX_ONE_OF}"
+            )
         for item in value:
             checked_value(name, item, None)
         return Condition(name, op, value)

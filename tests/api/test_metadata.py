@@ -410,3 +410,30 @@ def test_metadata_of_a_new_version_input_is_checked_before_writing(gql: Api) -> 
     )
     assert "a PATH value cannot be 1" in error["message"]
     assert gql.data('{ artifact(name: "m") { name } }')["artifact"] is None
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"metadata": {"a": "x\u0000y"}}, "holds a NUL character"),
+        ({"metadata": {"a": {"k\u0000": 1}}}, "holds a NUL character"),
+        ({"metadata": {"a": "\ud800"}}, "lone surrogate"),
+        ({"metadata": {"\ud800": 1}}, "lone surrogate"),
+    ],
+)
+def test_text_no_database_can_store_is_refused(
+    gql: Api, database_url: str, values: dict[str, Any], message: str
+) -> None:
+    gql.create_version("model")
+    counts = row_counts(database_url)
+    error = gql.error(LOG, input={"artifactName": "model", **values})
+    assert error["extensions"]["code"] == "BAD_USER_INPUT" and message in error["message"]
+    assert row_counts(database_url) == counts
+
+
+def test_too_many_conditions_or_values_are_refused(gql: Api) -> None:
+    many = [{"key": f"k{i}", "op": "EXISTS"} for i in range(51)]
+    assert "the limit is 50" in gql.error(VERSIONS, filter={"metadata": many})["message"]
+    one_of = [{"key": "a", "op": "IN", "value": list(range(1001))}]
+    assert "the limit is 1000" in gql.error(VERSIONS, filter={"metadata": one_of})["message"]
+    assert gql.data(VERSIONS, filter={"metadata": many[:50]})["artifactVersions"]["edges"] == []
