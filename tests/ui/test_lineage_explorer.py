@@ -121,10 +121,13 @@ def test_a_500_node_graph_lays_out_and_is_interactive_within_a_second(
     a busy shared machine cannot make the test flaky."""
     root = version_id(graph_server, "fan_root")
     open_ui(page, graph_server)
-    started = time.perf_counter()
-    page.evaluate(f"location.hash = '#/versions/{root}?depth=2'")
+    # Timed in the page: from the navigation to the graph drawn and listening.
+    started = page.evaluate(
+        f"() => {{ const t = performance.now(); location.hash = '#/versions/{root}?depth=2'; "
+        "return t; }"
+    )
     graph = graph_ready(page)
-    ready = time.perf_counter() - started
+    ready = (float(graph.get_attribute("data-ready-at") or "nan") - started) / 1000
     assert graph.get_attribute("data-node-count") == "500"
     layout_ms = int(graph.get_attribute("data-layout-ms") or "0")
     # Interactive: a zoom click is drawn at once, and a click on a node opens its panel.
@@ -147,13 +150,13 @@ def test_a_500_node_graph_lays_out_and_is_interactive_within_a_second(
     }
     for key, value in figures.items():
         record_property(f"500_nodes_{key}", value)
-    parts = f"(node list {graph.get_attribute('data-list-ms')} ms, Cytoscape with the dagre " + (
-        f"layout {graph.get_attribute('data-cy-ms')} ms)"
+    parts = f"(node list {graph.get_attribute('data-list-ms')} ms, " + (
+        f"{graph.get_attribute('data-timings')})"
     )
     report = (
         f"500 nodes, 499 edges: layout and first draw {layout_ms} ms in the page {parts}; query + "
-        f"layout + draw {ready * 1000:.0f} ms; zoom click answered in {zoom_ms:.0f} ms; node "
-        f"click to side panel {panel_ms:.0f} ms"
+        f"layout + draw {ready * 1000:.0f} ms from the navigation; zoom click answered in "
+        f"{zoom_ms:.0f} ms; node click to side panel {panel_ms:.0f} ms"
     )
     print(f"\n{report}")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
