@@ -55,7 +55,7 @@ def test_graphiql_loads_offline_and_runs_a_lineage_query_by_name(
     # The explorer plugin is there and opens beside the editor.
     explorer = page.get_by_role("button", name=re.compile("GraphiQL Explorer"))
     expect(explorer).to_be_visible()
-    expect(page.locator(".graphiql-query-editor")).to_contain_text("LineageByName")
+    expect(page.locator(".graphiql-query-editor")).to_contain_text("LineageByName", timeout=15_000)
 
     page.locator(".graphiql-execute-button").click()
     response = page.locator(".graphiql-response")
@@ -90,6 +90,9 @@ def test_graphiql_sends_the_explorers_token_and_says_when_it_is_rejected(
     with page.expect_response(lambda r: r.url.endswith("/graphql") and r.status == 200):
         page.reload()  # GraphiQL asks for the schema again, with the good token
     expect(page.get_by_test_id("token-state")).to_have_text("token set for this browser session")
-    expect(page.locator(".graphiql-query-editor")).to_contain_text("artifactVersion")
+    # The editor fills in once CodeMirror has laid it out: slow on a busy machine.
+    expect(page.locator(".graphiql-query-editor")).to_contain_text(
+        "artifactVersion", timeout=15_000
+    )
     page.locator(".graphiql-execute-button").click()
     expect(page.locator(".graphiql-response")).to_contain_text("iris_dataset")
