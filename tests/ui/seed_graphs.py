@@ -7,7 +7,8 @@
 - `report_pipeline`: saves `tall_report`, whose HTML preview is 60 styled paragraphs (taller
   than the explorer's preview frame shows at first), `iris_like`, a small DataFrame, and
   `verdict`, a short str; then `chain@production` points at chain:20, and iris_like:2 (saved)
-  adds a column and a row to iris_like:1.
+  adds a column and a row to iris_like:1; weights:1 and weights:2 are arrays of different shapes
+  and dtypes.
 
     LINEAGEQL_HOME=... python -m tests.ui.seed_graphs
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 import html
 from typing import Annotated, Any, ClassVar
 
+import numpy as np
 import pandas as pd
 
 from sdk import Client, pipeline, save_artifact, step
@@ -122,6 +124,8 @@ def aliases_and_a_second_frame() -> None:
         }
     )
     save_artifact(frame, "iris_like")
+    save_artifact(np.zeros((3, 4)), "weights")
+    save_artifact(np.ones((5, 4), dtype=np.int32), "weights")
 
 
 if __name__ == "__main__":

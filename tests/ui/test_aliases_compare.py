@@ -75,7 +75,7 @@ def test_compare_two_dataframe_versions_picked_on_the_artifact_page(
         "3"
     )
     # iris_like:2 was saved, not produced: the lineage says so.
-    expect(page.get_by_test_id("compare-producers")).to_have_text("different steps")
+    expect(page.get_by_test_id("compare-producers")).to_have_text("only a was made by a step")
     shoot(page, "40-compare-dataframes")
 
 
@@ -94,3 +94,21 @@ def test_compare_by_name_version_and_alias_shows_value_and_input_changes(
     # extend_19 and extend_20: two steps of one run, with the same code.
     expect(page.get_by_test_id("compare-producers")).to_have_text("different steps; the same code")
     shoot(page, "41-compare-chain-production-latest")
+
+
+def test_compare_two_arrays_from_the_version_page(
+    page: Page, graph_server: Server, shoot: Shoot
+) -> None:
+    second = version_id(graph_server, "weights", "2")
+    open_ui(page, graph_server, f"/versions/{second}")
+    page.get_by_test_id("compare-previous").click()
+    expect(page.get_by_test_id("compare-title")).to_have_text("weights:1 → weights:2")
+    rows = page.get_by_test_id("compare-array-table-row")
+    expect(rows.filter(has_text="shape")).to_contain_text("(3, 4)")
+    expect(rows.filter(has_text="shape")).to_contain_text("(5, 4)")
+    expect(rows.filter(has_text="dtype")).to_contain_text("float64")
+    expect(rows.filter(has_text="dtype")).to_contain_text("int32")
+    expect(rows.filter(has_text="elements")).to_contain_text("12")
+    expect(rows.filter(has_text="elements")).to_contain_text("20")
+    expect(page.get_by_test_id("compare-producers")).to_contain_text("neither was made by a step")
+    shoot(page, "45-compare-arrays")

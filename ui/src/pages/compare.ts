@@ -162,7 +162,15 @@ export async function comparePage(main: HTMLElement, route: Route): Promise<void
           h(
             "span",
             { "data-testid": "compare-producers" },
-            l.sameProducer ? "the same step run" : l.sameStep ? "two runs of the same step" : "different steps",
+            !d.producerA && !d.producerB
+              ? "neither was made by a step (saved or registered)"
+              : !d.producerA || !d.producerB
+                ? `only ${d.producerA ? "a" : "b"} was made by a step`
+                : l.sameProducer
+                  ? "the same step run"
+                  : l.sameStep
+                    ? "two runs of the same step"
+                    : "different steps",
             l.codeChanged === null ? "" : l.codeChanged ? "; its code changed" : "; the same code",
           ),
         ],

@@ -28,6 +28,13 @@ export async function versionPage(main: HTMLElement, route: Route): Promise<void
       h("a", { href: links.artifact(v.name), "data-testid": "artifact-crumb" }, v.name),
       " / ",
       `version ${v.version}`,
+      // An auto version after the first: one click to see what changed since the one before.
+      /^[1-9][0-9]*$/.test(v.version) && v.version !== "1"
+        ? [
+            " · ",
+            h("a", { href: links.compare(`${v.name}:${Number(v.version) - 1}`, v.id), "data-testid": "compare-previous" }, `compare with version ${Number(v.version) - 1}`),
+          ]
+        : null,
     ),
     h("h1", { "data-testid": "version-title" }, `${v.name}:${v.version}`),
     lineageSection(v.id, route, `Lineage of ${v.name}:${v.version}`),
