@@ -63,6 +63,16 @@ def test_steps_fold_into_labelled_edges_and_the_toggle_stays_in_the_address(
     recentre = page.get_by_test_id("node-panel-recentre")
     expect(recentre).to_have_attribute("href", re.compile(r"steps=edges"))
 
+    # Clicking an edge opens the panel of the step run it stands for.
+    ends = [node(page, label=label) for label in ("chain:19", "chain:20")]
+    x = sum(float(e.get_attribute("data-x") or 0) for e in ends) / 2
+    y = sum(float(e.get_attribute("data-y") or 0) for e in ends) / 2
+    box = page.get_by_test_id("lineage-graph-canvas").bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + x, box["y"] + y)
+    expect(page.get_by_test_id("node-panel-title")).to_have_text("extend_19")
+    expect(page.get_by_test_id("node-panel-details")).to_contain_text("chain:19")
+
     # Unticked: the step runs are boxes again.
     page.get_by_test_id("lineage-collapse").uncheck()
     expect(page.locator("[data-testid=lineage-graph][data-collapsed=false]")).to_have_count(1)

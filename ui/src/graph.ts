@@ -116,6 +116,7 @@ const STYLE: cytoscape.StylesheetJson = [
     },
   },
   { selector: "edge.cached", style: { "line-style": "dashed" } },
+  { selector: "edge.selected", style: { width: 4, "line-color": "#f59e0b", "target-arrow-color": "#f59e0b" } },
   { selector: "edge.step-edge", style: { color: "#92400e", "line-color": "#b08d57", "target-arrow-color": "#b08d57" } },
   { selector: "edge.more", style: { "line-style": "dashed", "line-color": "#d97706", "target-arrow-color": "#d97706" } },
 ];
@@ -291,7 +292,7 @@ export function drawGraph(
       })),
       ...shown.map((edge, index) => ({
         group: "edges" as const,
-        data: { id: `e${index}`, source: edge.source, target: edge.target, label: edge.label },
+        data: { id: `e${index}`, source: edge.source, target: edge.target, label: edge.label, step: edge.step },
         classes: [edge.step ? "step-edge" : "", edge.cached ? "cached" : ""].filter(Boolean).join(" "),
       })),
       // A "+" beside each frontier node, on the side the depth cut: clicking it expands.
@@ -431,7 +432,7 @@ export function drawGraph(
   });
 
   // The side panel: what the clicked node is, links to open it or re-centre the graph on it.
-  let selected: cytoscape.NodeSingular | null = null;
+  let selected: cytoscape.SingularElementArgument | null = null;
   let panelGeneration = 0;
   const closePanel = (): void => {
     panel.hidden = true;
@@ -439,11 +440,12 @@ export function drawGraph(
     selected = null;
     graphEl.removeAttribute("data-selected");
   };
-  const openPanel = (id: string): void => {
-    const node = byId.get(id);
+  const folded = new Map((options.hidden ?? []).map((n) => [n.id, n]));
+  const openPanel = (id: string, element?: cytoscape.SingularElementArgument): void => {
+    const node = byId.get(id) ?? folded.get(id);
     if (!node) return;
     selected?.removeClass("selected");
-    selected = cy.getElementById(id);
+    selected = element ?? cy.getElementById(id);
     selected.addClass("selected");
     graphEl.dataset.selected = id;
     const mine = ++panelGeneration;
@@ -487,6 +489,8 @@ export function drawGraph(
     if (expanding) options.onExpand?.(expanding);
     else openPanel(event.target.id() as string);
   });
+  // A step folded into an edge: tapping the edge opens the step's panel.
+  cy.on("tap", "edge.step-edge", (event) => openPanel(event.target.data("step") as string, event.target));
   cy.on("tap", (event) => {
     if (event.target === cy) closePanel();
   });

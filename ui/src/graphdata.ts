@@ -63,6 +63,8 @@ export interface GraphOptions {
   view?: GraphView;
   /** Step runs are drawn as labelled edges between versions. */
   collapsed?: boolean;
+  /** Nodes not drawn but shown in the side panel: the step runs folded into edges. */
+  hidden?: GraphNode[];
 }
 
 /** Which nodes lie upstream of `focus` (reach it) and which downstream (reached from it). */

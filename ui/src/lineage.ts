@@ -274,6 +274,7 @@ export function lineageSection(id: string, route: Route, title: string): HTMLEle
       },
       view,
       collapsed: collapse.checked,
+      hidden: collapse.checked ? nodes.filter((n) => n.kind === "step") : [],
     });
   };
 
