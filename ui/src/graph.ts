@@ -518,7 +518,10 @@ export function drawGraph(
       link.dataset.moreY = String(Math.round(y));
     });
     graphEl.dataset.zoom = cy.zoom().toFixed(3);
-    graphEl.dataset.labelPx = (cy.zoom() * FONT_SIZE).toFixed(1);
+    // The labels' size on screen as Cytoscape draws them (its rendered style of a node).
+    const drawn = cy.nodes(".artifact, .step").first();
+    const fontPx = drawn.nonempty() ? parseFloat(String(drawn.renderedStyle("font-size"))) : cy.zoom() * FONT_SIZE;
+    graphEl.dataset.labelPx = fontPx.toFixed(1);
     drawOverview();
   };
   const schedule = (): void => {
