@@ -155,7 +155,9 @@ def test_the_field_limit_is_configurable(tmp_path: Path, sqlite_template: Path) 
 def test_document_cost_counts_each_fragment_once() -> None:
     started = time.process_time()
     cost = document_cost(parse(fan_out(300), max_tokens=None))
-    assert time.process_time() - started < 0.5
+    # Expanding the 2**300 fields one by one would never end: any bound tells the two apart,
+    # and a generous one does not fail on a busy machine (it takes milliseconds).
+    assert time.process_time() - started < 10
     assert cost.fields == 3 + 2**300  # artifacts, edges, node and the expanded names
     assert cost.depth == 3
 
