@@ -24,9 +24,10 @@ ASSETS = "assets"
 # files are under /ui/assets/, and the page itself is not served under /ui/.
 GRAPHIQL_PAGE = "graphiql.html"
 
-# No inline script or style; data only from this server. HTML visualizations are framed from
-# this server (blob: when the page fetched them itself to send a token), always in a frame
-# whose `sandbox` attribute grants nothing.
+# No inline script or style; data only from this server. HTML visualizations are fetched by
+# the page, sanitised (DOMPurify) and written into a frame whose `sandbox` allows no script
+# (`allow-same-origin` only, so that the page can size the frame to its content); the frame
+# inherits this policy too (ui/src/visualizations.ts).
 CONTENT_SECURITY_POLICY = "; ".join(
     [
         "default-src 'none'",
