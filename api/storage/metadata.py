@@ -521,11 +521,16 @@ def _encode(values: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(list(values)).encode()).decode()
 
 
-def _decode(cursor: str) -> tuple[int, float, str, str]:
+def _decode(cursor: str, key: str) -> tuple[int, float, str, str]:
+    """(group, number, text, owner id) of a cursor of a sort by `key` (one of another sort, or
+    of another key, is refused)."""
     try:
-        group, number, text, owner_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        sort_key, group, number, text, owner_id = json.loads(
+            base64.urlsafe_b64decode(cursor.encode())
+        )
         if not (
-            isinstance(group, int)
+            sort_key == key
+            and isinstance(group, int)
             and isinstance(number, int | float)
             and isinstance(text, str)
             and isinstance(owner_id, str)
@@ -535,19 +540,19 @@ def _decode(cursor: str) -> tuple[int, float, str, str]:
     except (ValueError, binascii.Error, TypeError, json.JSONDecodeError) as exc:
         raise BadUserInput(
             f"invalid cursor {cursor!r}: pass a `cursor` or `endCursor` from an earlier page "
-            "of the same query (a metadata sort has cursors of its own)"
+            f"of the same query (a sort by metadata {key!r} has cursors of its own)"
         ) from exc
 
 
 async def paginate_sorted(
     session: AsyncSession, query: SortedQuery, request: PageRequest
 ) -> Page[Any]:
-    """One page of a query sorted by a metadata key; each cursor holds the row's sort key
-    (group, number, text, owner id), so the next page starts right after it."""
+    """One page of a query sorted by a metadata key; each cursor holds the key and the row's
+    sort columns (group, number, text, owner id), so the next page starts right after it."""
     stmt, sort = query.joined()
     keys = (sort.sort_group, sort.num_value, sort.text_value, sort.owner_id)
     if request.after is not None:
-        group, number, text, owner_id = _decode(request.after)
+        group, number, text, owner_id = _decode(request.after, query.key)
         # The key leads (it is the same on both sides): the comparison then matches the
         # index's columns from the first, and SQLite reads it as a range of the index.
         row = tuple_(sort.key, *keys)
@@ -562,7 +567,7 @@ async def paginate_sorted(
     rows = rows[: request.first]
     return Page(
         items=[row[0] for row in rows],
-        cursors=[_encode(row[1:]) for row in rows],
+        cursors=[_encode([query.key, *row[1:]]) for row in rows],
         has_next=has_next,
         has_previous=request.after is not None,
     )

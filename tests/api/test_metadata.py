@@ -219,6 +219,14 @@ def test_a_cursor_of_another_order_is_refused(gql: Api) -> None:
     plain = gql.data(VERSIONS, first=1)["artifactVersions"]["pageInfo"]["endCursor"]
     error = gql.error(VERSIONS, order={"metadata": "a"}, after=plain)
     assert "invalid cursor" in error["message"]
+    gql.data(LOG, input={"artifactName": "model", "metadata": {"a": 1, "b": 2}})
+    by_a = gql.data(VERSIONS, order={"metadata": "a"}, first=1)["artifactVersions"]
+    cursor = by_a["pageInfo"]["endCursor"]
+    assert (
+        gql.data(VERSIONS, order={"metadata": "a"}, after=cursor)["artifactVersions"]["edges"] == []
+    )
+    error = gql.error(VERSIONS, order={"metadata": "b"}, after=cursor)
+    assert "a sort by metadata 'b' has cursors of its own" in error["message"]
 
 
 # ---- the filter against Python, over random data ----------------------------------------
