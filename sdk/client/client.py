@@ -142,6 +142,12 @@ def _one_of(
     return chosen
 
 
+def _metadata_conditions(*filters: MetadataFilters | None) -> list[JsonObject] | None:
+    """The `MetadataCondition`s of `metadata=` and `run_metadata=` (ZenML's name) together."""
+    found = [c for given in filters for c in run_metadata_syntax.conditions(given) or []]
+    return found or None
+
+
 def _tag_lists(add: Sequence[str] | None, remove: Sequence[str] | None) -> dict[str, list[str]]:
     """`addTags`/`removeTags` variables; one string instead of a list is refused."""
     lists: dict[str, list[str]] = {}
@@ -834,16 +840,14 @@ class Client:
         syntax: `{"accuracy": "gt:0.9", "stage": "prod"}`, or as ZenML 0.98 spells it,
         `"accuracy:gt:0.9"` or a list of such strings; `sort_by="desc:metadata:accuracy"`
         orders by a key's value (only versions that have it)."""
-        conditions = (run_metadata_syntax.conditions(run_metadata) or []) + (
-            run_metadata_syntax.conditions(metadata) or []
-        )
+        conditions = _metadata_conditions(metadata, run_metadata)
         order = run_metadata_syntax.order(sort_by)
         if name is not None and tag is None and not conditions and order is None:
             nodes = self._pages(
                 ops.ARTIFACT_VERSIONS, ("artifact", "versions"), {"name": name}, limit
             )
         else:
-            flt = {"artifactName": name, "tag": tag, "metadata": conditions or None}
+            flt = {"artifactName": name, "tag": tag, "metadata": conditions}
             variables = {"filter": flt, "orderBy": order}
             nodes = self._pages(ops.LIST_VERSIONS, ("artifactVersions",), variables, limit)
         return [ArtifactVersion.from_graphql(node, self) for node in nodes]
@@ -856,6 +860,7 @@ class Client:
         status: str | None = None,
         pipeline_name: str | None = None,
         metadata: MetadataFilters | None = None,
+        run_metadata: MetadataFilters | None = None,
         sort_by: str | None = None,
         limit: int | None = None,
     ) -> list[StepRun]:
@@ -866,7 +871,7 @@ class Client:
             "name": name,
             "status": None if status is None else status.upper(),
             "pipelineName": pipeline_name,
-            "metadata": run_metadata_syntax.conditions(metadata) if metadata else None,
+            "metadata": _metadata_conditions(metadata, run_metadata),
         }
         variables = {"filter": flt, "orderBy": run_metadata_syntax.order(sort_by)}
         nodes = self._pages(ops.LIST_STEP_RUNS, ("stepRuns",), variables, limit)
@@ -898,6 +903,7 @@ class Client:
         limit: int | None = None,
         with_steps: bool = True,
         metadata: MetadataFilters | None = None,
+        run_metadata: MetadataFilters | None = None,
         sort_by: str | None = None,
     ) -> list[PipelineRun]:
         """Runs, newest first; without `with_steps`, each run's steps are read when first
@@ -906,7 +912,7 @@ class Client:
         flt = {
             "pipelineName": pipeline_name,
             "status": status,
-            "metadata": run_metadata_syntax.conditions(metadata) if metadata else None,
+            "metadata": _metadata_conditions(metadata, run_metadata),
         }
         document = ops.PIPELINE_RUNS if with_steps else ops.RUN_SUMMARIES
         variables = {"filter": flt, "orderBy": run_metadata_syntax.order(sort_by)}

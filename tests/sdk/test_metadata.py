@@ -232,6 +232,9 @@ def test_runs_and_step_runs_filter_and_sort_by_metadata() -> None:
         metadata={"score": "lt:8"}, sort_by="metadata:score", with_steps=False
     )
     assert [runs[r.id] for r in ordered] == [0.3, 0.5]
+    zenml_spelling = client.list_pipeline_runs(run_metadata="score:gte:8", with_steps=False)
+    assert sorted(runs[r.id] for r in zenml_spelling) == [0.8, 0.9]
+    assert len(client.list_step_runs(run_metadata=["score:gt:0.4", "score:lt:0.85"])) == 2
     with pytest.raises(InputError, match="sort by a metadata key"):
         client.list_step_runs(sort_by="created")
 
