@@ -445,3 +445,24 @@ def test_too_many_conditions_or_values_are_refused(gql: Api) -> None:
     one_of = [{"key": "a", "op": "IN", "value": list(range(1001))}]
     assert "the limit is 1000" in gql.error(VERSIONS, filter={"metadata": one_of})["message"]
     assert gql.data(VERSIONS, filter={"metadata": many[:50]})["artifactVersions"]["edges"] == []
+
+
+def test_many_matches_in_creation_order_agree_with_python(
+    gql: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With more matches than the probe takes, SQLite tests each row in list order instead."""
+    from api.storage import metadata as metadata_store
+
+    monkeypatch.setattr(metadata_store, "FEW_MATCHES", 3)
+    rng = random.Random(22)
+    data: dict[str, dict[str, Any]] = {}
+    for i in range(30):
+        version = gql.create_version(f"a{i % 3}")
+        data[version] = _random_metadata(rng)
+        if data[version]:
+            log(gql, artifactVersionId=version, metadata=data[version])
+    for conditions, order in CASES:
+        if order is None:
+            found = _pages(gql, VERSIONS, "artifactVersions", 4, **_variables(conditions, None))
+            assert set(found) == expected(data, conditions, None), conditions
+            assert len(found) == len(set(found))
