@@ -104,9 +104,17 @@ class DataFrameComparison:
         )
 
 
+@strawberry.type(description="One summary statistic of two arrays (`min`, `max`, `mean`, `std`).")
+class StatisticChange:
+    name: str
+    before: float | None = strawberry.field(description="In `a` (null when it has none).")
+    after: float | None = strawberry.field(description="In `b` (null when it has none).")
+    change: float | None = strawberry.field(description="`after - before`, when both are known.")
+
+
 @strawberry.type(
-    description="How the shape and dtype of two arrays differ, from the metadata extracted "
-    "when they were saved (`shape`, `dtype`)."
+    description="How the shape, dtype and summary statistics of two arrays differ, from the "
+    "metadata extracted when they were saved (`shape`, `dtype`, `min`, `max`, `mean`, `std`)."
 )
 class ArrayComparison:
     shape_before: list[BigInt] | None
@@ -117,6 +125,10 @@ class ArrayComparison:
     size_after: BigInt | None = strawberry.field(description="Elements in `b`.")
     shape_changed: bool
     dtype_changed: bool
+    statistics: list[StatisticChange] = strawberry.field(
+        description="The statistics either side recorded, in the order min, max, mean, std "
+        "(mean and std of a sample of at most 100,000 values in a larger array)."
+    )
 
     @classmethod
     def of(cls, diff: store.ArrayDifference) -> ArrayComparison:
@@ -129,6 +141,10 @@ class ArrayComparison:
             size_after=_big(diff.size_after),
             shape_changed=diff.shape_changed,
             dtype_changed=diff.dtype_changed,
+            statistics=[
+                StatisticChange(name=c.name, before=c.before, after=c.after, change=c.delta)
+                for c in diff.statistics
+            ],
         )
 
 

@@ -6,6 +6,7 @@ value) to `after` (b's value). Two versions of different artifacts may be compar
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -137,15 +138,36 @@ def frame_difference(a: Mapping[str, Any], b: Mapping[str, Any]) -> FrameDiffere
     )
 
 
+# The summary statistics the NumPy materializer records (sdk/materializers/numpy.py).
+ARRAY_STATISTICS = ("min", "max", "mean", "std")
+
+
+@dataclass(frozen=True)
+class StatisticChange:
+    """One summary statistic of two arrays (None on a side that has none)."""
+
+    name: str
+    before: float | None
+    after: float | None
+
+    @property
+    def delta(self) -> float | None:
+        if self.before is None or self.after is None:
+            return None
+        return self.after - self.before
+
+
 @dataclass(frozen=True)
 class ArrayDifference:
-    """How the shape and dtype of two arrays differ, from the metadata the NumPy materializer
-    extracted (`shape`, `dtype`); None on a side that has none."""
+    """How the shape, dtype and summary statistics of two arrays differ, from the metadata the
+    NumPy materializer extracted (`shape`, `dtype`, `min`, `max`, `mean`, `std`); None on a
+    side that has none."""
 
     shape_before: tuple[int, ...] | None
     shape_after: tuple[int, ...] | None
     dtype_before: str | None
     dtype_after: str | None
+    statistics: tuple[StatisticChange, ...] = ()
 
     @property
     def shape_changed(self) -> bool:
@@ -185,12 +207,25 @@ def _dtype(metadata: Mapping[str, Any]) -> str | None:
     return dtype if isinstance(dtype, str) else None
 
 
+def _statistic(metadata: Mapping[str, Any], name: str) -> float | None:
+    value = metadata.get(name)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
 def array_difference(a: Mapping[str, Any], b: Mapping[str, Any]) -> ArrayDifference | None:
-    """The shape and dtype of both, when either version carries array metadata."""
+    """The shape, dtype and statistics of both, when either version carries array metadata."""
     shape_a, shape_b = _shape(a), _shape(b)
     if shape_a is None and shape_b is None:
         return None
-    return ArrayDifference(shape_a, shape_b, _dtype(a), _dtype(b))
+    statistics = tuple(
+        StatisticChange(name, _statistic(a, name), _statistic(b, name))
+        for name in ARRAY_STATISTICS
+        if _statistic(a, name) is not None or _statistic(b, name) is not None
+    )
+    return ArrayDifference(shape_a, shape_b, _dtype(a), _dtype(b), statistics)
 
 
 def content_equal(a: ArtifactVersion, b: ArtifactVersion) -> bool | None:

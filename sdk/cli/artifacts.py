@@ -582,7 +582,26 @@ def _array_table(array: ArrayDiff) -> Table:
         _number(array.size_after),
         _flag(array.size_before != array.size_after),
     )
+    for statistic in array.statistics:
+        add_row(
+            grid,
+            statistic.name,
+            _statistic(statistic.before),
+            _statistic(statistic.after),
+            _statistic_change(statistic.change),
+        )
     return grid
+
+
+def _statistic(value: float | None) -> str:
+    return "-" if value is None else f"{value:.6g}"
+
+
+def _statistic_change(change: float | None) -> str:
+    """Blank when equal, as the other rows' change column; `-` when a side has none."""
+    if change is None:
+        return "-"
+    return "" if change == 0 else f"{change:+.6g}"
 
 
 def _lineage_parts(found: VersionDiff) -> list[Table | Text]:

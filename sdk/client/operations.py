@@ -483,6 +483,7 @@ query CompareArtifactVersions($a: ID!, $b: ID!) {
     }
     array {
       shapeBefore shapeAfter dtypeBefore dtypeAfter sizeBefore sizeAfter shapeChanged dtypeChanged
+      statistics { name before after change }
     }
     producerA { ...ProducerFields }
     producerB { ...ProducerFields }

@@ -403,8 +403,19 @@ def _shape(value: list[int] | None) -> tuple[int, ...] | None:
 
 
 @dataclass(frozen=True)
+class StatisticDiff:
+    """One summary statistic (`min`, `max`, `mean`, `std`) of two arrays."""
+
+    name: str
+    before: float | None
+    after: float | None
+    change: float | None  # after - before, when both are known
+
+
+@dataclass(frozen=True)
 class ArrayDiff:
-    """Shape and dtype of two arrays, from their metadata (None on a side without it)."""
+    """Shape, dtype and summary statistics of two arrays, from their metadata (None on a side
+    without it)."""
 
     shape_before: tuple[int, ...] | None
     shape_after: tuple[int, ...] | None
@@ -414,6 +425,7 @@ class ArrayDiff:
     size_after: int | None
     shape_changed: bool
     dtype_changed: bool
+    statistics: tuple[StatisticDiff, ...] = ()
 
     @classmethod
     def from_answer(cls, data: JsonObject | None) -> ArrayDiff | None:
@@ -428,6 +440,10 @@ class ArrayDiff:
             size_after=data["sizeAfter"],
             shape_changed=bool(data["shapeChanged"]),
             dtype_changed=bool(data["dtypeChanged"]),
+            statistics=tuple(
+                StatisticDiff(s["name"], s["before"], s["after"], s["change"])
+                for s in data.get("statistics") or ()
+            ),
         )
 
 

@@ -5,6 +5,8 @@ looks like an image (2-D, or height x width x 1/3/4 channels, uint8 or float in 
 PNG, downsampled by striding to at most `MAX_IMAGE_SIDE` pixels a side. The statistics stay
 cheap on large arrays: min and max are exact (one pass, no copy); mean, std and the NaN count
 come from an evenly strided sample of at most `SAMPLE_SIZE` values, which the table says.
+
+Metadata: shape and dtype, and for a numeric array the same statistics (`statistics`).
 """
 
 from __future__ import annotations
@@ -55,7 +57,12 @@ class NumpyMaterializer(BaseMaterializer):
         return array
 
     def extract_metadata(self, data: np.ndarray[Any, Any] | np.generic[Any]) -> dict[str, Any]:
-        return {"shape": list(np.shape(data)), "dtype": str(data.dtype)}
+        """Shape and dtype; for a non-empty numeric array also `min`, `max`, `mean` and `std`
+        (see `statistics`), which `compareArtifactVersions` compares."""
+        found: dict[str, Any] = {"shape": list(np.shape(data)), "dtype": str(data.dtype)}
+        if isinstance(data, np.ndarray) and data.size and data.dtype.kind in "iuf":
+            found |= statistics(data)
+        return found
 
     def save_visualizations(
         self, data: np.ndarray[Any, Any] | np.generic[Any]
@@ -103,21 +110,45 @@ def sample(data: np.ndarray[Any, Any], size: int = SAMPLE_SIZE) -> np.ndarray[An
     return flat[::step]
 
 
+def _sampled(data: np.ndarray[Any, Any]) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """The sample (see `sample`) as float64, and its finite values."""
+    values = np.array(sample(data), dtype=np.float64)  # one contiguous copy of the sample
+    return values, values[np.isfinite(values)] if data.dtype.kind == "f" else values
+
+
+def statistics(data: np.ndarray[Any, Any]) -> dict[str, Any]:
+    """`min` and `max` over every value (NaN skipped: one pass, no copy), `mean` and `std` of
+    the finite values of an evenly strided sample of at most `SAMPLE_SIZE` values (all of them
+    in a smaller array), and `statistics_sample` (the sample's size) when it is not all of them.
+    A statistic that is not a finite number (an array of NaN, an infinite maximum) is left out,
+    so the metadata stays JSON."""
+    found: dict[str, Any] = {}
+    low, high = np.fmin.reduce(data, axis=None), np.fmax.reduce(data, axis=None)
+    values, finite = _sampled(data)
+    if finite.size:
+        low_mean, spread = finite.mean(), finite.std()
+    else:
+        low_mean = spread = math.nan
+    for name, value in (("min", low), ("max", high), ("mean", low_mean), ("std", spread)):
+        number = int(value) if isinstance(value, np.integer) else float(value)
+        if math.isfinite(number):
+            found[name] = number
+    if values.size != data.size:
+        found["statistics_sample"] = int(values.size)
+    return found
+
+
 def summary(data: np.ndarray[Any, Any]) -> list[tuple[str, str]]:
     """Summary statistics of a numeric array, as (name, value) rows."""
     rows = [("shape", _shape(data)), ("dtype", str(data.dtype)), ("values", f"{data.size:,}")]
     # fmin/fmax skip NaN and reduce without a temporary copy, so they stay exact and cheap.
     low, high = np.fmin.reduce(data, axis=None), np.fmax.reduce(data, axis=None)
     rows += [("min", _number(low)), ("max", _number(high))]
-    part = sample(data)
-    note = "" if part.size == data.size else f" (sample of {part.size:,})"
-    values = np.array(part, dtype=np.float64)  # one contiguous copy of the sample
+    values, finite = _sampled(data)
+    note = "" if values.size == data.size else f" (sample of {values.size:,})"
     if data.dtype.kind == "f":
-        missing = np.isnan(values)
-        nan = int(np.count_nonzero(missing))
-        rows.append((f"NaN{note}", f"{nan:,}" if not note else f"{nan / part.size:.2%}"))
-        values = values[~missing] if nan else values
-    finite = values[np.isfinite(values)] if data.dtype.kind == "f" else values
+        nan = int(np.count_nonzero(np.isnan(values)))
+        rows.append((f"NaN{note}", f"{nan:,}" if not note else f"{nan / values.size:.2%}"))
     if finite.size:
         rows.append((f"mean{note}", _number(finite.mean())))
         rows.append((f"std{note}", _number(finite.std())))

@@ -74,6 +74,25 @@ def test_same_version_twice_and_unknown_content(gql: Api) -> None:
     assert array["sizeBefore"] == 6
 
 
+def test_array_statistics(gql: Api) -> None:
+    shape = {"shape": [3], "dtype": "float64"}
+    a = gql.create_version("w", metadata={**shape, "min": 1, "max": 3.0, "mean": 2.0, "std": 1})
+    # `b` recorded no minimum, a maximum that is not a number, and a bool (not a number)
+    b = gql.create_version("w", metadata={**shape, "max": "3", "mean": 2.5, "std": True})
+    query = """query ($a: ID!, $b: ID!) { compareArtifactVersions(a: $a, b: $b) {
+        array { statistics { name before after change } } } }"""
+    found = gql.data(query, a=a, b=b)["compareArtifactVersions"]["array"]["statistics"]
+    assert found == [
+        {"name": "min", "before": 1.0, "after": None, "change": None},
+        {"name": "max", "before": 3.0, "after": None, "change": None},
+        {"name": "mean", "before": 2.0, "after": 2.5, "change": 0.5},
+        {"name": "std", "before": 1.0, "after": None, "change": None},
+    ]
+    plain = gql.create_version("w", metadata=shape)
+    same = gql.data(query, a=plain, b=plain)["compareArtifactVersions"]["array"]
+    assert same == {"statistics": []}  # neither side recorded any
+
+
 def test_an_unknown_id_is_not_found(gql: Api) -> None:
     a = gql.create_version("table")
     missing = str(uuid.uuid4())

@@ -98,6 +98,29 @@ def test_arrays_of_different_shape() -> None:
     assert (shape.before, shape.after) == ([2, 3], [4, 3])
 
 
+def test_arrays_summary_statistics() -> None:
+    save_artifact(np.array([1.0, 2.0, 3.0, np.nan]), "scores")
+    save_artifact(np.array([1.0, 2.0, 9.0, 4.0]), "scores")
+    array = Client().diff("scores:1", "scores:2").array
+    assert array is not None
+    found = {s.name: (s.before, s.after, s.change) for s in array.statistics}
+    assert list(found) == ["min", "max", "mean", "std"]  # NaN skipped in the first
+    assert found["min"] == (1.0, 1.0, 0.0)
+    assert found["max"] == (3.0, 9.0, 6.0)
+    assert found["mean"] == (2.0, 4.0, 2.0)
+    std_before, std_after, _ = found["std"]
+    assert std_before == pytest.approx(np.std([1.0, 2.0, 3.0]))
+    assert std_after == pytest.approx(np.std([1.0, 2.0, 9.0, 4.0]))
+    # A side without statistics (saved before they were recorded, or not numeric).
+    save_artifact(np.array(["a", "b"]), "scores")
+    only_after = Client().diff("scores:3", "scores:2").array
+    assert only_after is not None
+    assert [(s.name, s.before, s.change) for s in only_after.statistics][:2] == [
+        ("min", None, None),
+        ("max", None, None),
+    ]
+
+
 @step
 def make_data(n: int) -> Annotated[list[int], "data"]:
     return list(range(n))
@@ -191,3 +214,12 @@ def test_the_command_line_for_lineage_and_arrays() -> None:
     arrays = runner.invoke(app, ["artifacts", "diff", "weights:1", "weights:2"])
     assert arrays.exit_code == 0, arrays.output
     assert "2 x 3" in arrays.output and "4 x 3" in arrays.output and "changed" in arrays.output
+    save_artifact(np.array([1.0, 3.0]), "scores")
+    save_artifact(np.array([1.0, 5.0]), "scores")
+    scores = runner.invoke(app, ["artifacts", "diff", "scores:1", "scores:2"])
+    assert scores.exit_code == 0, scores.output
+    array_table = scores.output.split(" array ")[1].split(" metadata ")[0]
+    rows = {line.split()[0]: line.split()[1:] for line in array_table.splitlines() if line.strip()}
+    assert rows["min"] == ["1", "1"]  # equal: the change column is blank
+    assert rows["max"] == ["3", "5", "+2"]
+    assert rows["mean"] == ["2", "3", "+1"]

@@ -281,6 +281,33 @@ def test_numpy_round_trip(store: ArtifactStore, array: np.ndarray[Any, Any]) -> 
     assert saved.metadata["storage_size"] == saved.size_bytes
 
 
+def test_numpy_metadata_holds_summary_statistics(store: ArtifactStore) -> None:
+    _, saved = round_trip(np.array([[1, 5], [3, 7]], dtype=np.int16), store)
+    meta = saved.metadata
+    assert (meta["min"], meta["max"], meta["mean"]) == (1, 7, 4.0)
+    assert meta["std"] == pytest.approx(np.std([1, 5, 3, 7]))
+    assert "statistics_sample" not in meta  # every value counted
+    _, with_nan = round_trip(np.array([np.nan, 2.0, 4.0, np.inf]), store)
+    # NaN skipped; an infinite maximum is not JSON, so it is left out (and the mean and std
+    # are of the finite values).
+    assert {k: with_nan.metadata.get(k) for k in ("min", "max", "mean", "std")} == {
+        "min": 2.0,
+        "max": None,
+        "mean": 3.0,
+        "std": 1.0,
+    }
+    _, all_nan = round_trip(np.full(3, np.nan), store)
+    assert not {"min", "max", "mean", "std"} & set(all_nan.metadata)
+    big = np.arange(250_000, dtype=np.float64)
+    _, sampled = round_trip(big, store)
+    assert (sampled.metadata["min"], sampled.metadata["max"]) == (0.0, 249_999.0)  # exact
+    assert sampled.metadata["statistics_sample"] == 83_334  # every third value
+    assert sampled.metadata["mean"] == pytest.approx(big.mean(), rel=1e-4)
+    for no_statistics in (np.array(["a"]), np.array([True]), np.zeros(0)):
+        _, saved = round_trip(no_statistics, store)
+        assert "mean" not in saved.metadata
+
+
 def test_numpy_scalar_keeps_its_type(store: ArtifactStore) -> None:
     loaded, _ = round_trip(np.float32(1.5), store)
     assert type(loaded) is np.float32 and loaded == np.float32(1.5)

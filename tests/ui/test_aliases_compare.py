@@ -110,5 +110,8 @@ def test_compare_two_arrays_from_the_version_page(
     expect(rows.filter(has_text="dtype")).to_contain_text("int32")
     expect(rows.filter(has_text="elements")).to_contain_text("12")
     expect(rows.filter(has_text="elements")).to_contain_text("20")
+    # Summary statistics the NumPy materializer recorded: zeros, then ones.
+    expect(rows.filter(has_text="mean")).to_contain_text("+1")
+    expect(rows.filter(has_text="std")).to_contain_text("same")
     expect(page.get_by_test_id("compare-producers")).to_contain_text("neither was made by a step")
     shoot(page, "45-compare-arrays")

@@ -399,7 +399,10 @@ query Compare($a: ID!, $b: ID!) {
       rowsBefore rowsAfter rowDelta columnCountBefore columnCountAfter schemaEqual
       columnsAdded { name dtype } columnsRemoved { name dtype } dtypeChanges { name before after }
     }
-    array { shapeBefore shapeAfter dtypeBefore dtypeAfter sizeBefore sizeAfter shapeChanged dtypeChanged }
+    array {
+      shapeBefore shapeAfter dtypeBefore dtypeAfter sizeBefore sizeAfter shapeChanged dtypeChanged
+      statistics { name before after change }
+    }
     lineage {
       sameProducer sameStep codeChanged unchangedInputs
       inputs { name change before { id name version } after { id name version } }
@@ -444,6 +447,7 @@ export interface Comparison {
     sizeAfter: Big;
     shapeChanged: boolean;
     dtypeChanged: boolean;
+    statistics: { name: string; before: number | null; after: number | null; change: number | null }[];
   } | null;
   lineage: {
     sameProducer: boolean;

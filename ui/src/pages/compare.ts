@@ -1,6 +1,7 @@
 // Two versions side by side, as `compareArtifactVersions(a, b)` answers (what
 // `lineageql artifacts diff A B` prints): content, type, metadata, DataFrame schema and rows,
-// array shape and dtype, and the inputs and parameters of the step runs that produced them.
+// array shape, dtype and summary statistics, and the inputs and parameters of the step runs
+// that produced them.
 // `#/compare?a=REF&b=REF`, each an id, `name:version`, `name@alias` or `name`.
 
 import { QueryError, query } from "../api";
@@ -52,6 +53,13 @@ function beforeAfter(label: string, before: string, after: string): [string, HTM
 
 function numeric(value: number | string | null): string {
   return value === null ? "—" : String(value);
+}
+
+/** A summary statistic with six significant digits (signed for a change), as the CLI shows it. */
+function statistic(value: number | null, sign = false): string {
+  if (value === null) return "—";
+  const text = Number(value.toPrecision(6)).toString();
+  return sign && value > 0 ? `+${text}` : text;
 }
 
 function signed(value: number | string | null): string {
@@ -142,10 +150,15 @@ export async function comparePage(main: HTMLElement, route: Route): Promise<void
             ["shape", shape(arr.shapeBefore), shape(arr.shapeAfter), arr.shapeChanged ? change("CHANGED") : "same"],
             ["dtype", arr.dtypeBefore ?? "—", arr.dtypeAfter ?? "—", arr.dtypeChanged ? change("CHANGED") : "same"],
             ["elements", numeric(arr.sizeBefore), numeric(arr.sizeAfter), arr.sizeBefore === arr.sizeAfter ? "same" : change("CHANGED")],
+            ...arr.statistics.map((s): [string, string, string, string] => [
+              s.name,
+              statistic(s.before),
+              statistic(s.after),
+              s.change === null ? "—" : s.change === 0 ? "same" : statistic(s.change, true),
+            ]),
           ],
           "",
         ),
-        h("p", { className: "muted" }, "Summary statistics the materializer recorded are compared under Metadata."),
       ),
     );
   }
