@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import (
 
 from api.errors import DatabaseBusy
 from api.settings import Settings
+from api.storage.base import load_json
 from api.storage.inline_sqlite import inline_url
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
@@ -76,7 +77,7 @@ def configure_sqlite_connection(dbapi_connection: Any) -> None:
 
 def _make_sqlite_engine(url: URL, *, immediate: bool, inline: bool) -> AsyncEngine:
     """With `inline`, statements run on the event loop's thread (see inline_sqlite)."""
-    engine = create_async_engine(inline_url(url) if inline else url)
+    engine = create_async_engine(inline_url(url) if inline else url, json_deserializer=load_json)
     begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -119,6 +120,7 @@ def _make_postgres_engine(url: URL, pool: PoolOptions) -> AsyncEngine:
         # Test each connection taken from the pool with one round trip, so that a connection the
         # server dropped (restart, failover, idle timeout) is replaced instead of failing a request.
         pool_pre_ping=pool.pre_ping,
+        json_deserializer=load_json,  # handed to psycopg for json and jsonb columns
     )
 
 
