@@ -182,7 +182,8 @@ class InProcessServer:
         self.port = free_port()
         self.origin = f"http://127.0.0.1:{self.port}"
         self.url = f"{self.origin}/graphql"
-        app = app_factory(api.Settings.from_env(env), "127.0.0.1")()
+        # Not `freeze_heap`: that is for a served process's heap, not the test session's.
+        app = app_factory(api.Settings.from_env(env), "127.0.0.1")(freeze_heap=False)
         self.http = _SharedTestClient(
             _log_app_errors(app),
             base_url=self.origin,
