@@ -6,16 +6,20 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
+from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
 
 from api.errors import BadUserInput, LimitExceeded
 from api.graphql.context import Info
 from api.graphql.inputs import EdgeKind, LineageDirection, LineageFilter
 from api.graphql.types import ArtifactVersion, PageInfo, StepRun
 from api.storage import lineage as store
+from api.storage import models
 from api.storage.lineage import Key
 
 DEFAULT_DEPTH = 3
@@ -104,12 +108,13 @@ async def resolve_lineage(
     size = page_size(info, first)
     cursor = decode_key(after) if after is not None else None
     query = store.LineageQuery(start=start, direction=direction, depth=depth, as_of=as_of)
+    slim = slim_nodes(info)
     async with info.context.db.read() as session:
         walk = await store.walk(session, query)
         if flt is not None:
             await store.apply_filter(session, walk, flt.to_query(), as_of)
-        result = await store.page(session, walk, size, cursor)
-    return to_graph(result)
+        result = await store.page(session, walk, size, cursor, **slim.columns)
+    return to_graph(result, slim)
 
 
 async def resolve_path(
@@ -117,18 +122,26 @@ async def resolve_path(
 ) -> LineageGraph:
     depth = info.context.settings.max_lineage_depth
     size = info.context.settings.max_lineage_page_size
+    slim = slim_nodes(info)
     async with info.context.db.read() as session:
         walk = await store.path(session, source, target, depth, as_of)
-        result = await store.page(session, walk, size, None)
-    return to_graph(result)
+        result = await store.page(session, walk, size, None, **slim.columns)
+    return to_graph(result, slim)
 
 
-def to_graph(result: store.LineagePage) -> LineageGraph:
-    versions = {
-        row.id: ArtifactVersion.from_columns(row, row.artifact_name, row.metadata)
-        for row in result.versions
-    }
-    steps = {row.id: StepRun.from_model(row) for row in result.steps}
+def to_graph(result: store.LineagePage, slim: SlimNodes | None = None) -> LineageGraph:
+    slim = slim or SlimNodes()
+    if slim.version is not None:
+        versions = {row.id: slim.version.build(row) for row in result.versions}
+    else:
+        versions = {
+            row.id: ArtifactVersion.from_columns(row, row.artifact_name, row.metadata)
+            for row in result.versions
+        }
+    if slim.step is not None:
+        steps = {row.id: slim.step.build(row) for row in result.steps}
+    else:
+        steps = {row.id: StepRun.from_model(row) for row in result.steps}
     nodes: list[ArtifactVersion | StepRun] = [
         versions[node] if node in versions else steps[node] for node in result.order
     ]
@@ -153,3 +166,151 @@ def to_graph(result: store.LineagePage) -> LineageGraph:
         ),
         total_count=result.total,
     )
+
+
+# --- slim nodes ----------------------------------------------------------------------------
+#
+# A lineage answer of thousands of nodes spent more time reading every column of every node
+# (dates parsed, JSON decoded) and building each node whole than walking the graph. When the
+# selection on `nodes` asks only for plain fields listed below, the page reads just their
+# columns and each node is built with just those attributes: the answer is the same (see
+# tests/api/test_slim_nodes.py, which compares every listed field with the whole build), and
+# any other field, argument or sub-selection takes the whole build. A slim node has no other
+# attribute at all, so a field read by mistake fails loudly instead of answering null.
+
+
+@dataclass(frozen=True)
+class SlimField:
+    column: str  # of the page's rows
+    attribute: str  # of the node
+    convert: Callable[[Any], Any] | None = None  # of a value that is not null
+
+
+# GraphQL field -> how it is read, per node type: the conversions of `from_columns` and
+# `from_model` for these fields.
+SLIM_VERSION_FIELDS: dict[str, SlimField] = {
+    "id": SlimField("id", "id", strawberry.ID),
+    "name": SlimField("artifact_name", "name"),
+    "version": SlimField("version", "version"),
+    "isCustomVersion": SlimField("is_custom", "is_custom_version"),
+    "dataType": SlimField("data_type", "data_type"),
+    "materializer": SlimField("materializer", "materializer"),
+    "contentHash": SlimField("content_hash", "content_hash"),
+    "sizeBytes": SlimField("size_bytes", "size_bytes"),  # BigInt: an int as it is
+    "createdAt": SlimField("created_at", "created_at"),
+    "source": SlimField("source", "source", models.ArtifactSource),
+}
+SLIM_STEP_FIELDS: dict[str, SlimField] = {
+    "id": SlimField("id", "id", strawberry.ID),
+    "name": SlimField("name", "name"),
+    "status": SlimField("status", "status", models.RunStatus),
+    "cacheReason": SlimField("cache_reason", "cache_reason"),
+    "startedAt": SlimField("started_at", "started_at"),
+    "endedAt": SlimField("ended_at", "ended_at"),
+}
+
+
+@dataclass(frozen=True)
+class SlimType:
+    """How to build one node type from the columns its selection needs."""
+
+    node_class: type[Any]
+    fields: tuple[SlimField, ...]
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(sorted({field.column for field in self.fields} | {"id"}))
+
+    def build(self, row: Any) -> Any:
+        node = object.__new__(self.node_class)
+        values = node.__dict__
+        for field in self.fields:
+            value = getattr(row, field.column)
+            values[field.attribute] = (
+                value if value is None or field.convert is None else field.convert(value)
+            )
+        return node
+
+
+@dataclass(frozen=True)
+class SlimNodes:
+    """The slim builds of a lineage answer's node types (None: the whole build)."""
+
+    version: SlimType | None = None
+    step: SlimType | None = None
+
+    @property
+    def columns(self) -> dict[str, tuple[str, ...] | None]:
+        """`store.page`'s keyword arguments: the columns to read (None: all)."""
+        return {
+            "version_columns": None if self.version is None else self.version.column_names,
+            "step_columns": None if self.step is None else self.step.column_names,
+        }
+
+
+_TYPES = {"ArtifactVersion": "version", "StepRun": "step"}
+
+
+def slim_nodes(info: Info) -> SlimNodes:
+    """The slim builds the selection on `nodes` allows, by node type."""
+    names: dict[str, set[str]] = {"version": set(), "step": set()}
+    try:
+        for field in info.selected_fields:
+            for nodes in _nodes_fields(field.selections):
+                _collect(nodes.selections, set(names), names)
+    except _NotSlim:
+        return SlimNodes()
+    return SlimNodes(
+        version=_slim_type(ArtifactVersion, SLIM_VERSION_FIELDS, names["version"]),
+        step=_slim_type(StepRun, SLIM_STEP_FIELDS, names["step"]),
+    )
+
+
+class _NotSlim(Exception):
+    pass
+
+
+def _nodes_fields(selections: Any) -> list[SelectedField]:
+    """The `nodes` fields among a LineageGraph's selections, through its fragments."""
+    found = []
+    for selection in selections:
+        if isinstance(selection, SelectedField):
+            if selection.name == "nodes":
+                found.append(selection)
+        elif isinstance(selection, InlineFragment | FragmentSpread):
+            if selection.type_condition not in (None, "LineageGraph"):
+                raise _NotSlim
+            found += _nodes_fields(selection.selections)
+        else:
+            raise _NotSlim
+    return found
+
+
+def _collect(selections: Any, kinds: set[str], names: dict[str, set[str]]) -> None:
+    for selection in selections:
+        if isinstance(selection, SelectedField):
+            if selection.arguments or selection.selections:
+                raise _NotSlim
+            for kind in kinds:
+                names[kind].add(selection.name)
+        elif isinstance(selection, InlineFragment | FragmentSpread):
+            condition = selection.type_condition
+            if condition is None:
+                _collect(selection.selections, kinds, names)
+            elif condition in _TYPES:
+                _collect(selection.selections, kinds & {_TYPES[condition]}, names)
+            elif condition != "LineageNode":
+                raise _NotSlim  # not a type this resolver knows
+            else:
+                _collect(selection.selections, kinds, names)
+        else:
+            raise _NotSlim
+
+
+def _slim_type(
+    node_class: type[Any], known: dict[str, SlimField], selected: set[str]
+) -> SlimType | None:
+    selected = selected - {"__typename"}
+    if not selected <= known.keys():
+        return None
+    return SlimType(node_class, tuple(known[name] for name in sorted(selected)))

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row, String, and_, bindparam, func, literal, select, true
@@ -471,8 +471,18 @@ async def _matching_versions(
     return set(await session.scalars(stmt))
 
 
-async def page(session: AsyncSession, result: Walk, first: int, after: Key | None) -> LineagePage:
-    """One page of nodes in key order, with the rows to show them and the edges they own."""
+async def page(
+    session: AsyncSession,
+    result: Walk,
+    first: int,
+    after: Key | None,
+    *,
+    version_columns: tuple[str, ...] | None = None,
+    step_columns: tuple[str, ...] | None = None,
+) -> LineagePage:
+    """One page of nodes in key order, with the rows to show them and the edges they own.
+    The rows hold the columns named (`id` always; `artifact_name` for a version's name), or
+    all of them."""
     ordered = sorted(
         [(key, vid) for vid, key in result.versions.items()]
         + [(key, sid) for sid, key in result.steps.items()]
@@ -487,10 +497,11 @@ async def page(session: AsyncSession, result: Walk, first: int, after: Key | Non
     versions: dict[str, Row[Any]] = {}
     steps: dict[str, Row[Any]] = {}
     if version_ids:
-        rows = await session.execute(_version_rows(_dialect(session)), {"ids": version_ids})
+        statement = _version_rows(_dialect(session), version_columns)
+        rows = await session.execute(statement, {"ids": version_ids})
         versions.update((row.id, row) for row in rows)
     if step_ids:
-        rows = await session.execute(_step_rows(_dialect(session)), {"ids": step_ids})
+        rows = await session.execute(_step_rows(_dialect(session), step_columns), {"ids": step_ids})
         steps.update((row.id, row) for row in rows)
     keys = {**result.steps, **result.versions}
     edges = sorted(
@@ -513,22 +524,30 @@ async def page(session: AsyncSession, result: Walk, first: int, after: Key | Non
     )
 
 
-@cache
-def _version_rows(dialect: str) -> Any:
-    """Plain rows (no ORM objects: answers can hold thousands): every version column plus
-    `artifact_name`, of the versions in `:ids`."""
+@lru_cache(maxsize=256)
+def _version_rows(dialect: str, columns: tuple[str, ...] | None = None) -> Any:
+    """Plain rows (no ORM objects: answers can hold thousands) of the versions in `:ids`: the
+    columns named (every one if None) plus `artifact_name` when named or all are."""
     versions, artifacts = ArtifactVersion.__table__, Artifact.__table__
-    return (
-        select(*versions.c, artifacts.c.name.label("artifact_name"))
-        .join_from(versions, artifacts, artifacts.c.id == versions.c.artifact_id)
-        .where(_among_ids(dialect, versions.c.id))
-    )
+    if columns is None:
+        chosen = [*versions.c, artifacts.c.name.label("artifact_name")]
+    else:
+        chosen = [versions.c[name] for name in columns if name != "artifact_name"]
+        if "artifact_name" in columns:
+            chosen.append(artifacts.c.name.label("artifact_name"))
+    statement = select(*chosen).where(_among_ids(dialect, versions.c.id))
+    if columns is None or "artifact_name" in columns:
+        statement = statement.join_from(
+            versions, artifacts, artifacts.c.id == versions.c.artifact_id
+        )
+    return statement
 
 
-@cache
-def _step_rows(dialect: str) -> Any:
+@lru_cache(maxsize=256)
+def _step_rows(dialect: str, columns: tuple[str, ...] | None = None) -> Any:
     steps = StepRun.__table__
-    return select(*steps.c).where(_among_ids(dialect, steps.c.id))
+    chosen = list(steps.c) if columns is None else [steps.c[name] for name in columns]
+    return select(*chosen).where(_among_ids(dialect, steps.c.id))
 
 
 async def path(
