@@ -86,8 +86,9 @@ def _children(graph: LineageGraph, node_id: str, upstream: bool) -> Sequence[Lin
 
 
 def _label(node: LineageNode, *, repeated: bool = False) -> Text:
-    """`name:version` for a version, `step (run name, STATUS) [cached]` for a step run; what
-    another tool's OpenLineage events made is marked `[OpenLineage: spark 1.23.0]`."""
+    """`name:version @production` for a version (with its aliases), `step (run name, STATUS)
+    [cached]` for a step run; what another tool's OpenLineage events made is marked
+    `[OpenLineage: spark 1.23.0]`."""
     from rich.text import Text
 
     if isinstance(node, StepRunNode):
@@ -96,6 +97,8 @@ def _label(node: LineageNode, *, repeated: bool = False) -> Text:
             label.append(" [cached]", "yellow")
     else:
         label = Text(f"{node.name}:{node.version}", "bold")
+        for alias in node.aliases or ():
+            label.append(f" @{alias}", "green")
     if node.openlineage is not None:
         label.append(f" {node.openlineage.label}", "magenta")
     if repeated:

@@ -237,6 +237,7 @@ def node_to_dict(node: LineageNode) -> JsonObject:
             "uri": node.uri,
             "source": node.source,
             "tags": list(node.tags),
+            "aliases": list(node.aliases or ()),
             "created_at": node.created_at.isoformat(),
             "producer_id": node.producer_id,
             "openlineage": None if node.openlineage is None else node.openlineage.to_dict(),

@@ -203,7 +203,7 @@ LINEAGE_FIELDS = """
 fragment LineageFields on LineageGraph {
   nodes {
     __typename
-    ... on ArtifactVersion { ...VersionFields }
+    ... on ArtifactVersion { ...VersionFields aliases }
     ... on StepRun {
       id name status startedAt endedAt
       originalStepRun { id }

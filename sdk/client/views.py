@@ -56,6 +56,9 @@ class ArtifactVersion:
     artifact_type: str = "DATA"  # DATA, MODEL, ... (ZenML's artifact types, by name)
     # The OpenLineage dataset it stands for, when another tool's events made it.
     openlineage: OpenLineageDataset | None = field(default=None, compare=False)
+    # The aliases pointing at it (`production`, ...), where the answer asked for them (lineage
+    # nodes do); None where it did not.
+    aliases: tuple[str, ...] | None = field(default=None, compare=False)
 
     @classmethod
     def from_graphql(cls, data: JsonObject, client: Client) -> ArtifactVersion:
@@ -85,6 +88,7 @@ class ArtifactVersion:
                 for v in data.get("visualizations") or ()
             ),
             openlineage=OpenLineageDataset.from_answer(data.get("openlineage")),
+            aliases=None if data.get("aliases") is None else tuple(data["aliases"]),
         )
 
     def visualize(self) -> None:

@@ -61,7 +61,17 @@ class NumpyMaterializer(BaseMaterializer):
         (see `statistics`), which `compareArtifactVersions` compares."""
         found: dict[str, Any] = {"shape": list(np.shape(data)), "dtype": str(data.dtype)}
         if isinstance(data, np.ndarray) and data.size and data.dtype.kind in "iuf":
-            found |= statistics(data)
+            found |= statistics(data, self._extremes(data))
+        return found
+
+    def _extremes(self, data: np.ndarray[Any, Any]) -> tuple[Any, Any]:
+        """`extremes(data)`, once for the metadata and the statistics table of one save (a
+        pass over 100 MB each)."""
+        known: tuple[Any, tuple[Any, Any]] | None = self.__dict__.get("_known_extremes")
+        if known is not None and known[0] is data:
+            return known[1]
+        found = extremes(data)
+        self.__dict__["_known_extremes"] = (data, found)
         return found
 
     def save_visualizations(
@@ -71,7 +81,8 @@ class NumpyMaterializer(BaseMaterializer):
             return {}
         found: dict[str, VisualizationType] = {}
         if data.ndim in (1, 2):
-            table = visuals.markdown_table(summary(data), f"{data.dtype} array {_shape(data)}")
+            rows = summary(data, self._extremes(data))
+            table = visuals.markdown_table(rows, f"{data.dtype} array {_shape(data)}")
             found |= visuals.write(self, "statistics.md", table, VisualizationType.MARKDOWN)
         image = image_pixels(data)
         if image is not None:
@@ -116,14 +127,22 @@ def _sampled(data: np.ndarray[Any, Any]) -> tuple[np.ndarray[Any, Any], np.ndarr
     return values, values[np.isfinite(values)] if data.dtype.kind == "f" else values
 
 
-def statistics(data: np.ndarray[Any, Any]) -> dict[str, Any]:
+def extremes(data: np.ndarray[Any, Any]) -> tuple[Any, Any]:
+    """Smallest and largest value, NaN skipped: fmin/fmax reduce without a temporary copy, so
+    they stay exact and cheap."""
+    return np.fmin.reduce(data, axis=None), np.fmax.reduce(data, axis=None)
+
+
+def statistics(
+    data: np.ndarray[Any, Any], known_extremes: tuple[Any, Any] | None = None
+) -> dict[str, Any]:
     """`min` and `max` over every value (NaN skipped: one pass, no copy), `mean` and `std` of
     the finite values of an evenly strided sample of at most `SAMPLE_SIZE` values (all of them
     in a smaller array), and `statistics_sample` (the sample's size) when it is not all of them.
     A statistic that is not a finite number (an array of NaN, an infinite maximum) is left out,
     so the metadata stays JSON."""
     found: dict[str, Any] = {}
-    low, high = np.fmin.reduce(data, axis=None), np.fmax.reduce(data, axis=None)
+    low, high = known_extremes or extremes(data)
     values, finite = _sampled(data)
     if finite.size:
         low_mean, spread = finite.mean(), finite.std()
@@ -138,11 +157,12 @@ def statistics(data: np.ndarray[Any, Any]) -> dict[str, Any]:
     return found
 
 
-def summary(data: np.ndarray[Any, Any]) -> list[tuple[str, str]]:
+def summary(
+    data: np.ndarray[Any, Any], known_extremes: tuple[Any, Any] | None = None
+) -> list[tuple[str, str]]:
     """Summary statistics of a numeric array, as (name, value) rows."""
     rows = [("shape", _shape(data)), ("dtype", str(data.dtype)), ("values", f"{data.size:,}")]
-    # fmin/fmax skip NaN and reduce without a temporary copy, so they stay exact and cheap.
-    low, high = np.fmin.reduce(data, axis=None), np.fmax.reduce(data, axis=None)
+    low, high = known_extremes or extremes(data)
     rows += [("min", _number(low)), ("max", _number(high))]
     values, finite = _sampled(data)
     note = "" if values.size == data.size else f" (sample of {values.size:,})"

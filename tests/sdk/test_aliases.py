@@ -160,3 +160,30 @@ def test_the_command_line() -> None:
     assert forced.exit_code == 0, forced.output
     history = runner.invoke(app, ["artifacts", "alias", "history", "model", "--json"])
     assert history.exit_code == 0 and '"to_version": "1"' in history.output
+
+
+@step
+def scored(model: dict) -> Annotated[float, "score"]:
+    return float(model["weights"])
+
+
+@pipeline(enable_cache=False)
+def scoring() -> None:
+    scored(ExternalArtifact(name="model", alias="production"))
+
+
+def test_lineage_shows_aliases_on_its_nodes() -> None:
+    client = three_models()
+    client.set_alias("model", "production", version="3")
+    client.set_alias("model", "staging", version="3")
+    scoring()
+    graph = client.get_artifact_version("score").upstream()
+    model = next(node for node in graph.nodes.values() if getattr(node, "name", "") == "model")
+    assert model.version == "3" and set(model.aliases or ()) == {"production", "staging"}
+    tree = CliRunner().invoke(app, ["lineage", "score", "--upstream"])
+    assert tree.exit_code == 0, tree.output
+    line = next(text for text in tree.output.splitlines() if "model:3" in text)
+    assert "@production" in line and "@staging" in line
+    as_json = CliRunner().invoke(app, ["lineage", "score", "--upstream", "--json"])
+    assert as_json.exit_code == 0, as_json.output
+    assert '"aliases": [' in as_json.output
