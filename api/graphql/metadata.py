@@ -4,7 +4,7 @@ that pages a metadata sort by its own keyset cursors."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 from weakref import WeakKeyDictionary
@@ -170,7 +170,7 @@ async def listing(
 ) -> Connection[T]:
     """A connection of `stmt` filtered by metadata `conditions`; ordered by `keys` as usual,
     or by the metadata key of `order` (then its cursors hold that key's value)."""
-    from api.graphql.types import Connection, Edge, PageInfo, connection
+    from api.graphql.types import connection, connection_of
 
     if conditions is not None and len(conditions) > metadata_store.MAX_CONDITIONS:
         raise BadUserInput(
@@ -191,23 +191,8 @@ async def listing(
     async with db.read() as session:
         page: Page[Any] = await metadata_store.paginate_sorted(session, query, request)
 
-    def count_rows() -> Awaitable[int]:
-        async def counted() -> int:
-            async with db.read() as session:
-                return await count(session, metadata_store.sorted_count_stmt(query))
+    async def count_rows() -> int:
+        async with db.read() as session:
+            return await count(session, metadata_store.sorted_count_stmt(query))
 
-        return counted()
-
-    edges = [
-        Edge(node=convert(row), cursor=c) for row, c in zip(page.items, page.cursors, strict=True)
-    ]
-    return Connection(
-        edges=edges,
-        page_info=PageInfo(
-            has_next_page=page.has_next,
-            has_previous_page=page.has_previous,
-            start_cursor=page.cursors[0] if page.cursors else None,
-            end_cursor=page.cursors[-1] if page.cursors else None,
-        ),
-        count_rows=count_rows,
-    )
+    return connection_of(page, convert, count_rows)

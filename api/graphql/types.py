@@ -147,6 +147,13 @@ async def connection(
         async with db.read() as session:
             return await count(session, stmt)
 
+    return connection_of(page, convert, count_rows)
+
+
+def connection_of(
+    page: Page[Any], convert: Callable[[Any], T], count_rows: Callable[[], Awaitable[int]]
+) -> Connection[T]:
+    """One page's rows, converted, as a connection; `totalCount` calls `count_rows`."""
     edges = [
         Edge(node=convert(row), cursor=c) for row, c in zip(page.items, page.cursors, strict=True)
     ]
