@@ -12,6 +12,7 @@ Metadata: shape and dtype, and for a numeric array the same statistics (`statist
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
@@ -61,17 +62,17 @@ class NumpyMaterializer(BaseMaterializer):
         (see `statistics`), which `compareArtifactVersions` compares."""
         found: dict[str, Any] = {"shape": list(np.shape(data)), "dtype": str(data.dtype)}
         if isinstance(data, np.ndarray) and data.size and data.dtype.kind in "iuf":
-            found |= statistics(data, self._extremes(data))
+            found |= statistics(data, self._measures(data))
         return found
 
-    def _extremes(self, data: np.ndarray[Any, Any]) -> tuple[Any, Any]:
-        """`extremes(data)`, once for the metadata and the statistics table of one save (a
-        pass over 100 MB each)."""
-        known: tuple[Any, tuple[Any, Any]] | None = self.__dict__.get("_known_extremes")
+    def _measures(self, data: np.ndarray[Any, Any]) -> Measures:
+        """`Measures.of(data)`, once for the metadata and the statistics table of one save
+        (min and max are a pass over the whole array each)."""
+        known: tuple[Any, Measures] | None = self.__dict__.get("_known_measures")
         if known is not None and known[0] is data:
             return known[1]
-        found = extremes(data)
-        self.__dict__["_known_extremes"] = (data, found)
+        found = Measures.of(data)
+        self.__dict__["_known_measures"] = (data, found)
         return found
 
     def save_visualizations(
@@ -81,7 +82,7 @@ class NumpyMaterializer(BaseMaterializer):
             return {}
         found: dict[str, VisualizationType] = {}
         if data.ndim in (1, 2):
-            rows = summary(data, self._extremes(data))
+            rows = summary(data, self._measures(data))
             table = visuals.markdown_table(rows, f"{data.dtype} array {_shape(data)}")
             found |= visuals.write(self, "statistics.md", table, VisualizationType.MARKDOWN)
         image = image_pixels(data)
@@ -121,57 +122,57 @@ def sample(data: np.ndarray[Any, Any], size: int = SAMPLE_SIZE) -> np.ndarray[An
     return flat[::step]
 
 
-def _sampled(data: np.ndarray[Any, Any]) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-    """The sample (see `sample`) as float64, and its finite values."""
-    values = np.array(sample(data), dtype=np.float64)  # one contiguous copy of the sample
-    return values, values[np.isfinite(values)] if data.dtype.kind == "f" else values
+@dataclass(frozen=True)
+class Measures:
+    """What the statistics of a numeric array are made of, measured once: smallest and
+    largest value over every value (NaN skipped: fmin/fmax reduce without a temporary copy,
+    so they stay exact and cheap), the sample (see `sample`) as float64, and the mean and std
+    of its finite values (NaN when it has none)."""
+
+    low: Any
+    high: Any
+    values: np.ndarray[Any, Any]
+    mean: float
+    std: float
+
+    @classmethod
+    def of(cls, data: np.ndarray[Any, Any]) -> Measures:
+        values = np.array(sample(data), dtype=np.float64)  # one contiguous copy of the sample
+        finite = values[np.isfinite(values)] if data.dtype.kind == "f" else values
+        mean, std = (float(finite.mean()), float(finite.std())) if finite.size else (math.nan,) * 2
+        low, high = np.fmin.reduce(data, axis=None), np.fmax.reduce(data, axis=None)
+        return cls(low, high, values, mean, std)
 
 
-def extremes(data: np.ndarray[Any, Any]) -> tuple[Any, Any]:
-    """Smallest and largest value, NaN skipped: fmin/fmax reduce without a temporary copy, so
-    they stay exact and cheap."""
-    return np.fmin.reduce(data, axis=None), np.fmax.reduce(data, axis=None)
-
-
-def statistics(
-    data: np.ndarray[Any, Any], known_extremes: tuple[Any, Any] | None = None
-) -> dict[str, Any]:
-    """`min` and `max` over every value (NaN skipped: one pass, no copy), `mean` and `std` of
-    the finite values of an evenly strided sample of at most `SAMPLE_SIZE` values (all of them
-    in a smaller array), and `statistics_sample` (the sample's size) when it is not all of them.
-    A statistic that is not a finite number (an array of NaN, an infinite maximum) is left out,
-    so the metadata stays JSON."""
+def statistics(data: np.ndarray[Any, Any], measures: Measures | None = None) -> dict[str, Any]:
+    """`min` and `max` over every value, `mean` and `std` of the finite values of an evenly
+    strided sample of at most `SAMPLE_SIZE` values (all of them in a smaller array), and
+    `statistics_sample` (the sample's size) when it is not all of them. A statistic that is not
+    a finite number (an array of NaN, an infinite maximum) is left out, so the metadata stays
+    JSON."""
+    m = measures or Measures.of(data)
     found: dict[str, Any] = {}
-    low, high = known_extremes or extremes(data)
-    values, finite = _sampled(data)
-    if finite.size:
-        low_mean, spread = finite.mean(), finite.std()
-    else:
-        low_mean = spread = math.nan
-    for name, value in (("min", low), ("max", high), ("mean", low_mean), ("std", spread)):
+    for name, value in (("min", m.low), ("max", m.high), ("mean", m.mean), ("std", m.std)):
         number = int(value) if isinstance(value, np.integer) else float(value)
         if math.isfinite(number):
             found[name] = number
-    if values.size != data.size:
-        found["statistics_sample"] = int(values.size)
+    if m.values.size != data.size:
+        found["statistics_sample"] = int(m.values.size)
     return found
 
 
-def summary(
-    data: np.ndarray[Any, Any], known_extremes: tuple[Any, Any] | None = None
-) -> list[tuple[str, str]]:
+def summary(data: np.ndarray[Any, Any], measures: Measures | None = None) -> list[tuple[str, str]]:
     """Summary statistics of a numeric array, as (name, value) rows."""
+    m = measures or Measures.of(data)
     rows = [("shape", _shape(data)), ("dtype", str(data.dtype)), ("values", f"{data.size:,}")]
-    low, high = known_extremes or extremes(data)
-    rows += [("min", _number(low)), ("max", _number(high))]
-    values, finite = _sampled(data)
-    note = "" if values.size == data.size else f" (sample of {values.size:,})"
+    rows += [("min", _number(m.low)), ("max", _number(m.high))]
+    note = "" if m.values.size == data.size else f" (sample of {m.values.size:,})"
     if data.dtype.kind == "f":
-        nan = int(np.count_nonzero(np.isnan(values)))
-        rows.append((f"NaN{note}", f"{nan:,}" if not note else f"{nan / values.size:.2%}"))
-    if finite.size:
-        rows.append((f"mean{note}", _number(finite.mean())))
-        rows.append((f"std{note}", _number(finite.std())))
+        nan = int(np.count_nonzero(np.isnan(m.values)))
+        rows.append((f"NaN{note}", f"{nan:,}" if not note else f"{nan / m.values.size:.2%}"))
+    if not math.isnan(m.mean):
+        rows.append((f"mean{note}", _number(m.mean)))
+        rows.append((f"std{note}", _number(m.std)))
     return rows
 
 
