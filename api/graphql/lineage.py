@@ -295,14 +295,12 @@ def _collect(selections: Any, kinds: set[str], names: dict[str, set[str]]) -> No
                 names[kind].add(selection.name)
         elif isinstance(selection, InlineFragment | FragmentSpread):
             condition = selection.type_condition
-            if condition is None:
-                _collect(selection.selections, kinds, names)
-            elif condition in _TYPES:
+            if condition in _TYPES:
                 _collect(selection.selections, kinds & {_TYPES[condition]}, names)
-            elif condition != "LineageNode":
-                raise _NotSlim  # not a type this resolver knows
-            else:
+            elif condition in (None, "LineageNode"):
                 _collect(selection.selections, kinds, names)
+            else:
+                raise _NotSlim  # not a type this resolver knows
         else:
             raise _NotSlim
 
