@@ -21,6 +21,7 @@ from anyio.from_thread import BlockingPortal, start_blocking_portal
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from api.collector import fewer_collections
 from api.graphql.context import build_context
 from api.graphql.schema import schema
 from api.settings import Settings
@@ -85,12 +86,13 @@ class LocalExecutor:
     async def _execute(
         self, query: str, variables: dict[str, Any] | None, operation_name: str | None
     ) -> dict[str, Any]:
-        result = await schema.execute(
-            query,
-            variable_values=variables,
-            context_value=build_context(self._db, self.settings, embedded=True),
-            operation_name=operation_name,
-        )
+        with fewer_collections():  # see api/collector.py
+            result = await schema.execute(
+                query,
+                variable_values=variables,
+                context_value=build_context(self._db, self.settings, embedded=True),
+                operation_name=operation_name,
+            )
         response: dict[str, Any] = {"data": result.data}
         if result.errors:
             response["errors"] = [error.formatted for error in result.errors]
