@@ -12,12 +12,13 @@ of its later endpoint, so paging returns every node and every edge exactly once.
 from __future__ import annotations
 
 import uuid
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from functools import cache, lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Row, String, and_, bindparam, func, literal, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -51,8 +52,12 @@ class EdgeKind(StrEnum):
     CONSUMED = "CONSUMED"  # artifact version -> step run
 
 
-@dataclass(frozen=True)
-class Edge:
+PRODUCED, CONSUMED = EdgeKind.PRODUCED, EdgeKind.CONSUMED
+
+
+class Edge(NamedTuple):
+    """A tuple (a fan-out answer builds thousands: a tuple is built and compared in C)."""
+
     source: str
     target: str
     kind: EdgeKind
@@ -225,10 +230,12 @@ def _looks_like_id(value: str) -> bool:
 async def walk(session: AsyncSession, query: LineageQuery) -> Walk:
     """Every node and edge within `query.depth` hops of the start, as ids."""
     kind = await resolve_start(session, query.start, query.as_of)
-    result = Walk()
-    if query.direction in (Direction.UPSTREAM, Direction.BOTH):
-        result.merge(await _walk_up(session, query, kind))
-    if query.direction in (Direction.DOWNSTREAM, Direction.BOTH):
+    if query.direction == Direction.UPSTREAM:
+        result = await _walk_up(session, query, kind)
+    elif query.direction == Direction.DOWNSTREAM:
+        result = await _walk_down(session, query, kind)
+    else:
+        result = await _walk_up(session, query, kind)
         result.merge(await _walk_down(session, query, kind))
     if kind == NodeKind.ARTIFACT_VERSION:
         result.add_version(query.start, (0, 0, 0, query.start))
@@ -336,18 +343,21 @@ async def _walk_down(session: AsyncSession, query: LineageQuery, kind: NodeKind)
     statement = _walk_down_statement(kind, as_of is not None)
     rows = await _visited(session, statement, query)
     result = Walk()
+    versions = result.versions
     inner: list[str] = []
     frontier: list[str] = []
     for vid, hop, _, _ in rows:
-        result.add_version(vid, (hop, 1, 0, vid))
+        # one smallest hop per version (a version output under two names comes twice alike)
+        versions[vid] = (hop, 1, 0, vid)
         (inner if hop < depth else frontier).append(vid)
     if kind == NodeKind.STEP_RUN:
         result.add_step(query.start, (0, 1, 1, query.start))
         await _start_step_outputs(session, result, query.start)
     await _consumed_edges_of_versions(session, result, inner, as_of)
+    steps, edges = result.steps, result.edges
     for vid, hop, producer, output in rows:
-        if hop > 0 and producer in result.steps:
-            result.add_edge(Edge(producer, vid, EdgeKind.PRODUCED, output or ""))
+        if hop > 0 and producer in steps:
+            edges[(producer, vid, PRODUCED)] = Edge(producer, vid, PRODUCED, output or "")
     result.truncated = await _has_consumers(session, frontier, as_of)
     return result
 
@@ -377,9 +387,12 @@ async def _consumed_edges_of_versions(
     """CONSUMED edges out of `versions`, and their consumers as steps."""
     statement = _consumed_edges_statement(_dialect(session), False, as_of is not None)
     rows = await session.execute(statement, {"ids": list(versions), **_as_of(as_of)})
+    keys, steps, edges = result.versions, result.steps, result.edges
     for vid, sid, name in rows:
-        result.add_step(sid, (result.versions[vid][0], 1, 1, sid))
-        result.add_edge(Edge(vid, sid, EdgeKind.CONSUMED, name))
+        key = (keys[vid][0], 1, 1, sid)
+        if sid not in steps or key < steps[sid]:
+            steps[sid] = key
+        edges[(vid, sid, CONSUMED)] = Edge(vid, sid, CONSUMED, name)
 
 
 _START_STEP_OUTPUTS = select(StepOutput.artifact_version_id, StepOutput.name).where(
@@ -483,58 +496,58 @@ async def page(
     """One page of nodes in key order, with the rows to show them and the edges they own.
     The rows hold the columns named (`id` always; `artifact_name` for a version's name), or
     all of them."""
-    ordered = sorted(
-        [(key, vid) for vid, key in result.versions.items()]
-        + [(key, sid) for sid, key in result.steps.items()]
-    )
+    # A node's key ends with its id, so the keys alone sort and name the nodes.
+    ordered = sorted([*result.versions.values(), *result.steps.values()])
     if after is not None:
-        ordered = [item for item in ordered if item[0] > after]
+        ordered = ordered[bisect_right(ordered, after) :]
     has_next = len(ordered) > first
     ordered = ordered[:first]
-    on_page = {node for _, node in ordered}
-    version_ids = [node for _, node in ordered if node in result.versions]
-    step_ids = [node for _, node in ordered if node not in result.versions]
+    order = [key[3] for key in ordered]
+    on_page = set(order)
+    version_ids = [node for node in order if node in result.versions]
+    step_ids = [node for node in order if node not in result.versions]
     versions: dict[str, Row[Any]] = {}
     steps: dict[str, Row[Any]] = {}
     if version_ids:
         statement = _version_rows(_dialect(session), version_columns)
         rows = await session.execute(statement, {"ids": version_ids})
-        versions.update((row.id, row) for row in rows)
+        versions.update((row[0], row) for row in rows)  # `id` comes first
     if step_ids:
         rows = await session.execute(_step_rows(_dialect(session), step_columns), {"ids": step_ids})
-        steps.update((row.id, row) for row in rows)
+        steps.update((row[0], row) for row in rows)
     keys = {**result.steps, **result.versions}
-    edges = sorted(
-        (owner, e.source, e.target, e)
-        for e in result.edges.values()
+    owned = []
+    for edge in result.edges.values():
         # an edge is listed with its later endpoint (the larger key)
-        if (owner := max(keys[e.source], keys[e.target]))[3] in on_page
-    )
+        source, target = keys[edge.source], keys[edge.target]
+        owner = source if source > target else target
+        if owner[3] in on_page:
+            owned.append((owner, edge))
+    owned.sort()
     return LineagePage(
         versions=[versions[v] for v in version_ids],
         steps=[steps[s] for s in step_ids],
-        order=[node for _, node in ordered],
-        edges=[item[3] for item in edges],
+        order=order,
+        edges=[edge for _, edge in owned],
         truncated=result.truncated,
         has_next=has_next,
         has_previous=after is not None,
-        start_key=ordered[0][0] if ordered else None,
-        end_key=ordered[-1][0] if ordered else None,
+        start_key=ordered[0] if ordered else None,
+        end_key=ordered[-1] if ordered else None,
         total=len(result.versions) + len(result.steps),
     )
 
 
 @lru_cache(maxsize=256)
 def _version_rows(dialect: str, columns: tuple[str, ...] | None = None) -> Any:
-    """Plain rows (no ORM objects: answers can hold thousands) of the versions in `:ids`: the
-    columns named (every one if None) plus `artifact_name` when named or all are."""
+    """Plain rows (no ORM objects: answers can hold thousands) of the versions in `:ids`: `id`
+    first, then the other columns named (every one if None), then `artifact_name` when named
+    or all are."""
     versions, artifacts = ArtifactVersion.__table__, Artifact.__table__
-    if columns is None:
-        chosen = [*versions.c, artifacts.c.name.label("artifact_name")]
-    else:
-        chosen = [versions.c[name] for name in columns if name != "artifact_name"]
-        if "artifact_name" in columns:
-            chosen.append(artifacts.c.name.label("artifact_name"))
+    names = [c.name for c in versions.c] if columns is None else list(columns)
+    chosen = [versions.c.id, *(versions.c[n] for n in names if n not in ("id", "artifact_name"))]
+    if columns is None or "artifact_name" in columns:
+        chosen.append(artifacts.c.name.label("artifact_name"))
     statement = select(*chosen).where(_among_ids(dialect, versions.c.id))
     if columns is None or "artifact_name" in columns:
         statement = statement.join_from(
@@ -545,8 +558,10 @@ def _version_rows(dialect: str, columns: tuple[str, ...] | None = None) -> Any:
 
 @lru_cache(maxsize=256)
 def _step_rows(dialect: str, columns: tuple[str, ...] | None = None) -> Any:
+    """The step runs in `:ids`: `id` first, then the other columns named (every one if None)."""
     steps = StepRun.__table__
-    chosen = list(steps.c) if columns is None else [steps.c[name] for name in columns]
+    names = [c.name for c in steps.c] if columns is None else list(columns)
+    chosen = [steps.c.id, *(steps.c[name] for name in names if name != "id")]
     return select(*chosen).where(_among_ids(dialect, steps.c.id))
 
 
