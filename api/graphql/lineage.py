@@ -12,13 +12,14 @@ from datetime import datetime
 from enum import Enum
 from functools import lru_cache
 from operator import itemgetter
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import strawberry
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
 
 from api.errors import BadUserInput, LimitExceeded
 from api.graphql.context import Info
+from api.graphql.execution import stand_in
 from api.graphql.inputs import EdgeKind, LineageDirection, LineageFilter
 from api.graphql.types import ArtifactVersion, PageInfo, StepRun
 from api.storage import lineage as store
@@ -153,7 +154,7 @@ def to_graph(result: store.LineagePage, slim: SlimNodes | None = None) -> Lineag
     end = encode_key(result.end_key) if result.end_key is not None else None
     return LineageGraph(
         nodes=nodes,
-        edges=[_edge(edge) for edge in result.edges],
+        edges=cast(list[LineageEdge], result.edges),  # see stand_in below
         truncated=result.truncated or result.has_next,
         page_info=PageInfo(
             has_next_page=result.has_next,
@@ -165,15 +166,9 @@ def to_graph(result: store.LineagePage, slim: SlimNodes | None = None) -> Lineag
     )
 
 
-_EDGE_FIELDS = store.Edge._fields  # source, target, kind, name: LineageEdge's own
-
-
-def _edge(edge: store.Edge) -> LineageEdge:
-    """`LineageEdge(source=..., target=..., kind=..., name=...)`, its attributes set as one
-    dict (a fan-out page builds thousands)."""
-    built = object.__new__(LineageEdge)
-    built.__dict__ = dict(zip(_EDGE_FIELDS, edge, strict=True))
-    return built
+# A page's edges are answered as they come from the store: a named tuple with LineageEdge's
+# fields (source, target, kind, name), not copied into thousands of LineageEdge objects.
+stand_in(LineageEdge, store.Edge)
 
 
 # --- slim nodes ----------------------------------------------------------------------------

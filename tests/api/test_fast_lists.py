@@ -140,7 +140,7 @@ def test_a_compiled_plan_falls_back_where_the_general_path_must_answer() -> None
         execution._Field("id", "id", execution.GraphQLID.serialize, True),
         execution._Field("label", "name", refuse, False),
     )
-    complete = execution._compile(_Item, fields)
+    complete = execution._compile((_Item,), fields)
     assert complete(_Item(id="a", name="x")) == {"__typename": "Thing", "id": "a", "label": "<x>"}
     assert complete(_Item(id=7, name=None)) == {"__typename": "Thing", "id": "7", "label": None}
     assert list(complete(_Item(id="a", name="x"))) == ["__typename", "id", "label"]
@@ -151,3 +151,22 @@ def test_a_compiled_plan_falls_back_where_the_general_path_must_answer() -> None
     ):
         with pytest.raises(execution._Fallback):
             complete(falls_back)
+
+
+def test_the_store_edge_stands_in_for_lineage_edge() -> None:
+    """A lineage page's edges are the store's named tuples (`stand_in`): they have every field
+    of LineageEdge by the same name, and a plan for LineageEdge completes them without falling
+    back (the documents above compare them with the general path)."""
+    from api.graphql.lineage import LineageEdge
+    from api.storage import lineage as store
+
+    assert store.Edge._fields == tuple(LineageEdge.__annotations__)
+    assert store.Edge in execution._STAND_INS[LineageEdge]
+    object_type = schema._schema.get_type("LineageEdge")
+    fields = tuple(
+        execution._Field(name, name, object_type.fields[name].type.of_type.serialize, True)
+        for name in ("source", "target", "name")
+    )
+    complete = execution._compile((LineageEdge, *execution._STAND_INS[LineageEdge]), fields)
+    edge = store.Edge("a", "b", store.EdgeKind.PRODUCED, "out")
+    assert complete(edge) == {"source": "a", "target": "b", "name": "out"}
