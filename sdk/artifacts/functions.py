@@ -144,7 +144,7 @@ def load_artifact(
     `allow_untrusted=True` loads a pickled value even when its signature or Python version
     cannot be verified: loading a pickle runs its code, so only for data you trust. `client`
     reads through that client instead of the active one."""
-    found = resolve(client).get_artifact_version(name_or_id, version)
+    found = resolve(client).version_to_load(name_or_id, version)
     return found.load(allow_untrusted=allow_untrusted)
 
 

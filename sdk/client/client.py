@@ -516,24 +516,36 @@ class Client:
             InputError: both or neither of `name_or_id` and `name_id_or_prefix`, or a
                 `uuid.UUID` with a `version`.
         """
-        name_or_id = _one_of(name_or_id, name_id_or_prefix)
+        return self._version(_one_of(name_or_id, name_id_or_prefix), version, ops.GET_VERSION)
+
+    def version_to_load(
+        self, name_or_id: IdLike, version: str | int | None = None
+    ) -> ArtifactVersion:
+        """`get_artifact_version` for `load_artifact`: the same lookup and errors, answered by
+        the lean LOAD_VERSION document, so the view has no tags, visualizations, producer or
+        OpenLineage dataset. For loading its data only; not handed to the caller."""
+        return self._version(name_or_id, version, ops.LOAD_VERSION)
+
+    def _version(
+        self, name_or_id: IdLike, version: str | int | None, document: str
+    ) -> ArtifactVersion:
         if isinstance(name_or_id, uuid.UUID):
             if version is not None:
                 raise InputError(
                     f"version={version!r} picks a version of an artifact by name; an id "
                     f"({name_or_id}) names one version already"
                 )
-            found = self.find_artifact_version(id=str(name_or_id))
+            found = self._find_version(document, id=str(name_or_id))
             if found is None:
                 raise NotFoundError(f"no artifact version has id {str(name_or_id)!r}")
             return found
         name_or_id = id_text(name_or_id, "name_or_id")
         if version is None and _is_uuid(name_or_id):
-            found = self.find_artifact_version(id=name_or_id)
+            found = self._find_version(document, id=name_or_id)
             if found is not None:
                 return found
         wanted = None if version is None else str(version)
-        found = self.find_artifact_version(name=name_or_id, version=wanted)
+        found = self._find_version(document, name=name_or_id, version=wanted)
         if found is None and version is None and "@" in name_or_id:
             name, alias = name_or_id.rsplit("@", 1)
             return self.get_aliased_version(name, alias)
@@ -582,8 +594,18 @@ class Client:
     ) -> ArtifactVersion | None:
         """The version with this id, or this name and version (the latest when None); None
         when there is none."""
+        return self._find_version(ops.GET_VERSION, id=id, name=name, version=version)
+
+    def _find_version(
+        self,
+        document: str,
+        *,
+        id: str | None = None,
+        name: str | None = None,
+        version: str | None = None,
+    ) -> ArtifactVersion | None:
         variables = {"id": id} if id is not None else {"name": name, "version": version}
-        data = self.execute(ops.GET_VERSION, variables)["artifactVersion"]
+        data = self.execute(document, variables)["artifactVersion"]
         return None if data is None else ArtifactVersion.from_graphql(data, self)
 
     def get_aliased_version(self, name: str, alias: str) -> ArtifactVersion:

@@ -77,7 +77,7 @@ class ArtifactVersion:
             content_hash=data["contentHash"],
             size_bytes=data["sizeBytes"],
             metadata=data["metadata"] or {},
-            tags=tuple(data["tags"]),
+            tags=tuple(data.get("tags") or ()),  # not asked by LOAD_VERSION
             created_at=created,
             source=data["source"],
             producer_id=(data.get("producer") or {}).get("id"),

@@ -205,3 +205,41 @@ def test_every_sdk_error_derives_from_the_base_and_is_importable_from_sdk_errors
     module = importlib.import_module("sdk.errors")
     with pytest.raises(AttributeError):
         module.NoSuchError  # noqa: B018
+
+
+@pytest.mark.usefixtures("lineageql")
+def test_load_artifact_asks_only_what_loading_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`load_artifact` sends one lean LoadVersion (no tags, visualizations, producer or
+    OpenLineage: loading reads none of them), by id, name, name and version, and alias, with
+    the same errors as `get_artifact_version`."""
+    from sdk.client.client import Client as ClientClass
+
+    first = save_artifact({"n": 1}, name="lean_load", tags=["t"])
+    save_artifact({"n": 2}, name="lean_load")
+    Client().set_alias("lean_load", "best", 1)
+    sent: list[str] = []
+    execute = ClientClass.execute
+
+    def spy(self: ClientClass, document: str, variables: dict | None = None) -> dict:
+        sent.append(document.split("(")[0].split()[-1])
+        return execute(self, document, variables)
+
+    monkeypatch.setattr(ClientClass, "execute", spy)
+    assert load_artifact("lean_load") == {"n": 2}
+    assert load_artifact("lean_load", 1) == {"n": 1}
+    assert load_artifact(first.id) == {"n": 1}
+    assert sent == ["LoadVersion"] * 3
+    assert load_artifact("lean_load@best") == {"n": 1}  # the alias lookup answers in full
+    with pytest.raises(NotFoundError, match="has no version '9'; latest versions: '2', '1'"):
+        load_artifact("lean_load", 9)
+    with pytest.raises(NotFoundError, match="no artifact is named 'no_such_artifact'"):
+        load_artifact("no_such_artifact")
+    lean = Client().version_to_load("lean_load", 1)
+    full = Client().get_artifact_version("lean_load", 1)
+    assert (lean.id, lean.uri, lean.materializer, lean.content_hash) == (
+        full.id,
+        full.uri,
+        full.materializer,
+        full.content_hash,
+    )
+    assert full.tags == ("t",) and lean.tags == ()
