@@ -107,9 +107,9 @@ COMPILED_BOUND = 2_000
 def _compile(
     origin: tuple[type[Any], ...], fields: tuple[_Field, ...]
 ) -> Callable[[Any], dict[str, Any]]:
-    """A function answering an item of one of the `origin` classes with `fields`: one attribute read and one
-    `serialize` per field, straight-line, into one dictionary literal (a 10,000-node lineage
-    page completes 30,000 such fields). It raises _Fallback for an item of another class, a
+    """A function answering an item of the `origin` classes with `fields`: one attribute read
+    and one `serialize` per field, straight-line, into one dictionary literal (a 10,000-node
+    lineage page completes 30,000 such fields). It raises _Fallback for an item of another class, a
     null in a non-null field, or a value its type's `serialize` turns into null or Undefined:
     the general path then answers (and reports) as it would have.
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated
 
 import strawberry
@@ -35,6 +35,7 @@ from api.storage import aliases as alias_store
 from api.storage import artifacts as artifact_store
 from api.storage import models
 from api.storage import runs as run_store
+from api.storage.base import utcnow
 from api.storage.engine import sqlite_path
 from api.storage.identity import read_store_id
 
@@ -247,11 +248,26 @@ class Query:
         )
 
 
+SWEEP_PAUSE = timedelta(seconds=0.1)
+"""How long after a look that found no lease ended runs are read without looking again (a
+served worker reads runs hundreds of times a second; each look was a statement), and never
+past the earliest lease end it saw: a run whose lease ended is shown RUNNING at most this much
+longer. Half the shortest lease (four heartbeats of at least 0.05 s), so a run started by
+another process meanwhile cannot end its lease unseen."""
+
+
 async def sweep_abandoned(info: Info) -> None:
     """Before runs are read: record runs whose heartbeats stopped as ABANDONED (a write only
-    when one is due)."""
-    async with info.context.db.read() as session:
-        due = await run_store.any_expired(session)
-    if due:
-        async with info.context.db.write() as session:
+    when one is due; a look at the leases only after SWEEP_PAUSE, see there)."""
+    db, now = info.context.db, utcnow()
+    if db.leases_quiet_until is not None and now < db.leases_quiet_until:
+        return
+    async with db.read() as session:
+        earliest = await run_store.earliest_lease_end(session)
+    if earliest is not None and earliest < now:
+        db.leases_quiet_until = None
+        async with db.write() as session:
             await run_store.abandon_expired(session)
+    else:
+        pause = now + SWEEP_PAUSE
+        db.leases_quiet_until = pause if earliest is None else min(earliest, pause)

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -135,6 +136,10 @@ class Database:
     # Set for inline SQLite: this process's write transactions take turns here, so none of
     # them waits inside SQLite (blocking the loop) for a lock another of them holds.
     write_turns: asyncio.Lock | None = None
+
+    # Until when no RUNNING run's lease can have ended, as far as this process looked (see
+    # api.graphql.query.sweep_abandoned); None: look at the next read of runs.
+    leases_quiet_until: datetime | None = None
 
     def __post_init__(self) -> None:
         self._reader = async_sessionmaker(self.read_engine, expire_on_commit=False)

@@ -299,9 +299,13 @@ def expired_runs_stmt(now: datetime) -> Select[str]:
     )
 
 
-async def any_expired(session: AsyncSession) -> bool:
-    """Whether some RUNNING run's lease has ended (one indexed read: cheap on every listing)."""
-    return await session.scalar(expired_runs_stmt(utcnow()).limit(1)) is not None
+async def earliest_lease_end(session: AsyncSession) -> datetime | None:
+    """When the first lease of a RUNNING run ends (past: a sweep is due); None without one."""
+    statement = select(func.min(PipelineRun.lease_expires_at)).where(
+        PipelineRun.status == RunStatus.RUNNING
+    )
+    found: datetime | None = await session.scalar(statement)
+    return found
 
 
 async def abandon_expired(session: AsyncSession) -> list[PipelineRun]:
