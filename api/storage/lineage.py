@@ -277,14 +277,17 @@ async def _walk_up(session: AsyncSession, query: LineageQuery, kind: NodeKind) -
     statement = _walk_up_statement(kind, as_of is not None)
     rows = await _visited(session, statement, query)
     result = Walk()
+    versions, edges = result.versions, result.edges
     producers: dict[str, int] = {}
     for vid, hop, producer, output in rows:
-        result.add_version(vid, (hop, 0, 0, vid))
+        # one smallest hop per version (a version output under two names comes twice alike)
+        versions[vid] = (hop, 0, 0, vid)
         if producer is None:
             continue
         if hop < depth:
-            producers[producer] = min(hop, producers.get(producer, hop))
-            result.add_edge(Edge(producer, vid, EdgeKind.PRODUCED, output or ""))
+            if producer not in producers or hop < producers[producer]:
+                producers[producer] = hop
+            edges[(producer, vid, PRODUCED)] = Edge(producer, vid, PRODUCED, output or "")
         else:
             result.truncated = True
     if kind == NodeKind.STEP_RUN:
@@ -376,9 +379,10 @@ async def _consumed_edges_of_steps(
 ) -> None:
     statement = _consumed_edges_statement(_dialect(session), True, as_of is not None)
     rows = await session.execute(statement, {"ids": list(steps), **_as_of(as_of)})
+    versions, edges = result.versions, result.edges
     for vid, sid, name in rows:
-        if vid in result.versions:
-            result.add_edge(Edge(vid, sid, EdgeKind.CONSUMED, name))
+        if vid in versions:
+            edges[(vid, sid, CONSUMED)] = Edge(vid, sid, CONSUMED, name)
 
 
 async def _consumed_edges_of_versions(
