@@ -7,12 +7,16 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+from strawberry.extensions.runner import SchemaExtensionsRunner
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext as StrawberryExecutionContext
 from strawberry.types import ExecutionResult
 
 from api.errors import ApiError
 from api.graphql.execution import FastListExecutionContext, install_lean_resolvers
 from api.graphql.extensions import INTERNAL, RequestPipeline, convert_error
+from api.graphql.hooks import LeanExtensionsRunner
 from api.graphql.inputs import AWARE_DATETIME, BIG_INT, BigInt
 from api.graphql.mutation import Mutation
 from api.graphql.query import Query
@@ -32,6 +36,12 @@ class Schema(strawberry.Schema):
             embedded = bool(getattr(context, "embedded", False))
             result.errors = [convert_error(e, request_id, embedded) for e in result.errors]
         return result
+
+    def create_extensions_runner(
+        self, execution_context: StrawberryExecutionContext, extensions: list[SchemaExtension]
+    ) -> SchemaExtensionsRunner:
+        """Strawberry's runner with the hooks looked up once per extension class (hooks.py)."""
+        return LeanExtensionsRunner(execution_context=execution_context, extensions=extensions)
 
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
         """Log only server faults: not caller errors (domain errors, syntax, validation)."""
