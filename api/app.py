@@ -12,7 +12,7 @@ import sys
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -43,8 +43,9 @@ from api.errors import (
     Unauthenticated,
 )
 from api.graphiql import graphiql_page
-from api.graphql.context import Context, build_context
+from api.graphql.context import Context
 from api.graphql.extensions import check_json_value, convert_error, json_depth_error
+from api.graphql.loaders import Loaders
 from api.graphql.schema import schema
 from api.limits import BodySizeLimit, BodyTooLarge, check_batch
 from api.lineage_ingest import route as lineage_route
@@ -82,9 +83,10 @@ class GraphQLApp(GraphQL[Context, None]):
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         state = request.app.state
-        base = build_context(state.db, state.settings)
         context = HttpContext(
-            **{f.name: getattr(base, f.name) for f in fields(base)},
+            db=state.db,
+            settings=state.settings,
+            loaders=Loaders.create(state.db),
             principal=getattr(request.state, "principal", None),
             response=response,
         )

@@ -299,12 +299,14 @@ def expired_runs_stmt(now: datetime) -> Select[str]:
     )
 
 
+_EARLIEST_LEASE_END = select(func.min(PipelineRun.lease_expires_at)).where(
+    PipelineRun.status == RunStatus.RUNNING
+)
+
+
 async def earliest_lease_end(session: AsyncSession) -> datetime | None:
     """When the first lease of a RUNNING run ends (past: a sweep is due); None without one."""
-    statement = select(func.min(PipelineRun.lease_expires_at)).where(
-        PipelineRun.status == RunStatus.RUNNING
-    )
-    found: datetime | None = await session.scalar(statement)
+    found: datetime | None = await session.scalar(_EARLIEST_LEASE_END)
     return found
 
 
