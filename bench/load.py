@@ -23,6 +23,11 @@ For each repetition and each worker count (taking turns), on a fresh database:
 
 The last lines compare the worker counts (throughput ratio and p99 of the queries). When
 LINEAGEQL_TOKEN is set, every request carries it as a bearer token.
+
+    .venv/bin/python bench/load.py --per-operation 400
+
+prints instead the server CPU of each operation alone: one worker, one client, 400 sequential
+requests of each on a freshly seeded database.
 """
 
 from __future__ import annotations
@@ -570,6 +575,49 @@ def _print_run(figures: RunFigures, args: argparse.Namespace) -> None:
         print(f"  PROBLEM: {problem}")
 
 
+def per_operation(args: argparse.Namespace, base_url: str) -> None:
+    """Server CPU per request of each operation alone: one worker, one client, sequential
+    requests (`--per-operation` of each after 30 untimed), on a freshly seeded database. What
+    a request costs without the queueing and the switching of the concurrent run."""
+    work = Path(tempfile.mkdtemp(prefix="lineageql-load-"))
+    with _fresh_database(base_url) as database_url:
+        env = {
+            **os.environ,
+            "LINEAGEQL_HOME": str(work / "home"),
+            "LINEAGEQL_DATABASE_URL": database_url,
+            "LINEAGEQL_ARTIFACT_STORE": str(work / "store"),
+            "PYTHONPATH": str(ROOT),
+        }
+        env.pop("LINEAGEQL_URL", None)
+        with _server(env, 1, work / "server.log") as (url, server_pid):
+            seed_env = {**env, "LINEAGEQL_URL": url}
+            seed_env.pop("LINEAGEQL_DATABASE_URL")
+            seeded = subprocess.run(
+                [sys.executable, "-c", SEED], env=seed_env, capture_output=True, text=True
+            )
+            if seeded.returncode != 0:
+                raise RuntimeError(f"seeding failed: {seeded.stderr[-3000:]}")
+            ids = json.loads(seeded.stdout.strip().splitlines()[-1])
+            plan = ClientPlan(
+                url, 1, 0, 0, 0, 1, ids["runs"], ids["lineage"], str(work / "store"), None
+            )
+            rng = random.Random(1)
+            headers = (
+                {"Authorization": f"Bearer {t}"} if (t := os.environ.get("LINEAGEQL_TOKEN")) else {}
+            )
+            print("operation            server CPU ms/request   wall ms/request")
+            with httpx.Client(headers=headers, timeout=60) as http:
+                for op in OPERATIONS:
+                    for _ in range(30):
+                        _post(http, url, *_variables(op, rng, plan))
+                    cpu, began = _process_tree_cpu(server_pid), time.perf_counter()
+                    for _ in range(args.per_operation):
+                        _post(http, url, *_variables(op, rng, plan))
+                    cpu = (_process_tree_cpu(server_pid) - cpu) / args.per_operation * 1000
+                    wall = (time.perf_counter() - began) / args.per_operation * 1000
+                    print(f"{op:20s} {cpu:22.2f} {wall:17.2f}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=32)
@@ -580,7 +628,19 @@ def main() -> int:
     parser.add_argument("--workers", default="2,1", help="worker counts to compare")
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--database-url", default=os.environ.get("LINEAGEQL_LOAD_DATABASE_URL"))
+    parser.add_argument(
+        "--per-operation",
+        type=int,
+        metavar="N",
+        help="instead: N sequential requests of each operation alone, one worker, one client",
+    )
     args = parser.parse_args()
+    if args.per_operation:
+        with _postgres(
+            args.database_url, Path(tempfile.mkdtemp(prefix="lineageql-load-pg-"))
+        ) as url:
+            per_operation(args, url)
+        return 0
     worker_counts = [int(n) for n in args.workers.split(",")]
     print(f"load test, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at start")
     runs: dict[int, list[RunFigures]] = {n: [] for n in worker_counts}
