@@ -164,3 +164,26 @@ def test_lineage_path_and_a_versions_upstream_take_it_too(
         with monkeypatch.context() as patch:
             patch.setattr(lineage, "slim_nodes", lambda info: lineage.SlimNodes())
             assert gql.data(document, id=middle) == answer
+
+
+def test_slim_nodes_are_named_tuples_that_answer_as_their_type() -> None:
+    """A slim node is a named tuple of the selected attributes, converted as the whole build
+    converts them, with nothing else to read; it answers as its node type on the fast path
+    (`stand_in`) and in Strawberry's union resolution (`__strawberry_definition__`; the
+    general path is compared in tests/api/test_fast_lists.py)."""
+    from api.graphql import execution
+    from api.graphql.types import StepRun
+    from api.storage.models import RunStatus
+
+    slim = lineage._slim_type(StepRun, lineage.SLIM_STEP_FIELDS, {"id", "name", "status"})
+    assert slim is not None
+    build = slim.builder(("id", "name", "status"))
+    node = build(("s-1", "train", "COMPLETED"))
+    assert isinstance(node, tuple) and node.id == "s-1" and node.name == "train"
+    assert node.status is RunStatus.COMPLETED
+    assert build(("s-2", "score", None)).status is None
+    with pytest.raises(AttributeError):
+        _ = node.parameters
+    assert type(node).__strawberry_definition__ is StepRun.__strawberry_definition__
+    assert isinstance(node, execution._STAND_INS[StepRun])
+    assert slim.builder(("status", "id", "name"))(("FAILED", "s-3", "x")).id == "s-3"
