@@ -519,20 +519,28 @@ async def page(
     if step_ids:
         rows = await session.execute(_step_rows(_dialect(session), step_columns), {"ids": step_ids})
         steps.update((row[0], row) for row in rows)
+    # An edge is listed with its later endpoint (the larger key), in the order of the page's
+    # nodes, then by (source, target): edges gathered by owner, rather than all sorted.
     keys = {**result.steps, **result.versions}
-    owned = []
+    owned: dict[str, list[Edge]] = {}
     for edge in result.edges.values():
-        # an edge is listed with its later endpoint (the larger key)
         source, target = keys[edge.source], keys[edge.target]
-        owner = source if source > target else target
-        if owner[3] in on_page:
-            owned.append((owner, edge))
-    owned.sort()
+        owner = (source if source > target else target)[3]
+        if owner in on_page:
+            if owner in owned:
+                owned[owner].append(edge)
+            else:
+                owned[owner] = [edge]
+    edges: list[Edge] = []
+    for node in order:
+        found = owned.get(node)
+        if found is not None:
+            edges += sorted(found) if len(found) > 1 else found
     return LineagePage(
         versions=[versions[v] for v in version_ids],
         steps=[steps[s] for s in step_ids],
         order=order,
-        edges=[edge for _, edge in owned],
+        edges=edges,
         truncated=result.truncated,
         has_next=has_next,
         has_previous=after is not None,
