@@ -248,7 +248,7 @@ async def _client(
 
 async def _run_clients(plan: ClientPlan) -> ClientResult:
     result = ClientResult()
-    headers = {"Authorization": f"Bearer {plan.token}"} if plan.token else {}
+    headers = _auth_headers(plan.token)
     limits = httpx.Limits(max_connections=plan.clients, max_keepalive_connections=plan.clients)
     async with httpx.AsyncClient(headers=headers, limits=limits, timeout=30) as http:
         start = time.perf_counter()
@@ -454,9 +454,18 @@ def _counts(found: dict[str, int], attempts: list[dict[str, Any]]) -> dict[str, 
     return counts
 
 
-def run_once(args: argparse.Namespace, base_url: str, workers: int, rep: int) -> RunFigures:
+@dataclass
+class Seeded:
+    url: str  # GraphQL URL
+    server_pid: int
+    ids: dict[str, Any]  # what SEED printed: the runs and the lineage starts
+    work: Path
+
+
+@contextmanager
+def _seeded_server(base_url: str, workers: int) -> Iterator[Seeded]:
+    """`lineageql serve --workers N` on a fresh database, seeded through the SDK over HTTP."""
     work = Path(tempfile.mkdtemp(prefix="lineageql-load-"))
-    token = os.environ.get("LINEAGEQL_TOKEN")
     with _fresh_database(base_url) as database_url:
         env = {
             **os.environ,
@@ -475,12 +484,21 @@ def run_once(args: argparse.Namespace, base_url: str, workers: int, rep: int) ->
             if seeded.returncode != 0:
                 raise RuntimeError(f"seeding failed: {seeded.stderr[-3000:]}")
             ids = json.loads(seeded.stdout.strip().splitlines()[-1])
-            cpu_before = _process_tree_cpu(server_pid)
-            results = _load(args, url, ids, work, token, seed=rep * 10 + workers)
-            server_cpu = _process_tree_cpu(server_pid) - cpu_before
-            headers = {"Authorization": f"Bearer {token}"} if token else {}
-            with httpx.Client(headers=headers, timeout=60) as http:
-                lines, problems = verify(http, url, results)
+            yield Seeded(url, server_pid, ids, work)
+
+
+def _auth_headers(token: str | None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+def run_once(args: argparse.Namespace, base_url: str, workers: int, rep: int) -> RunFigures:
+    token = os.environ.get("LINEAGEQL_TOKEN")
+    with _seeded_server(base_url, workers) as server:
+        cpu_before = _process_tree_cpu(server.server_pid)
+        results = _load(args, server.url, server.ids, server.work, token, seed=rep * 10 + workers)
+        server_cpu = _process_tree_cpu(server.server_pid) - cpu_before
+        with httpx.Client(headers=_auth_headers(token), timeout=60) as http:
+            lines, problems = verify(http, server.url, results)
     figures = _figures(args, workers, results, lines, problems)
     sent = sum(result.sent for result in results)
     figures.server_cpu_ms = server_cpu / sent * 1000
@@ -579,43 +597,22 @@ def per_operation(args: argparse.Namespace, base_url: str) -> None:
     """Server CPU per request of each operation alone: one worker, one client, sequential
     requests (`--per-operation` of each after 30 untimed), on a freshly seeded database. What
     a request costs without the queueing and the switching of the concurrent run."""
-    work = Path(tempfile.mkdtemp(prefix="lineageql-load-"))
-    with _fresh_database(base_url) as database_url:
-        env = {
-            **os.environ,
-            "LINEAGEQL_HOME": str(work / "home"),
-            "LINEAGEQL_DATABASE_URL": database_url,
-            "LINEAGEQL_ARTIFACT_STORE": str(work / "store"),
-            "PYTHONPATH": str(ROOT),
-        }
-        env.pop("LINEAGEQL_URL", None)
-        with _server(env, 1, work / "server.log") as (url, server_pid):
-            seed_env = {**env, "LINEAGEQL_URL": url}
-            seed_env.pop("LINEAGEQL_DATABASE_URL")
-            seeded = subprocess.run(
-                [sys.executable, "-c", SEED], env=seed_env, capture_output=True, text=True
-            )
-            if seeded.returncode != 0:
-                raise RuntimeError(f"seeding failed: {seeded.stderr[-3000:]}")
-            ids = json.loads(seeded.stdout.strip().splitlines()[-1])
-            plan = ClientPlan(
-                url, 1, 0, 0, 0, 1, ids["runs"], ids["lineage"], str(work / "store"), None
-            )
-            rng = random.Random(1)
-            headers = (
-                {"Authorization": f"Bearer {t}"} if (t := os.environ.get("LINEAGEQL_TOKEN")) else {}
-            )
-            print("operation            server CPU ms/request   wall ms/request")
-            with httpx.Client(headers=headers, timeout=60) as http:
-                for op in OPERATIONS:
-                    for _ in range(30):
-                        _post(http, url, *_variables(op, rng, plan))
-                    cpu, began = _process_tree_cpu(server_pid), time.perf_counter()
-                    for _ in range(args.per_operation):
-                        _post(http, url, *_variables(op, rng, plan))
-                    cpu = (_process_tree_cpu(server_pid) - cpu) / args.per_operation * 1000
-                    wall = (time.perf_counter() - began) / args.per_operation * 1000
-                    print(f"{op:20s} {cpu:22.2f} {wall:17.2f}")
+    with _seeded_server(base_url, 1) as server:
+        ids, url, store = server.ids, server.url, str(server.work / "store")
+        plan = ClientPlan(url, 1, 0, 0, 0, 1, ids["runs"], ids["lineage"], store, None)
+        rng = random.Random(1)
+        headers = _auth_headers(os.environ.get("LINEAGEQL_TOKEN"))
+        print("operation            server CPU ms/request   wall ms/request")
+        with httpx.Client(headers=headers, timeout=60) as http:
+            for op in OPERATIONS:
+                for _ in range(30):
+                    _post(http, url, *_variables(op, rng, plan))
+                cpu, began = _process_tree_cpu(server.server_pid), time.perf_counter()
+                for _ in range(args.per_operation):
+                    _post(http, url, *_variables(op, rng, plan))
+                cpu = (_process_tree_cpu(server.server_pid) - cpu) / args.per_operation * 1000
+                wall = (time.perf_counter() - began) / args.per_operation * 1000
+                print(f"{op:20s} {cpu:22.2f} {wall:17.2f}")
 
 
 def main() -> int:
