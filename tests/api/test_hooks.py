@@ -4,7 +4,6 @@ run in the same order, around the same phases, as with Strawberry's own runner."
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import anyio
@@ -12,7 +11,6 @@ import pytest
 import strawberry
 from strawberry.extensions import SchemaExtension
 
-import api
 from api.graphql import hooks
 from api.graphql.schema import Schema
 from tests.api.client import Api
@@ -65,9 +63,7 @@ def test_hooks_run_as_with_strawberrys_runner(document: str) -> None:
     assert run(lean, document) == run(stock, document)
 
 
-def test_each_hook_is_looked_up_once_per_class(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_each_hook_is_looked_up_once_per_class(gql: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     looked_up: list[tuple[str, str]] = []
     discover = hooks._discover
 
@@ -77,18 +73,7 @@ def test_each_hook_is_looked_up_once_per_class(
 
     monkeypatch.setattr(hooks, "_discover", counting)
     monkeypatch.setattr(hooks, "_HOOKS", {})
-    executor = api.LocalExecutor(
-        api.Settings(
-            home=tmp_path / "home",
-            database_url=f"sqlite:///{tmp_path / 'store.db'}",
-            artifact_store=str(tmp_path / "artifacts"),
-        )
-    )
-    try:
-        gql = Api(executor)
-        for _ in range(3):
-            gql.data("{ artifacts(first: 1) { totalCount } }")
-    finally:
-        executor.close()
+    for _ in range(3):
+        gql.data("{ artifacts(first: 1) { totalCount } }")
     phases = ["on_operation", "on_parse", "on_validate", "on_execute"]
     assert sorted(looked_up) == sorted(("RequestPipeline", phase) for phase in phases)
