@@ -47,17 +47,25 @@ def fewer_collections() -> Iterator[None]:
         _exit()
 
 
+def _raised_from(found: tuple[int, int, int]) -> tuple[int, int, int] | None:
+    """`found` with the first threshold at OPERATION_THRESHOLD; None when it is there already,
+    or 0 (the collector is off)."""
+    first, second, third = found
+    if first == 0 or first >= OPERATION_THRESHOLD:
+        return None
+    return (OPERATION_THRESHOLD, second, third)
+
+
 def _enter() -> None:
     global _running, _saved, _raised
     with _lock:
         _running += 1
         if _running == 1:
             found = gc.get_threshold()
-            if found[0] != 0 and found[0] < OPERATION_THRESHOLD:  # 0: the collector is off
-                _saved, _raised = found, (OPERATION_THRESHOLD, *found[1:])
+            _raised = _raised_from(found)
+            _saved = None if _raised is None else found
+            if _raised is not None:
                 gc.set_threshold(*_raised)
-            else:
-                _saved = _raised = None
 
 
 def _exit() -> None:
@@ -72,6 +80,6 @@ def _exit() -> None:
 
 def serve_thresholds() -> None:
     """A served process's setting, for its lifetime: the same first threshold."""
-    found = gc.get_threshold()
-    if found[0] != 0 and found[0] < OPERATION_THRESHOLD:
-        gc.set_threshold(OPERATION_THRESHOLD, *found[1:])
+    raised = _raised_from(gc.get_threshold())
+    if raised is not None:
+        gc.set_threshold(*raised)
