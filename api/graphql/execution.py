@@ -327,10 +327,12 @@ _STAND_INS: dict[type[Any], tuple[type[Any], ...]] = {}
 def stand_in(graphql_class: type[Any], *classes: type[Any]) -> None:
     """Let objects of `classes` answer as `graphql_class`: a resolver may return them where
     the schema says `graphql_class`, and their plain fields are completed as its own (here,
-    without a fallback to the general path). They must have every field of `graphql_class`
-    as an attribute of the same name holding what the field's type takes: the general path
-    reads them by name too. For a list of thousands of small records (a lineage page's
-    edges) this saves building a second object for each."""
+    without a fallback to the general path). They must hold each field the selection asks of
+    them as an attribute of the field's Python name, with what the field's type takes: the
+    general path reads them by name too, and a field they lack fails. In a union, their class
+    names the type by a `__strawberry_definition__` of its own (Strawberry's resolution and
+    `_runtime_type` read it). For lists of thousands of small records (a lineage page's edges
+    and slim nodes) this saves building a second object for each."""
     _STAND_INS[graphql_class] = (*_STAND_INS.get(graphql_class, ()), *classes)
 
 
