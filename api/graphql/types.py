@@ -750,14 +750,16 @@ async def _read_relations(
     if not ids:
         return
     version_ids: dict[str, None] = {}
-    for wanted, outputs, loader in (
-        (needs.inputs, False, loaders.step_inputs),
-        (needs.outputs, True, loaders.step_outputs),
-    ):
-        if wanted:
-            edges = await run_store.edges_of_steps(session, ids, outputs=outputs)
-            loader.prime_many({step_id: edges.get(step_id, []) for step_id in ids})
-            version_ids.update((vid, None) for pairs in edges.values() for _, vid in pairs)
+    read: list[tuple[Mapping[str, list[tuple[str, str]]], Any]] = []
+    if needs.inputs and needs.outputs:  # one statement for both
+        inputs, outputs = await run_store.inputs_and_outputs_of_steps(session, ids)
+        read = [(inputs, loaders.step_inputs), (outputs, loaders.step_outputs)]
+    elif needs.inputs or needs.outputs:
+        edges = await run_store.edges_of_steps(session, ids, outputs=needs.outputs)
+        read = [(edges, loaders.step_outputs if needs.outputs else loaders.step_inputs)]
+    for by_step, loader in read:
+        loader.prime_many({step_id: by_step.get(step_id, []) for step_id in ids})
+        version_ids.update((vid, None) for pairs in by_step.values() for _, vid in pairs)
     step_ids: dict[str, None] = {}
     if needs.originals:
         step_ids.update((r.original_step_run_id, None) for r in rows if r.original_step_run_id)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, bindparam, func, insert, select, update
+from sqlalchemy import Select, Table, bindparam, func, insert, literal, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.errors import BadUserInput, Conflict, NotFound
@@ -217,6 +217,29 @@ async def edges_of_steps(
     for step_id, name, version_id in rows:
         grouped[step_id].append((name, version_id))
     return grouped
+
+
+async def inputs_and_outputs_of_steps(
+    session: AsyncSession, step_ids: Sequence[str]
+) -> tuple[dict[str, list[tuple[str, str]]], dict[str, list[tuple[str, str]]]]:
+    """`edges_of_steps` of both kinds, inputs then outputs, in one statement."""
+    inputs = select(
+        literal(0).label("outputs"),
+        StepInput.step_run_id,
+        StepInput.name,
+        StepInput.artifact_version_id,
+    ).where(StepInput.step_run_id.in_(step_ids))
+    outputs = select(
+        literal(1), StepOutput.step_run_id, StepOutput.name, StepOutput.artifact_version_id
+    ).where(StepOutput.step_run_id.in_(step_ids))
+    both = union_all(inputs, outputs)
+    rows = await session.execute(
+        both.order_by(both.selected_columns.outputs, both.selected_columns.name)
+    )
+    grouped: tuple[dict[str, list[tuple[str, str]]], ...] = (defaultdict(list), defaultdict(list))
+    for kind, step_id, name, version_id in rows:
+        grouped[kind][step_id].append((name, version_id))
+    return grouped[0], grouped[1]
 
 
 async def consumers_of_versions(
