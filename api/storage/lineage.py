@@ -201,22 +201,27 @@ def _start_statements(dated: bool) -> tuple[Any, Any]:
     return version, step
 
 
-async def resolve_start(session: AsyncSession, node_id: str, as_of: datetime | None) -> NodeKind:
-    """Whether `node_id` is an artifact version or a step run; NOT_FOUND if neither."""
+async def resolve_start(
+    session: AsyncSession, node_id: str, as_of: datetime | None, *, steps_first: bool = False
+) -> NodeKind:
+    """Whether `node_id` is an artifact version or a step run; NOT_FOUND if neither.
+    `steps_first`: look among step runs first (the caller found no version already)."""
+    _check_id(node_id)
+    version_stmt, step_stmt = _start_statements(as_of is not None)
+    params = {"id": node_id, **_as_of(as_of)}
+    looks = [(step_stmt, NodeKind.STEP_RUN), (version_stmt, NodeKind.ARTIFACT_VERSION)]
+    for statement, kind in looks if steps_first else reversed(looks):
+        if await session.scalar(statement, params) is not None:
+            return kind
+    when = "" if as_of is None else f" as of {as_of.isoformat()}"
+    raise NotFound(f"no artifact version or step run has id {node_id!r}{when}", id=node_id)
+
+
+def _check_id(node_id: str) -> None:
     if not _looks_like_id(node_id):
         raise BadUserInput(
             f"{node_id!r} is not an id: pass the UUID of an artifact version or a step run"
         )
-    version_stmt, step_stmt = _start_statements(as_of is not None)
-    params = {"id": node_id, **_as_of(as_of)}
-    version = await session.scalar(version_stmt, params)
-    if version is not None:
-        return NodeKind.ARTIFACT_VERSION
-    step = await session.scalar(step_stmt, params)
-    if step is not None:
-        return NodeKind.STEP_RUN
-    when = "" if as_of is None else f" as of {as_of.isoformat()}"
-    raise NotFound(f"no artifact version or step run has id {node_id!r}{when}", id=node_id)
 
 
 def _looks_like_id(value: str) -> bool:
@@ -228,14 +233,28 @@ def _looks_like_id(value: str) -> bool:
 
 
 async def walk(session: AsyncSession, query: LineageQuery) -> Walk:
-    """Every node and edge within `query.depth` hops of the start, as ids."""
-    kind = await resolve_start(session, query.start, query.as_of)
-    if query.direction == Direction.UPSTREAM:
-        result = await _walk_up(session, query, kind)
-    elif query.direction == Direction.DOWNSTREAM:
-        result = await _walk_down(session, query, kind)
+    """Every node and edge within `query.depth` hops of the start, as ids.
+
+    The walk's first statement is the one anchored on a version: when the start is a version
+    (as of `as_of`), its own row comes back with the walk, and no statement is spent asking
+    what the start is. Otherwise it is looked up among step runs, and the walk done from it."""
+    _check_id(query.start)
+    up = query.direction in (Direction.UPSTREAM, Direction.BOTH)
+    version_walk = _walk_up_statement if up else _walk_down_statement
+    rows: list[Visited] | None = await _visited(
+        session, version_walk(NodeKind.ARTIFACT_VERSION, query.as_of is not None), query
+    )
+    if any(row[0] == query.start for row in rows or ()):
+        kind = NodeKind.ARTIFACT_VERSION
     else:
-        result = await _walk_up(session, query, kind)
+        kind = await resolve_start(session, query.start, query.as_of, steps_first=True)
+        rows = None  # a step run; or a version that appeared since, walked again
+    if query.direction == Direction.UPSTREAM:
+        result = await _walk_up(session, query, kind, rows)
+    elif query.direction == Direction.DOWNSTREAM:
+        result = await _walk_down(session, query, kind, rows)
+    else:
+        result = await _walk_up(session, query, kind, rows)
         result.merge(await _walk_down(session, query, kind))
     if kind == NodeKind.ARTIFACT_VERSION:
         result.add_version(query.start, (0, 0, 0, query.start))
@@ -272,10 +291,13 @@ def _walk_up_statement(kind: NodeKind, dated: bool) -> Any:
     return _visited_statement(_recursive(_anchor(kind, StepInput, dated), expand), dated)
 
 
-async def _walk_up(session: AsyncSession, query: LineageQuery, kind: NodeKind) -> Walk:
+async def _walk_up(
+    session: AsyncSession, query: LineageQuery, kind: NodeKind, rows: list[Visited] | None = None
+) -> Walk:
+    """Upstream of the start; `rows`: its visited versions when already read."""
     as_of, depth = query.as_of, query.depth
-    statement = _walk_up_statement(kind, as_of is not None)
-    rows = await _visited(session, statement, query)
+    if rows is None:
+        rows = await _visited(session, _walk_up_statement(kind, as_of is not None), query)
     result = Walk()
     versions, edges = result.versions, result.edges
     producers: dict[str, int] = {}
@@ -314,9 +336,11 @@ def _visited_statement(cte: Any, dated: bool) -> Any:
     )
 
 
-async def _visited(
-    session: AsyncSession, statement: Any, query: LineageQuery
-) -> list[tuple[str, int, str | None, str | None]]:
+# (version, smallest hop, producer, output name)
+Visited = tuple[str, int, str | None, str | None]
+
+
+async def _visited(session: AsyncSession, statement: Any, query: LineageQuery) -> list[Visited]:
     """(version, smallest hop, producer, output name) of every version the walk reached."""
     params = {"start": query.start, "depth": query.depth, **_as_of(query.as_of)}
     rows = await session.execute(statement, params)
@@ -341,10 +365,13 @@ def _walk_down_statement(kind: NodeKind, dated: bool) -> Any:
     return _visited_statement(_recursive(_anchor(kind, StepOutput, dated), expand), dated)
 
 
-async def _walk_down(session: AsyncSession, query: LineageQuery, kind: NodeKind) -> Walk:
+async def _walk_down(
+    session: AsyncSession, query: LineageQuery, kind: NodeKind, rows: list[Visited] | None = None
+) -> Walk:
+    """Downstream of the start; `rows`: its visited versions when already read."""
     as_of, depth = query.as_of, query.depth
-    statement = _walk_down_statement(kind, as_of is not None)
-    rows = await _visited(session, statement, query)
+    if rows is None:
+        rows = await _visited(session, _walk_down_statement(kind, as_of is not None), query)
     result = Walk()
     versions = result.versions
     inner: list[str] = []
