@@ -11,7 +11,8 @@ For each repetition and each worker count (taking turns), on a fresh database:
 2. seeds it through the SDK over HTTP: 5 runs of a 5-step chain pipeline (raw -> clean ->
    features -> model -> score) and 20 saved artifacts;
 3. runs `--clients` closed-loop clients (no think time) in `--processes` client processes for
-   `--duration` seconds (and at most `--max-requests` requests per client): 80 % queries, in equal
+   `--duration` seconds, each on a kept-alive HTTP/1.1 connection of its own (a lean client on
+   httptools and uvloop, so that the load generator leaves the shared cores to the server) (and at most `--max-requests` requests per client): 80 % queries, in equal
    parts the artifact by name, the latest version of a name, a pipeline run with its steps, and a
    depth-3 lineage; 20 % mutations, in equal parts registering a new version of one of 10 hot names
    (`createArtifactVersion`, an auto version) and adding a tag (`updateArtifact`);
@@ -45,13 +46,16 @@ import tempfile
 import textwrap
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
+from urllib.parse import urlsplit
 
+import httptools
 import httpx
+import orjson
 
 ROOT = Path(__file__).resolve().parent.parent
 HOT_NAMES = [f"hot_{i}" for i in range(10)]
@@ -204,61 +208,163 @@ def _variables(op: str, rng: random.Random, plan: ClientPlan) -> tuple[str, dict
     return REGISTER, {"input": version_input}
 
 
-async def _client(
-    plan: ClientPlan, index: int, start: float, result: ClientResult, http: httpx.AsyncClient
+class _Connection(asyncio.Protocol):
+    """One keep-alive HTTP/1.1 connection of a load client, one request at a time, its response
+    read with httptools (uvicorn's parser). The clients share the server's two cores, so their
+    cost per request is kept small: httpx's asynchronous client took 1.1-1.2 ms of CPU per
+    request, which the server's workers then did not get."""
+
+    def __init__(self, head: bytes) -> None:
+        self.head = head  # the request line and headers, up to Content-Length's value
+        self.parser = httptools.HttpResponseParser(self)
+        self.transport: asyncio.Transport | None = None
+        self.waiter: asyncio.Future[tuple[int, bytes]] | None = None
+        self.body: list[bytes] = []
+        self.lost: BaseException | None = None
+
+    @classmethod
+    async def open(cls, url: str, headers: dict[str, str]) -> _Connection:
+        parts = urlsplit(url)
+        host, port = parts.hostname or "127.0.0.1", parts.port or 80
+        lines = [f"POST {parts.path or '/'} HTTP/1.1", f"Host: {host}:{port}"]
+        lines += [f"{key}: {value}" for key, value in headers.items()]
+        lines += ["Content-Type: application/json", "Content-Length: "]
+        head = "\r\n".join(lines).encode()
+        loop = asyncio.get_running_loop()
+        _, connection = await loop.create_connection(lambda: cls(head), host, port)
+        return connection
+
+    async def post(self, payload: bytes) -> tuple[int, bytes]:
+        """The status and body of the answer to one POST of `payload`."""
+        if self.lost is not None or self.transport is None:
+            raise ConnectionError(f"connection lost: {self.lost}")
+        self.waiter = asyncio.get_running_loop().create_future()
+        self.transport.write(b"%s%d\r\n\r\n%s" % (self.head, len(payload), payload))
+        return await self.waiter
+
+    def close(self) -> None:
+        self._fail(ConnectionError("the connection was closed"))
+        if self.transport is not None:
+            self.transport.close()
+
+    # asyncio.Protocol
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError as exc:
+            self._fail(exc)
+            self.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._fail(exc or ConnectionError("the server closed the connection"))
+
+    # httptools callbacks
+    def on_body(self, body: bytes) -> None:
+        self.body.append(body)
+
+    def on_message_complete(self) -> None:
+        body, self.body = b"".join(self.body), []
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result((self.parser.get_status_code(), body))
+        if not self.parser.should_keep_alive():
+            self.close()
+
+    def _fail(self, exc: BaseException) -> None:
+        self.lost = self.lost or exc
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_exception(ConnectionError(f"connection lost: {exc}"))
+
+
+def _record(
+    result: ClientResult,
+    op: str,
+    variables: dict[str, Any],
+    data: Any,
+    error: str | None,
+    began: float,
+    counted_from: float,
 ) -> None:
+    """One answer's latency, error and (for the mutations) what to verify afterwards."""
+    elapsed = time.perf_counter() - began
+    result.sent += 1
+    if began >= counted_from:
+        result.measured += 1
+        result.latencies[op].append(elapsed)
+    if error is not None:
+        result.errors[op] += 1
+        if len(result.error_samples) < 10:
+            result.error_samples.append(error)
+    if op == "register_version":
+        ack = data["createArtifactVersion"] if data else None
+        result.registrations.append(
+            {"name": variables["input"]["name"], "marker": variables["input"]["contentHash"]}
+            | ({"id": ack["id"], "version": ack["version"]} if ack else {})
+        )
+    elif op == "add_tag":
+        result.tags.append({**variables, "ack": data is not None})
+
+
+async def _client(plan: ClientPlan, index: int, start: float, result: ClientResult) -> None:
     rng = random.Random(plan.seed * 1000 + index)
     deadline, counted_from = start + plan.duration, start + plan.warmup
-    for _ in range(plan.max_requests):
-        now = time.perf_counter()
-        if now >= deadline:
-            return
-        op = rng.choices(OPERATIONS, WEIGHTS)[0]
-        query, variables = _variables(op, rng, plan)
-        began = time.perf_counter()
-        error: str | None = None
-        data: Any = None
-        try:
-            response = await http.post(plan.url, json={"query": query, "variables": variables})
-            body = response.json()
-            if response.status_code != 200 or body.get("errors"):
-                error = f"{op}: HTTP {response.status_code} {json.dumps(body)[:300]}"
-            else:
-                data = body["data"]
-        except (httpx.HTTPError, ValueError) as exc:
-            error = f"{op}: {type(exc).__name__}: {exc}"
-        elapsed = time.perf_counter() - began
-        result.sent += 1
-        if began >= counted_from:
-            result.measured += 1
-            result.latencies[op].append(elapsed)
-        if error is not None:
-            result.errors[op] += 1
-            if len(result.error_samples) < 10:
-                result.error_samples.append(error)
-        if op == "register_version":
-            ack = data["createArtifactVersion"] if data else None
-            result.registrations.append(
-                {"name": variables["input"]["name"], "marker": variables["input"]["contentHash"]}
-                | ({"id": ack["id"], "version": ack["version"]} if ack else {})
-            )
-        elif op == "add_tag":
-            result.tags.append({**variables, "ack": data is not None})
+    headers = _auth_headers(plan.token)
+    connection: _Connection | None = None
+    try:
+        for _ in range(plan.max_requests):
+            now = time.perf_counter()
+            if now >= deadline:
+                return
+            op = rng.choices(OPERATIONS, WEIGHTS)[0]
+            query, variables = _variables(op, rng, plan)
+            began = time.perf_counter()
+            error: str | None = None
+            data: Any = None
+            try:
+                if connection is None or connection.lost is not None:
+                    connection = await _Connection.open(plan.url, headers)
+                async with asyncio.timeout(30):
+                    status, raw = await connection.post(
+                        orjson.dumps({"query": query, "variables": variables})
+                    )
+                body = orjson.loads(raw)
+                if status != 200 or body.get("errors"):
+                    error = f"{op}: HTTP {status} {raw[:300]!r}"
+                else:
+                    data = body["data"]
+            except (OSError, TimeoutError, ValueError) as exc:
+                error = f"{op}: {type(exc).__name__}: {exc}"
+                if connection is not None:
+                    connection.close()
+                    connection = None
+            _record(result, op, variables, data, error, began, counted_from)
+    finally:
+        if connection is not None:
+            connection.close()
 
 
 async def _run_clients(plan: ClientPlan) -> ClientResult:
     result = ClientResult()
-    headers = _auth_headers(plan.token)
-    limits = httpx.Limits(max_connections=plan.clients, max_keepalive_connections=plan.clients)
-    async with httpx.AsyncClient(headers=headers, limits=limits, timeout=30) as http:
-        start = time.perf_counter()
-        await asyncio.gather(*(_client(plan, i, start, result, http) for i in range(plan.clients)))
+    start = time.perf_counter()
+    await asyncio.gather(*(_client(plan, i, start, result) for i in range(plan.clients)))
     return result
+
+
+def _event_loop_run(main: Coroutine[Any, Any, ClientResult]) -> ClientResult:
+    """`main` on uvloop's loop where it is installed (as the server's workers run), else on
+    asyncio's."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(main)
+    return uvloop.run(main)
 
 
 def client_main(plan_path: Path, out_path: Path) -> None:
     plan = ClientPlan(**json.loads(plan_path.read_text()))
-    result = asyncio.run(_run_clients(plan))
+    result = _event_loop_run(_run_clients(plan))
     usage = resource.getrusage(resource.RUSAGE_SELF)
     result.cpu_seconds = usage.ru_utime + usage.ru_stime
     out_path.write_text(json.dumps(result.__dict__))
