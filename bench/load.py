@@ -11,8 +11,9 @@ For each repetition and each worker count (taking turns), on a fresh database:
 2. seeds it through the SDK over HTTP: 5 runs of a 5-step chain pipeline (raw -> clean ->
    features -> model -> score) and 20 saved artifacts;
 3. runs `--clients` closed-loop clients (no think time) in `--processes` client processes for
-   `--duration` seconds, each on a kept-alive HTTP/1.1 connection of its own (a lean client on
-   httptools and uvloop, so that the load generator leaves the shared cores to the server) (and at most `--max-requests` requests per client): 80 % queries, in equal
+   `--duration` seconds and at most `--max-requests` requests per client, each on a kept-alive
+   HTTP/1.1 connection of its own (a lean client on httptools and uvloop, so that the load
+   generator leaves the shared cores to the server): 80 % queries, in equal
    parts the artifact by name, the latest version of a name, a pipeline run with its steps, and a
    depth-3 lineage; 20 % mutations, in equal parts registering a new version of one of 10 hot names
    (`createArtifactVersion`, an auto version) and adding a tag (`updateArtifact`);
