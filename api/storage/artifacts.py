@@ -545,35 +545,34 @@ def _exists(name: str, version: str) -> Conflict:
     )
 
 
-async def _tag_ids(session: AsyncSession, names: Sequence[str]) -> list[str]:
-    if not names:
-        return []
-    await session.execute(
-        dialect_insert(session, Tag)
-        .values([{"id": new_id(), "name": n} for n in names])
-        .on_conflict_do_nothing(index_elements=["name"])
-    )
-    return list(await session.scalars(select(Tag.id).where(Tag.name.in_(names))))
-
-
 async def add_version_tags(session: AsyncSession, version_id: str, names: Sequence[str]) -> None:
     """Tag a version: the missing tags are created, then linked in one INSERT … SELECT."""
     checked = list(dict.fromkeys(validate_tag(n) for n in names))
-    if not checked:
-        return
+    await _link_tags(session, ArtifactVersionTag.artifact_version_id, version_id, checked)
+
+
+async def _link_tags(
+    session: AsyncSession, owner: InstrumentedAttribute[str], owner_id: str, names: Sequence[str]
+) -> bool:
+    """Link the tags `names` (valid, distinct) to one owner, creating the missing tags, in two
+    statements whatever their number: True when a link was added (a present one is kept)."""
+    if not names:
+        return False
     await session.execute(
         dialect_insert(session, _TAGS)
-        .values([{"id": new_id(), "name": n} for n in checked])
+        .values([{"id": new_id(), "name": n} for n in names])
         .on_conflict_do_nothing(index_elements=["name"])
     )
-    await session.execute(
-        dialect_insert(session, _VERSION_TAGS)
+    added = await session.execute(
+        dialect_insert(session, owner.class_.__table__)
         .from_select(
-            ["artifact_version_id", "tag_id"],
-            select(literal(version_id), _TAGS.c.id).where(_TAGS.c.name.in_(checked)),
+            [owner.key, "tag_id"],
+            select(literal(owner_id), _TAGS.c.id).where(_TAGS.c.name.in_(names)),
         )
         .on_conflict_do_nothing()
+        .execution_options(preserve_rowcount=True)  # an INSERT's is kept only when asked
     )
+    return bool(getattr(added, "rowcount", 0))
 
 
 @dataclass(frozen=True)
@@ -626,28 +625,14 @@ async def _retag(
 ) -> bool:
     """Apply `change` to one owner's links; True when a link was added or removed."""
     link = owner.class_
-    changed = False
+    removed = False
     if change.remove:
-        removed = await session.execute(
+        deleted = await session.execute(
             delete(link).where(
                 owner == owner_id,
                 link.tag_id.in_(select(Tag.id).where(Tag.name.in_(change.remove))),
             )
         )
-        changed = bool(getattr(removed, "rowcount", 0))
-    ids = await _tag_ids(session, change.add)
-    if ids:
-        present = set(
-            await session.scalars(
-                select(link.tag_id).where(owner == owner_id, link.tag_id.in_(ids))
-            )
-        )
-        missing = [t for t in ids if t not in present]
-        if missing:
-            await session.execute(
-                dialect_insert(session, link)
-                .values([{owner.key: owner_id, "tag_id": t} for t in missing])
-                .on_conflict_do_nothing()
-            )
-            changed = True
-    return changed
+        removed = bool(getattr(deleted, "rowcount", 0))
+    added = await _link_tags(session, owner, owner_id, change.add)
+    return removed or added

@@ -99,6 +99,12 @@ query ($id: ID!) {
     + VERSION_FIELDS
 )
 
+UPDATE_ARTIFACT = """
+mutation ($name: String!, $add: [String!]) {
+  updateArtifact(name: $name, addTags: $add) { name tags }
+}
+"""
+
 # The most statements each operation may issue: {dialect: bound}.
 BOUNDS = {
     # Before: 7 / 6 (the run, the name check, the inputs read twice, the step, the edge).
@@ -126,6 +132,10 @@ BOUNDS = {
     # Before: 14 / 9: the walk in one session, then a loader batch per relation. The walk no
     # longer asks what the start is when its first statement found it as a version.
     "lineage page, upstream of a 3-step chain": {"sqlite": 13, "postgresql": 8},
+    # Before: 8 / 7 (the tags' ids and the links present were read before the links were
+    # written). Now: the artifact, the missing tags, the links in one INSERT … SELECT, the
+    # artifact's updatedAt, its tags for the answer.
+    "updateArtifact, a new tag and a present one": {"sqlite": 6, "postgresql": 5},
 }
 
 
@@ -300,4 +310,13 @@ def test_hot_operations_issue_few_statements(store: Store) -> None:
 
     graph = store.measure("lineage page, upstream of a 3-step chain", LINEAGE, id=upstream)
     assert len(graph["lineage"]["nodes"]) == 7  # c, its step, b, its step, a, its step, raw
+
+    store.gql.data(UPDATE_ARTIFACT, name="raw", add=["seen"])
+    retagged = store.measure(
+        "updateArtifact, a new tag and a present one",
+        UPDATE_ARTIFACT,
+        name="raw",
+        add=["new", "seen"],
+    )["updateArtifact"]
+    assert retagged == {"name": "raw", "tags": ["new", "seen"]}
     store.check()
