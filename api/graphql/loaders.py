@@ -106,12 +106,9 @@ class Loaders:
         return _loader(self._db, artifacts.version_tags, [])
 
     @cached_property
-    def latest_version(self) -> DataLoader[str, ArtifactVersion | None]:
-        return _loader(self._db, artifacts.latest_versions)
-
-    @cached_property
-    def version_count(self) -> DataLoader[str, int]:
-        return _loader(self._db, artifacts.version_counts, 0)
+    def version_summary(self) -> DataLoader[str, artifacts.VersionSummary]:
+        """An artifact's `versionCount` and `latestVersion`: one loader, so one statement."""
+        return _loader(self._db, artifacts.version_summaries, artifacts.NO_VERSIONS)
 
     @cached_property
     def last_run(self) -> DataLoader[str, PipelineRun | None]:

@@ -99,6 +99,14 @@ def _same(value: V) -> V:
     return value
 
 
+def _count_of(summary: artifact_store.VersionSummary) -> int:
+    return summary.version_count
+
+
+def _latest_of(summary: artifact_store.VersionSummary) -> ArtifactVersion | None:
+    return ArtifactVersion.from_row(summary.latest)
+
+
 @strawberry.type
 class PageInfo:
     has_next_page: bool
@@ -214,7 +222,7 @@ class Artifact:
     @strawberry.field(description="The most recently created version (as of `asOf` if given).")
     def latest_version(self, info: Info, as_of: datetime | None = None) -> ArtifactVersion | None:
         if as_of is None:
-            return load(info.context.loaders.latest_version, self.id, ArtifactVersion.from_row)
+            return load(info.context.loaders.version_summary, self.id, _latest_of)
 
         async def read() -> ArtifactVersion | None:
             async with info.context.db.read() as session:
@@ -240,7 +248,7 @@ class Artifact:
 
     @strawberry.field
     def version_count(self, info: Info) -> int:
-        return load(info.context.loaders.version_count, self.id, _same)
+        return load(info.context.loaders.version_summary, self.id, _count_of)
 
     @strawberry.field(
         description="How many of its versions carry `tag` (with `tags`, says whether an "

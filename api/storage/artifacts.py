@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar, cast
+from typing import Any, NamedTuple, TypeVar, cast
 
 from sqlalchemy import (
     Row,
@@ -378,23 +378,40 @@ def _group(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
     return grouped
 
 
-async def latest_versions(
+class VersionSummary(NamedTuple):
+    """How many versions an artifact has, and its newest one (by creation order)."""
+
+    version_count: int
+    latest: ArtifactVersion | None
+
+
+NO_VERSIONS = VersionSummary(0, None)
+
+
+async def version_summaries(
     session: AsyncSession, artifact_ids: Sequence[str]
-) -> dict[str, ArtifactVersion]:
+) -> dict[str, VersionSummary]:
+    """Each artifact's version count and newest version, in one statement: the count comes
+    with the grouping that finds the newest, so an artifact's `versionCount` and
+    `latestVersion` cost one read together (artifacts without versions are left out)."""
     newest = (
-        select(ArtifactVersion.artifact_id, func.max(ArtifactVersion.seq).label("seq"))
+        select(
+            ArtifactVersion.artifact_id,
+            func.max(ArtifactVersion.seq).label("seq"),
+            func.count().label("count"),
+        )
         .where(ArtifactVersion.artifact_id.in_(artifact_ids))
         .group_by(ArtifactVersion.artifact_id)
         .subquery()
     )
-    rows = await session.scalars(
-        select(ArtifactVersion).join(
+    rows = await session.execute(
+        select(ArtifactVersion, newest.c.count).join(
             newest,
             (ArtifactVersion.artifact_id == newest.c.artifact_id)
             & (ArtifactVersion.seq == newest.c.seq),
         )
     )
-    return {row.artifact_id: row for row in rows}
+    return {row.artifact_id: VersionSummary(int(count), row) for row, count in rows}
 
 
 async def tagged_version_counts(
@@ -407,15 +424,6 @@ async def tagged_version_counts(
             ArtifactVersion.artifact_id.in_(artifact_ids),
             ArtifactVersion.id.in_(_tagged(ArtifactVersionTag.artifact_version_id, tag)),
         )
-        .group_by(ArtifactVersion.artifact_id)
-    )
-    return {aid: int(n) for aid, n in rows}
-
-
-async def version_counts(session: AsyncSession, artifact_ids: Sequence[str]) -> dict[str, int]:
-    rows = await session.execute(
-        select(ArtifactVersion.artifact_id, func.count())
-        .where(ArtifactVersion.artifact_id.in_(artifact_ids))
         .group_by(ArtifactVersion.artifact_id)
     )
     return {aid: int(n) for aid, n in rows}

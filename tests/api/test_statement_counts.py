@@ -105,6 +105,12 @@ mutation ($name: String!, $add: [String!]) {
 }
 """
 
+ARTIFACT = """
+query ($name: String!) {
+  artifact(name: $name) { tags versionCount latestVersion { id version } }
+}
+"""
+
 # The most statements each operation may issue: {dialect: bound}.
 BOUNDS = {
     # Before: 7 / 6 (the run, the name check, the inputs read twice, the step, the edge).
@@ -136,6 +142,8 @@ BOUNDS = {
     # written). Now: the artifact, the missing tags, the links in one INSERT … SELECT, the
     # artifact's updatedAt, its tags for the answer.
     "updateArtifact, a new tag and a present one": {"sqlite": 6, "postgresql": 5},
+    # Before: 8 / 4 (the count and the newest version were two loaders, two statements).
+    "artifact with its count and latest version": {"sqlite": 6, "postgresql": 3},
 }
 
 
@@ -319,4 +327,11 @@ def test_hot_operations_issue_few_statements(store: Store) -> None:
         add=["new", "seen"],
     )["updateArtifact"]
     assert retagged == {"name": "raw", "tags": ["new", "seen"]}
+
+    artifact = store.measure("artifact with its count and latest version", ARTIFACT, name="raw")
+    assert artifact["artifact"] == {
+        "tags": ["new", "seen"],
+        "versionCount": 2,
+        "latestVersion": {"id": tagged["id"], "version": "2"},
+    }
     store.check()
