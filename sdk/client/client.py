@@ -43,7 +43,7 @@ from sdk.errors import (
     LineageQLError,
     NotFoundError,
 )
-from sdk.settings import Settings
+from sdk.settings import PREFIX, Settings, prefixed
 from sdk.types import IdLike, JsonObject
 
 MetadataFilters = Mapping[str, Any] | Sequence[tuple[str, Any]] | str | Sequence[str]
@@ -1035,6 +1035,11 @@ def current_client() -> Client:
     active = _active.get()
     if active is not None:
         return active
+    # The settings are a function of these variables alone: the same ones, the same client.
+    seen = prefixed(PREFIX)
+    with _default_lock:
+        if _default and _default[0].settings.environment == seen:
+            return _default[0]
     settings = Settings.from_env()
     with _default_lock:
         if not _default or _default[0].settings != settings:

@@ -309,7 +309,10 @@ def save_visualizations(
 def _inside(instance: BaseMaterializer, key: str) -> str:
     """The store URI of a visualization file, which must lie inside the version directory."""
     store, base = instance.store, instance.uri
-    uri = key if store.contains(key) else posixpath.join(base, key)
+    if key.startswith(base.rstrip("/") + "/"):
+        uri = key  # as `visuals.write` names them: inside the version, so inside the store
+    else:
+        uri = key if store.contains(key) else posixpath.join(base, key)
     path, root = store.path(uri), store.path(base)
     if not path.startswith(root.rstrip("/") + "/") or not store.fs.isfile(path):
         raise MaterializerError(

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from sdk import Client, load_artifact, pipeline, register_artifact, save_artifact, step
+from sdk.client.client import current_client
 from sdk.errors import InputError, NotFoundError
-from sdk.settings import Settings
+from sdk.settings import PREFIX, Settings, prefixed
 
 
 @pytest.fixture
@@ -147,3 +149,31 @@ def test_settings_read_the_environment_once() -> None:
         "LINEAGEQL_URL": "http://127.0.0.1:1/graphql",
         "LINEAGEQL_RETRIES": "2",
     }
+
+
+def test_the_environment_scan_reads_what_os_environ_reads(
+    store_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`prefixed` matches undecoded names on the process environment: what it finds is what a
+    decoded scan finds, non-ASCII values and other prefixes included."""
+    monkeypatch.setenv("LINEAGEQL_NOTE", "données ✓")
+    monkeypatch.setenv("LINEAGEQLX", "not ours")
+    monkeypatch.setenv("XLINEAGEQL_A", "not ours either")
+    decoded = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(PREFIX)))
+    assert prefixed(PREFIX) == decoded
+    assert ("LINEAGEQL_NOTE", "données ✓") in decoded
+    assert prefixed(PREFIX, {"LINEAGEQL_A": "1", "B": "2"}) == (("LINEAGEQL_A", "1"),)
+
+
+def test_the_default_client_follows_every_variable(
+    store_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = current_client()
+    assert current_client() is first  # nothing changed: the same client, no new settings
+    monkeypatch.setenv("LINEAGEQL_TIMEOUT", "12")
+    second = current_client()
+    assert second is not first and second.settings.timeout == 12.0
+    assert current_client() is second
+    monkeypatch.delenv("LINEAGEQL_TIMEOUT")
+    third = current_client()
+    assert third is not second and third.settings.timeout == first.settings.timeout
