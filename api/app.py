@@ -408,6 +408,8 @@ def serve(
     from uvicorn.config import STARTUP_FAILURE
     from uvicorn.supervisors import Multiprocess
 
+    from api import workers as workers_module
+
     warning = check_bind(settings, host, insecure_no_auth=insecure_no_auth)
     if warning:
         print(warning, file=sys.stderr, flush=True)
@@ -423,7 +425,14 @@ def serve(
     # What uvicorn.run does, which takes an import string rather than a factory for workers.
     server = uvicorn.Server(config)
     try:
-        if config.workers > 1:
+        if config.workers > 1 and workers_module.BALANCED:
+            try:
+                reserve = workers_module.reserve_address(config)
+            except OSError as exc:  # as uvicorn's own bind: the reason, and a failed start
+                log.error("%s", exc)
+                sys.exit(STARTUP_FAILURE)
+            workers_module.BalancedWorkers(config, reserve).run()
+        elif config.workers > 1:
             Multiprocess(config, sockets=[config.bind_socket()]).run()
         else:
             server.run()
