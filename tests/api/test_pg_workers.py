@@ -11,6 +11,7 @@ import sys
 import textwrap
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -83,16 +84,23 @@ class MultiWorkerServer:
         self._log.close()
 
 
-@pytest.fixture
-def server(store_env: dict[str, str], tmp_path: Path) -> Iterator[MultiWorkerServer]:
+@contextmanager
+def serving(store_env: dict[str, str], tmp_path: Path, workers: int) -> Iterator[MultiWorkerServer]:
+    """`MultiWorkerServer` on the store of `store_env`, stopped at the end."""
     env = {**os.environ, **store_env, "LINEAGEQL_DB_POOL_SIZE": "4"}
     env.pop("LINEAGEQL_URL", None)
-    started = MultiWorkerServer(env, WORKERS, tmp_path / "server.log")
+    started = MultiWorkerServer(env, workers, tmp_path / "server.log")
     try:
         yield started
     finally:
         _close_transports()
         started.stop()
+
+
+@pytest.fixture
+def server(store_env: dict[str, str], tmp_path: Path) -> Iterator[MultiWorkerServer]:
+    with serving(store_env, tmp_path, WORKERS) as started:
+        yield started
 
 
 @pytest.mark.slow

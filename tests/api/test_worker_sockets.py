@@ -17,8 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.api.test_pg_workers import MultiWorkerServer
-from tests.conftest import ROOT, _close_transports
+from tests.api.test_pg_workers import MultiWorkerServer, serving
+from tests.conftest import ROOT
 
 pytestmark = [
     pytest.mark.parametrize("database_url", ["postgresql"], indirect=True),
@@ -63,14 +63,8 @@ def _live_workers(server: MultiWorkerServer) -> set[int]:
 
 @pytest.fixture
 def server(store_env: dict[str, str], tmp_path: Path) -> Iterator[MultiWorkerServer]:
-    env = {**os.environ, **store_env, "LINEAGEQL_DB_POOL_SIZE": "4"}
-    env.pop("LINEAGEQL_URL", None)
-    started = MultiWorkerServer(env, WORKERS, tmp_path / "server.log")
-    try:
+    with serving(store_env, tmp_path, WORKERS) as started:
         yield started
-    finally:
-        _close_transports()
-        started.stop()
 
 
 def test_each_worker_listens_on_a_socket_of_its_own(server: MultiWorkerServer) -> None:
