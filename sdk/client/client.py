@@ -1038,12 +1038,8 @@ def current_client() -> Client:
     # The settings are a function of these variables alone: the same ones, the same client.
     seen = prefixed(PREFIX)
     with _default_lock:
-        if _default and _default[0].settings.environment == seen:
-            return _default[0]
-    settings = Settings.from_env()
-    with _default_lock:
-        if not _default or _default[0].settings != settings:
-            _default[:] = [Client(settings=settings)]
+        if not _default or _default[0].settings.environment != seen:
+            _default[:] = [Client(settings=Settings.from_env(dict(seen)))]
         return _default[0]
 
 
